@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { invitationsModule } from './modules/invitations/invitations.routes.js';
+import { organizationsModule } from './modules/organizations/organizations.routes.js';
+import { profileRoutes } from './modules/profile/profile.routes.js';
+import { usersModule } from './modules/users/users.routes.js';
+import { authPlugin } from './platform/auth/auth.plugin.js';
+import type { Database } from './platform/db/database.js';
+import { dbPlugin } from './platform/db/db.plugin.js';
+import { docsPlugin } from './platform/docs.plugin.js';
+import { healthRoutes } from './platform/health.routes.js';
+import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
+import type { Redis } from './platform/redis.js';
+import { tenancyPlugin } from './platform/tenancy/tenancy.plugin.js';
+
+export interface AppDependencies {
+  database: Database;
+  redis: Redis | null;
+  /** Signs sessions and tokens. */
+  authSecret: string;
+  /** Whether closing the app also closes the database and Redis (true for the server process). */
+  ownsConnections?: boolean;
+  /** The clock, swappable in tests. */
+  now?: () => Date;
+}
+
+function loggerOptions(config: Config) {
+  if (config.LOG_LEVEL === 'silent') return false;
+  return {
+    level: config.LOG_LEVEL,
+    // Credentials never reach the logs, and neither do query strings (they may hold search terms).
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({
+        method: req.method,
+        path: req.url.split('?')[0],
+        remoteAddress: req.ip,
+      }),
+    },
+  };
+}
+
+/** Builds the whole Wardline HTTP app on an opened database; `main.ts` and tests both use it. */
+export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(httpPlugin, { corsOrigins: config.CORS_ORIGINS });
+  await app.register(dbPlugin, { database: deps.database, closeOnShutdown: deps.ownsConnections ?? false });
+  if (deps.redis && deps.ownsConnections) {
+    const redis = deps.redis;
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  }
+  await app.register(authPlugin, {
+    config,
+    database: deps.database,
+    redis: deps.redis,
+    secret: deps.authSecret,
+    now: deps.now,
+  });
+  await app.register(tenancyPlugin);
+  await app.register(docsPlugin, { publicUrl: config.publicUrl });
+
+  await app.register(healthRoutes, { redis: deps.redis });
+  await app.register(invitationsModule);
+  await app.register(organizationsModule);
+  await app.register(usersModule);
+  await app.register(profileRoutes);
+  return app;
+}

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { seedDemoTenant } from './demo/demo-tenant.js';
+import { countUsers, ensurePlatformAdmin } from './platform/auth/first-admin.js';
+import { type Database, openDatabase } from './platform/db/database.js';
+import { connectRedis } from './platform/redis.js';
+
+/** AUTH_SECRET, or for the embedded database one kept beside its data so sessions survive restarts. */
+function authSecret(config: Config): string {
+  if (config.AUTH_SECRET) return config.AUTH_SECRET;
+  if (config.embedded) {
+    const file = join(config.DATA_DIR, '.auth-secret');
+    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+  console.warn('AUTH_SECRET is not set: using a random one, so sessions end when the process restarts.');
+  return randomBytes(32).toString('base64url');
+}
+
+async function connect(config: Config): Promise<Database> {
+  const database = config.DATABASE_URL
+    ? await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
+    : await openDatabase({ dataDir: config.DATA_DIR });
+  try {
+    await database.ping();
+    await database.migrate();
+  } catch (error) {
+    await database.close().catch(() => {});
+    const where = config.DATABASE_URL ? new URL(config.DATABASE_URL).host : config.DATA_DIR;
+    const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+    throw new ConfigError([`DATABASE_URL: cannot use the database at ${where} (${reason})`]);
+  }
+  return database;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const database = await connect(config);
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+  const emptyDatabase = (await countUsers(database.db)) === 0;
+
+  const app = await buildApp(config, { database, redis, authSecret: authSecret(config), ownsConnections: true });
+  await app.ready();
+
+  const notes: string[] = [];
+  if (emptyDatabase && config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+    await ensurePlatformAdmin(app.auth, database.db, { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD });
+    notes.push(`Created the platform admin ${config.ADMIN_EMAIL}.`);
+  }
+  if (emptyDatabase && config.demoEnabled) {
+    const demo = await seedDemoTenant(app.auth, database.db, config.DEMO_PASSWORD);
+    notes.push(
+      'Loaded the SYNTHETIC demo tenant "Demo General Hospital" (invented people; for evaluation only,',
+      'never for real patients). Sign in as any of these, password from DEMO_PASSWORD',
+      `(default demo-password-123): ${demo.emails.join(', ')}`,
+    );
+  }
+
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await app.close();
+  });
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const base = config.publicUrl;
+  console.log(
+    [
+      '',
+      `Wardline is running on ${database.kind === 'pglite' ? `embedded PGlite (${config.DATA_DIR})` : 'PostgreSQL'}` +
+        `${redis ? ' with Redis' : ''}.`,
+      `  API:       ${base}/api/v1`,
+      `  API docs:  ${base}/api/docs`,
+      `  Auth:      ${base}/api/auth`,
+      `  Health:    ${base}/health/ready`,
+      ...(notes.length ? ['', ...notes] : []),
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`Wardline cannot start. ${error.message}`);
+  } else {
+    console.error('Wardline failed to start:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
+import { PageQuery, pageOf } from '../../platform/http/pagination.js';
+import { assertTenant } from '../../platform/tenancy/context.js';
+import { CreateInvitation, Invitation, InvitationParams } from './invitations.schema.js';
+import { InvitationsService } from './invitations.service.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    invitations: InvitationsService;
+  }
+}
+
+export const invitationsModule = fp(
+  async (app: FastifyInstance) => {
+    app.decorate('invitations', new InvitationsService(app.database.db));
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.post(
+      '/api/v1/invitations',
+      {
+        config: { permission: 'invitations:create' },
+        schema: {
+          tags: ['invitations'],
+          summary: 'Invite someone into the organization with a role',
+          description:
+            'The invitee signs up with `POST /api/auth/sign-up/email` (passing `invitationId`) or signs in, ' +
+            'then accepts with `POST /api/auth/organization/accept-invitation`. A new invitation for the same ' +
+            'email cancels the previous one.',
+          body: CreateInvitation,
+          response: { 201: Invitation, ...commonErrors, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        assertTenant(request.ctx);
+        return reply.code(201).send(await app.invitations.create(request.ctx, request.body));
+      },
+    );
+
+    r.get(
+      '/api/v1/invitations',
+      {
+        config: { permission: 'invitations:read' },
+        schema: {
+          tags: ['invitations'],
+          summary: 'Pending invitations of the organization',
+          querystring: PageQuery,
+          response: { 200: pageOf(Invitation), ...commonErrors },
+        },
+      },
+      async (request) => {
+        assertTenant(request.ctx);
+        return app.invitations.listPending(request.ctx, request.query);
+      },
+    );
+
+    r.delete(
+      '/api/v1/invitations/:id',
+      {
+        config: { permission: 'invitations:cancel' },
+        schema: {
+          tags: ['invitations'],
+          summary: 'Cancel a pending invitation',
+          params: InvitationParams,
+          response: { 200: Invitation, ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        assertTenant(request.ctx);
+        return app.invitations.cancel(request.ctx, request.params.id);
+      },
+    );
+  },
+  { name: 'invitations', dependencies: ['db', 'tenancy'] },
+);

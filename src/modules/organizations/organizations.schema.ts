@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+export const Slug = z
+  .string()
+  .min(2)
+  .max(63)
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'lowercase letters, digits and single hyphens');
+
+export const Organization = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    slug: z.string(),
+    createdAt: z.date(),
+  })
+  .meta({ id: 'Organization' });
+export type Organization = z.infer<typeof Organization>;
+
+export const OrganizationParams = z.object({ id: z.string().min(1).max(64) });
+
+export const CreateOrganization = z.object({
+  name: z.string().trim().min(2).max(200),
+  slug: Slug,
+  adminEmail: z.email().optional().describe('Invite this person as the organization\'s first admin.'),
+});
+export type CreateOrganization = z.infer<typeof CreateOrganization>;
+
+export const UpdateOrganization = z
+  .object({ name: z.string().trim().min(2).max(200), slug: Slug })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
+export type UpdateOrganization = z.infer<typeof UpdateOrganization>;
+
+export const CreatedOrganization = Organization.extend({
+  invitationId: z.string().nullable().describe('The invitation sent to adminEmail, if one was given.'),
+});

@@ -1,0 +1,67 @@
+import type { Db } from '../../platform/db/database.js';
+import { inTransaction } from '../../platform/db/transaction.js';
+import { AppError } from '../../platform/http/errors.js';
+import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
+import { can } from '../../platform/permissions.js';
+import type { RequestContext } from '../../platform/tenancy/context.js';
+import type { InvitationsService } from '../invitations/invitations.service.js';
+import { OrganizationsRepository, type OrganizationRow } from './organizations.repository.js';
+import type { CreateOrganization, Organization, UpdateOrganization } from './organizations.schema.js';
+
+const toOrganization = (row: OrganizationRow): Organization => row;
+
+/** Tenants. Platform admins see and create all; members see their own; org admins edit theirs. */
+export class OrganizationsService {
+  constructor(
+    private readonly db: Db,
+    private readonly invitations: InvitationsService,
+  ) {}
+
+  async list(ctx: RequestContext, page: PageQuery) {
+    const scope = ctx.user.platformAdmin ? 'all' : ctx.memberships.map((m) => m.organizationId);
+    const rows = await new OrganizationsRepository(this.db).list(scope, page.limit, decodeCursor(page.cursor));
+    return toPage(rows, page.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toOrganization);
+  }
+
+  /** The caller's organizations with their role in each. */
+  async ofMemberships(ctx: RequestContext) {
+    const ids = ctx.memberships.map((m) => m.organizationId);
+    const rows = await new OrganizationsRepository(this.db).list(ids, 1000, undefined);
+    return rows.flatMap((row) => {
+      const membership = ctx.memberships.find((m) => m.organizationId === row.id);
+      return membership ? [{ id: row.id, name: row.name, slug: row.slug, role: membership.role }] : [];
+    });
+  }
+
+  /** Another tenant's organization is NOT_FOUND: its existence is not revealed. */
+  async get(ctx: RequestContext, id: string): Promise<Organization> {
+    const visible = ctx.user.platformAdmin || ctx.memberships.some((m) => m.organizationId === id);
+    const row = visible ? await new OrganizationsRepository(this.db).find(id) : undefined;
+    if (!row) throw new AppError('NOT_FOUND', 'organization not found');
+    return toOrganization(row);
+  }
+
+  async create(ctx: RequestContext, input: CreateOrganization) {
+    if (!ctx.user.platformAdmin) throw new AppError('FORBIDDEN', 'only a platform admin may create organizations');
+    return inTransaction(this.db, async (tx) => {
+      const organization = await new OrganizationsRepository(tx).create({ name: input.name, slug: input.slug });
+      const invitation = input.adminEmail
+        ? await this.invitations.invite(tx, organization.id, ctx.user.id, { email: input.adminEmail, role: 'admin' })
+        : null;
+      return { ...toOrganization(organization), invitationId: invitation?.id ?? null };
+    });
+  }
+
+  async update(ctx: RequestContext, id: string, patch: UpdateOrganization): Promise<Organization> {
+    const membership = ctx.memberships.find((m) => m.organizationId === id);
+    if (!ctx.user.platformAdmin) {
+      if (!membership) throw new AppError('NOT_FOUND', 'organization not found');
+      if (!can(membership.role, 'organization:update')) {
+        throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the organization:update permission`);
+      }
+    }
+    const row = await new OrganizationsRepository(this.db).update(id, patch);
+    if (!row) throw new AppError('NOT_FOUND', 'organization not found');
+    return toOrganization(row);
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { ROLES } from '../../platform/permissions.js';
+
+export const Member = z
+  .object({
+    id: z.string().describe('The user id.'),
+    name: z.string(),
+    email: z.string(),
+    role: z.enum(ROLES),
+    twoFactorEnabled: z.boolean(),
+    joinedAt: z.date(),
+  })
+  .meta({ id: 'Member' });
+export type Member = z.infer<typeof Member>;
+
+export const UserParams = z.object({ id: z.string().min(1).max(64) });
+export const ChangeRole = z.object({ role: z.enum(ROLES) });

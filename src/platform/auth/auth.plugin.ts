@@ -1,0 +1,137 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../../config.js';
+import type { Database } from '../db/database.js';
+import { AppError, type ErrorCode, errorBody } from '../http/errors.js';
+import type { Redis } from '../redis.js';
+import { AUTH_BASE_PATH, type Auth, createAuth } from './auth.js';
+import { SignInGuard } from './sign-in-guard.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: Auth;
+    signInGuard: SignInGuard;
+  }
+}
+
+const SIGN_IN_EMAIL = `${AUTH_BASE_PATH}/sign-in/email`;
+// Paths that take a secret and so are worth guessing: limited per client IP.
+const GUARDED = ['/sign-in/', '/sign-up/', '/two-factor/verify', '/request-password-reset', '/reset-password'];
+
+export interface AuthPluginOptions {
+  config: Config;
+  database: Database;
+  redis: Redis | null;
+  secret: string;
+  now?: () => Date;
+}
+
+function toFetchRequest(request: FastifyRequest, origin: string): Request {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(key, item);
+  }
+  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
+  return new Request(new URL(request.url, origin), {
+    method: request.method,
+    headers,
+    body: hasBody ? JSON.stringify(request.body) : undefined,
+  });
+}
+
+function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409 || status === 422) return 'CONFLICT';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status >= 500) return 'INTERNAL';
+  return 'VALIDATION_FAILED';
+}
+
+/** Sends Better Auth's response, with its errors rewritten into Wardline's envelope. */
+async function relay(response: Response, request: FastifyRequest, reply: FastifyReply) {
+  reply.code(response.status);
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie' && key !== 'content-length' && key !== 'content-encoding') void reply.header(key, value);
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) void reply.header('set-cookie', cookies);
+  const text = await response.text();
+  if (response.status < 400) return reply.send(text || null);
+
+  let message = 'request failed';
+  let reason: string | undefined;
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown; code?: unknown };
+    if (typeof parsed.message === 'string') message = parsed.message;
+    if (typeof parsed.code === 'string') reason = parsed.code;
+  } catch {
+    // not JSON: keep the generic message
+  }
+  const code = codeForStatus(response.status);
+  if (response.status >= 500) {
+    request.log.error({ status: response.status, reason }, 'auth request failed');
+    message = 'internal error';
+    reason = undefined;
+  }
+  void reply.header('content-type', 'application/json; charset=utf-8');
+  return reply.send(errorBody(code, message, request.id, reason ? [{ path: 'auth', message: reason }] : undefined));
+}
+
+/** Better Auth at /api/auth/*, with per-IP and per-account brute-force protection in front. */
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: AuthPluginOptions) => {
+    const { config, database, redis } = opts;
+    const auth = createAuth(database.db, config, opts.secret);
+    const guard = new SignInGuard(database.db, {
+      maxFailures: config.SIGNIN_MAX_FAILURES,
+      windowSeconds: config.SIGNIN_FAILURE_WINDOW_SECONDS,
+      now: opts.now,
+    });
+    app.decorate('auth', auth);
+    app.decorate('signInGuard', guard);
+
+    await app.register(rateLimit, {
+      global: false,
+      ...(redis ? { redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate-limit:` } : {}),
+      errorResponseBuilder: (_request, context) =>
+        new AppError('RATE_LIMITED', `too many attempts from this address; retry in ${context.after}`),
+    });
+
+    app.route({
+      method: ['GET', 'POST'],
+      url: `${AUTH_BASE_PATH}/*`,
+      schema: { hide: true },
+      config: {
+        rateLimit: {
+          max: config.SIGNIN_IP_LIMIT_PER_MINUTE,
+          timeWindow: 60_000,
+          allowList: (request: FastifyRequest) => !GUARDED.some((path) => request.url.includes(path)),
+        },
+      },
+      async handler(request, reply) {
+        const isSignIn = request.method === 'POST' && request.url.split('?')[0] === SIGN_IN_EMAIL;
+        const email = isSignIn ? (request.body as { email?: unknown } | undefined)?.email : undefined;
+        if (typeof email === 'string') {
+          const retryAfter = await guard.retryAfter(email);
+          if (retryAfter > 0) {
+            void reply.header('retry-after', String(retryAfter));
+            return reply
+              .code(429)
+              .send(errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id));
+          }
+        }
+        const response = await auth.handler(toFetchRequest(request, config.publicUrl));
+        if (typeof email === 'string') {
+          if (response.status === 401) await guard.recordFailure(email, request.ip);
+          else if (response.ok) await guard.reset(email);
+        }
+        return relay(response, request, reply);
+      },
+    });
+  },
+  { name: 'auth', dependencies: ['http'] },
+);

@@ -1,0 +1,102 @@
+import { apiKey } from '@better-auth/api-key';
+import { betterAuth } from 'better-auth';
+import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import { APIError, createAuthMiddleware } from 'better-auth/api';
+import { admin, bearer, jwt, openAPI, organization, twoFactor } from 'better-auth/plugins';
+import { and, eq, gt, sql } from 'drizzle-orm';
+import type { Config } from '../../config.js';
+import type { Db } from '../db/database.js';
+import { accessControl, organizationPluginRoles } from '../permissions.js';
+import { authSchema, invitations, sessions } from './auth.schema.js';
+
+export const AUTH_BASE_PATH = '/api/auth';
+export const API_KEY_HEADER = 'x-api-key';
+export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Is there a pending, unexpired invitation with this id for this email? */
+async function hasOpenInvitation(db: Db, invitationId: string, email: string): Promise<boolean> {
+  const rows = await db
+    .select({ id: invitations.id })
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.id, invitationId),
+        eq(sql`lower(${invitations.email})`, email.toLowerCase()),
+        eq(invitations.status, 'pending'),
+        gt(invitations.expiresAt, new Date()),
+      ),
+    )
+    .limit(1);
+  return rows.length > 0;
+}
+
+// Public self sign-up is off: an account can be created only for an open invitation, whose id
+// the invitee was sent. Platform admins create other accounts through the admin plugin.
+function invitationOnlySignUp(db: Db) {
+  return createAuthMiddleware(async (ctx) => {
+    if (ctx.path !== '/sign-up/email') return;
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    const { invitationId, ...rest } = body;
+    if (
+      typeof invitationId !== 'string' ||
+      typeof body.email !== 'string' ||
+      !(await hasOpenInvitation(db, invitationId, body.email).catch(() => false))
+    ) {
+      throw new APIError('FORBIDDEN', {
+        message: 'sign-up needs an open invitation: pass the invitationId you were sent',
+        code: 'INVITATION_REQUIRED',
+      });
+    }
+    return { context: { body: rest } };
+  });
+}
+
+export function createAuth(db: Db, config: Config, secret: string) {
+  return betterAuth({
+    appName: 'Wardline',
+    baseURL: config.publicUrl,
+    basePath: AUTH_BASE_PATH,
+    secret,
+    database: drizzleAdapter(db, { provider: 'pg', schema: authSchema }),
+    trustedOrigins: config.CORS_ORIGINS,
+    telemetry: { enabled: false },
+    // Fastify's @fastify/rate-limit and the sign-in guard (Redis-backed when configured) own rate limiting.
+    rateLimit: { enabled: false },
+    emailAndPassword: { enabled: true, minPasswordLength: 12, maxPasswordLength: 128, revokeSessionsOnPasswordReset: true },
+    session: {
+      expiresIn: config.SESSION_TTL_SECONDS,
+      updateAge: config.SESSION_REFRESH_SECONDS,
+    },
+    advanced: {
+      database: { generateId: 'uuid' },
+      useSecureCookies: config.publicUrl.startsWith('https://'),
+      ipAddress: { ipAddressHeaders: config.TRUST_PROXY ? ['x-forwarded-for'] : [] },
+    },
+    hooks: { before: invitationOnlySignUp(db) },
+    plugins: [
+      organization({
+        ac: accessControl,
+        roles: organizationPluginRoles(),
+        creatorRole: 'admin',
+        allowUserToCreateOrganization: false,
+        disableOrganizationDeletion: true,
+        invitationExpiresIn: INVITATION_TTL_SECONDS,
+        cancelPendingInvitationsOnReInvite: true,
+        organizationHooks: {
+          // A removed member loses access at once, not when the session expires.
+          afterRemoveMember: async ({ user }) => {
+            await db.delete(sessions).where(eq(sessions.userId, user.id));
+          },
+        },
+      }),
+      admin({ defaultRole: 'user', adminRoles: ['admin'] }),
+      bearer(),
+      jwt(),
+      twoFactor({ issuer: 'Wardline' }),
+      apiKey({ apiKeyHeaders: [API_KEY_HEADER], enableSessionForAPIKeys: true, defaultPrefix: 'wl_' }),
+      openAPI({ disableDefaultReference: true }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;

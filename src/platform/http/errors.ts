@@ -1,0 +1,173 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export interface ErrorDetail {
+  path?: string;
+  message: string;
+}
+
+/** The one error type services throw; routes and the error handler map it to HTTP. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export function codeToStatus(code: ErrorCode): number {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+      return 400;
+    case 'UNAUTHENTICATED':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'NOT_FOUND':
+      return 404;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
+    case 'CONFLICT':
+      return 409;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
+    case 'RATE_LIMITED':
+      return 429;
+    case 'SERVICE_UNAVAILABLE':
+      return 503;
+    case 'INTERNAL':
+      return 500;
+  }
+}
+
+function statusToCode(status: number): ErrorCode {
+  switch (status) {
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'FORBIDDEN';
+    case 404:
+      return 'NOT_FOUND';
+    case 405:
+      return 'METHOD_NOT_ALLOWED';
+    case 409:
+      return 'CONFLICT';
+    case 413:
+      return 'PAYLOAD_TOO_LARGE';
+    case 415:
+      return 'UNSUPPORTED_MEDIA_TYPE';
+    case 429:
+      return 'RATE_LIMITED';
+    case 503:
+      return 'SERVICE_UNAVAILABLE';
+    default:
+      return status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED';
+  }
+}
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'NOT_FOUND' }),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string().optional(), message: z.string() })).optional(),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: ErrorDetail[]): ErrorBody {
+  return { error: { code, message, ...(details?.length ? { details } : {}), requestId } };
+}
+
+/** Error responses every authenticated route can give, for the OpenAPI document. */
+export const commonErrors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  429: ErrorBody,
+} as const;
+
+// Postgres SQLSTATEs that are the caller's fault, not ours.
+function fromDatabaseError(error: unknown): AppError | undefined {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const code = (error as { code?: unknown }).code ?? cause?.code;
+  if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
+  if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
+  if (code === '22P02' || code === '22007' || code === '22008')
+    return new AppError('VALIDATION_FAILED', 'a value has the wrong format');
+  return undefined;
+}
+
+function mapError(error: FastifyError | AppError | Error): AppError {
+  if (error instanceof AppError) return error;
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const where = error.validationContext ?? 'request';
+    return new AppError(
+      'VALIDATION_FAILED',
+      `the ${where} is not valid`,
+      error.validation.map((issue) => ({
+        path: `${where}${issue.instancePath.replaceAll('/', '.')}`,
+        message: issue.message ?? 'is not valid',
+      })),
+    );
+  }
+  if (isResponseSerializationError(error)) return new AppError('INTERNAL', 'internal error');
+  const db = fromDatabaseError(error);
+  if (db) return db;
+  const status = (error as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = statusToCode(status);
+    // Fastify's own 4xx messages (bad JSON, too large, unsupported type) carry no patient data.
+    return new AppError(code, code === 'VALIDATION_FAILED' ? 'the request is not valid' : error.message);
+  }
+  return new AppError(typeof status === 'number' && status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL', 'internal error');
+}
+
+// Database errors carry row values in their message and detail; log only what locates the fault.
+function safeError(error: Error): Record<string, unknown> {
+  const fromDatabase = 'severity' in error || 'severity' in ((error as { cause?: object }).cause ?? {});
+  return {
+    type: error.name,
+    code: (error as { code?: unknown }).code,
+    message: fromDatabase ? undefined : error.message,
+    stack: error.stack?.split('\n').slice(1).join('\n'),
+  };
+}
+
+/** One error handler for the whole app, so every error has the same envelope. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const mapped = mapError(error);
+    const status = codeToStatus(mapped.code);
+    if (status >= 500) {
+      request.log.error({ err: safeError(error) }, 'request failed');
+    } else {
+      request.log.info({ code: mapped.code }, 'request rejected');
+    }
+    const message = status >= 500 ? 'internal error' : mapped.message;
+    const headers = (error as { headers?: Record<string, string> }).headers;
+    if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
+    return reply.code(status).send(errorBody(mapped.code, message, request.id, status >= 500 ? undefined : mapped.details));
+  });
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { errorBody, registerErrorHandling } from './errors.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Honours a well-formed `x-request-id` from a proxy; otherwise makes one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+const METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * Security headers, CORS, compression, the error envelope, request-id echo, no-store on the
+ * API, and 405 (with `Allow`) for a known path called with the wrong method.
+ */
+export const httpPlugin = fp(
+  async (app: FastifyInstance, opts: { corsOrigins: string[] }) => {
+    await app.register(helmet, {
+      // The API docs UI needs its inline script and styles; JSON responses are unaffected.
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", "'unsafe-inline'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:', 'validator.swagger.io'],
+          // Plain-HTTP deployments (localhost, behind a TLS proxy) must still load the docs' assets.
+          upgradeInsecureRequests: null,
+        },
+      },
+    });
+    await app.register(cors, {
+      origin: opts.corsOrigins.length ? opts.corsOrigins : false,
+      credentials: true,
+      exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
+    });
+    await app.register(compress, { threshold: 1024 });
+    registerErrorHandling(app);
+
+    // A router of every registered path, to tell "wrong method" (405) from "no such path" (404).
+    const known = FindMyWay({ ignoreTrailingSlash: true });
+    app.addHook('onRoute', (route) => {
+      const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m): m is HTTPMethod =>
+        METHODS.includes(m as HTTPMethod),
+      );
+      if (methods.length === 0) return;
+      try {
+        known.on(methods, route.url, () => {});
+      } catch {
+        // the same path and method registered twice (HEAD twins); already known
+      }
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      const allowed = METHODS.filter((method) => known.find(method, path) !== null);
+      if (allowed.length > 0) {
+        return reply
+          .code(405)
+          .header('allow', allowed.join(', '))
+          .send(errorBody('METHOD_NOT_ALLOWED', `method ${request.method} is not allowed here`, request.id));
+      }
+      return reply.code(404).send(errorBody('NOT_FOUND', 'no such route', request.id));
+    });
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      void reply.header('x-request-id', request.id);
+      if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+        void reply.header('cache-control', 'no-store');
+      }
+      return payload;
+    });
+  },
+  { name: 'http' },
+);

@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { fromNodeHeaders } from 'better-auth/node';
+import { eq } from 'drizzle-orm';
+import { members } from '../auth/auth.schema.js';
+import { API_KEY_HEADER } from '../auth/auth.js';
+import type { Executor } from '../db/database.js';
+import { AppError } from '../http/errors.js';
+import { can, isRole, type Permission } from '../permissions.js';
+import type { Membership, RequestContext } from './context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /** The action a route needs; implies authentication and a resolved organization. */
+    permission?: Permission;
+    /** `public` routes skip authentication; every other /api/v1 route requires it. */
+    access?: 'public';
+  }
+}
+
+export const ORGANIZATION_HEADER = 'x-organization-id';
+
+export async function membershipsOf(db: Executor, userId: string): Promise<Membership[]> {
+  const rows = await db
+    .select({ organizationId: members.organizationId, role: members.role })
+    .from(members)
+    .where(eq(members.userId, userId));
+  return rows.flatMap((row) => (isRole(row.role) ? [{ organizationId: row.organizationId, role: row.role }] : []));
+}
+
+function authMethodOf(request: FastifyRequest): RequestContext['authMethod'] {
+  if (request.headers[API_KEY_HEADER]) return 'api-key';
+  if (request.headers.authorization?.toLowerCase().startsWith('bearer ')) return 'bearer';
+  return 'session';
+}
+
+function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizationId: string | null): Membership {
+  if (typeof header === 'string' && header !== '') {
+    const chosen = ctx.memberships.find((m) => m.organizationId === header);
+    if (!chosen) throw new AppError('FORBIDDEN', 'you are not a member of that organization');
+    return chosen;
+  }
+  if (ctx.memberships.length === 0) throw new AppError('FORBIDDEN', 'you are not a member of any organization');
+  if (ctx.memberships.length === 1) return ctx.memberships[0]!;
+  const active = ctx.memberships.find((m) => m.organizationId === activeOrganizationId);
+  if (active) return active;
+  throw new AppError(
+    'VALIDATION_FAILED',
+    `you belong to several organizations: choose one with the ${ORGANIZATION_HEADER} header`,
+  );
+}
+
+/**
+ * Builds `request.ctx` for every /api/v1 route: the caller (session cookie, bearer token or API
+ * key), their memberships and, for routes that declare a permission, the organization and role,
+ * failing with 401 or 403 before any handler runs.
+ */
+export const tenancyPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.decorateRequest('ctx', null as unknown as RequestContext);
+
+    app.addHook('onRequest', async (request) => {
+      const url = request.routeOptions.url;
+      if (!url?.startsWith('/api/v1/')) return;
+      const { permission, access } = request.routeOptions.config;
+      if (access === 'public') return;
+
+      const found = await app.auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
+      if (!found) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
+
+      const ctx: RequestContext = {
+        requestId: request.id,
+        user: {
+          id: found.user.id,
+          email: found.user.email,
+          name: found.user.name,
+          platformAdmin: found.user.role === 'admin',
+        },
+        authMethod: authMethodOf(request),
+        sessionId: found.session.id,
+        memberships: await membershipsOf(app.database.db, found.user.id),
+        organizationId: null,
+        role: null,
+      };
+      if (permission) {
+        const activeOrganizationId = (found.session as { activeOrganizationId?: string | null }).activeOrganizationId;
+        const membership = chooseMembership(ctx, request.headers[ORGANIZATION_HEADER], activeOrganizationId ?? null);
+        ctx.organizationId = membership.organizationId;
+        ctx.role = membership.role;
+        if (!can(membership.role, permission)) {
+          throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the ${permission} permission`);
+        }
+      }
+      request.ctx = ctx;
+      request.log = request.log.child({ userId: ctx.user.id, organizationId: ctx.organizationId ?? undefined });
+    });
+  },
+  { name: 'tenancy', dependencies: ['auth', 'db'] },
+);

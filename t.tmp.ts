@@ -1,0 +1,13 @@
+import { loadConfig } from './src/config.js';
+import { openDatabase } from './src/platform/db/database.js';
+import { createAuth } from './src/platform/auth/auth.js';
+const config = loadConfig({ DATA_DIR: 'memory://', AUTH_SECRET: 'x'.repeat(40) });
+const database = await openDatabase({ dataDir: 'memory://' });
+await database.migrate();
+const auth = createAuth(database.db, config, 'x'.repeat(40));
+const doc: any = await auth.api.generateOpenAPISchema();
+console.log(Object.keys(doc), doc.openapi, doc.servers);
+console.log(Object.keys(doc.paths).slice(0, 200).join(' '));
+console.log(JSON.stringify(doc.paths['/sign-in/email']).slice(0, 1500));
+console.log(Object.keys(doc.components ?? {}), Object.keys(doc.components?.schemas ?? {}));
+await database.close();
