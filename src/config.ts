@@ -1,19 +1,15 @@
 import { z } from 'zod';
 
-const flag = z
-  .enum(['0', '1', 'true', 'false'])
-  .transform((value) => value === '1' || value === 'true');
+const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
 
-const postgresUrl = z
-  .string()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
-    } catch {
-      return false;
-    }
-  }, 'must be a postgres:// or postgresql:// URL that names a database');
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// or postgresql:// URL that names a database');
 
 const redisUrl = z.string().refine((value) => {
   try {
@@ -36,7 +32,11 @@ export const envSchema = z
       .default('info')
       .describe('pino log level.'),
     TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy (1/0).'),
-    DATA_DIR: z.string().min(1).default('./data').describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
+    DATA_DIR: z
+      .string()
+      .min(1)
+      .default('./data')
+      .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
     DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
     REDIS_URL: redisUrl.optional().describe('Redis URL for shared rate-limit counters (and later cache, sockets).'),
@@ -46,7 +46,12 @@ export const envSchema = z
       .min(32, 'must be at least 32 characters')
       .optional()
       .describe('Secret that signs sessions; required in production. Embedded dev mode keeps one in DATA_DIR.'),
-    SESSION_TTL_SECONDS: z.coerce.number().int().min(300).default(43200).describe('Session lifetime (a 12-hour shift).'),
+    SESSION_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(300)
+      .default(43200)
+      .describe('Session lifetime (a 12-hour shift).'),
     SESSION_REFRESH_SECONDS: z.coerce
       .number()
       .int()
@@ -90,7 +95,11 @@ export const envSchema = z
       .default(10000)
       .describe('How long a graceful shutdown waits for in-flight requests.'),
     ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
-    ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional().describe('Password of ADMIN_EMAIL.'),
+    ADMIN_PASSWORD: z
+      .string()
+      .min(12, 'must be at least 12 characters')
+      .optional()
+      .describe('Password of ADMIN_EMAIL.'),
     DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
     DEMO_PASSWORD: z.string().min(8).default('demo-password-123').describe('Password of every demo user.'),
   })

@@ -2,11 +2,40 @@ import type { Auth } from '../platform/auth/auth.js';
 import { members, organizations } from '../platform/auth/auth.schema.js';
 import { ensurePlatformAdmin } from '../platform/auth/first-admin.js';
 import type { Db } from '../platform/db/database.js';
-import { ROLES } from '../platform/permissions.js';
+import { ROLES, type Role } from '../platform/permissions.js';
 
 export const DEMO_ORGANIZATION = { name: 'Demo General Hospital', slug: 'demo-general-hospital' };
 export const DEMO_ROOT_EMAIL = 'root@demo.test';
-export const demoEmail = (role: string) => `${role}@demo.test`;
+
+export interface StaffMember {
+  email: string;
+  name: string;
+  role: Role;
+}
+
+/** Creates an organization and an account plus membership for each staff member. */
+export async function createStaffedOrganization(
+  auth: Auth,
+  db: Db,
+  input: { name: string; slug: string; synthetic: boolean; staff: StaffMember[]; password: string },
+) {
+  const [organization] = await db
+    .insert(organizations)
+    .values({ name: input.name, slug: input.slug, metadata: JSON.stringify({ synthetic: input.synthetic }) })
+    .returning({ id: organizations.id });
+  const organizationId = organization!.id;
+  const userIds: Partial<Record<string, string>> = {};
+  for (const person of input.staff) {
+    const { user } = await auth.api.createUser({
+      body: { email: person.email, password: input.password, name: person.name },
+    });
+    await db.insert(members).values({ organizationId, userId: user.id, role: person.role });
+    userIds[person.email] = user.id;
+  }
+  return { organizationId, userIds };
+}
+
+const titleCase = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
 
 /**
  * The synthetic demo tenant: one organization, one user per role and a platform admin. Every
@@ -14,15 +43,12 @@ export const demoEmail = (role: string) => `${role}@demo.test`;
  */
 export async function seedDemoTenant(auth: Auth, db: Db, password: string) {
   await ensurePlatformAdmin(auth, db, { email: DEMO_ROOT_EMAIL, password, name: 'Demo Platform Admin' });
-  const [organization] = await db
-    .insert(organizations)
-    .values({ ...DEMO_ORGANIZATION, metadata: JSON.stringify({ synthetic: true }) })
-    .returning({ id: organizations.id });
-  for (const role of ROLES) {
-    const { user } = await auth.api.createUser({
-      body: { email: demoEmail(role), password, name: `Demo ${role[0]!.toUpperCase()}${role.slice(1)}` },
-    });
-    await db.insert(members).values({ organizationId: organization!.id, userId: user.id, role });
-  }
-  return { organizationId: organization!.id, emails: [DEMO_ROOT_EMAIL, ...ROLES.map(demoEmail)] };
+  const staff = ROLES.map((role) => ({ email: `${role}@demo.test`, name: `Demo ${titleCase(role)}`, role }));
+  const { organizationId } = await createStaffedOrganization(auth, db, {
+    ...DEMO_ORGANIZATION,
+    synthetic: true,
+    staff,
+    password,
+  });
+  return { organizationId, emails: [DEMO_ROOT_EMAIL, ...staff.map((s) => s.email)] };
 }

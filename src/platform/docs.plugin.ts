@@ -44,7 +44,10 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
   if (signUpSchema) {
     signUpSchema.properties = {
       ...signUpSchema.properties,
-      invitationId: { type: 'string', description: 'The id of the open invitation for this email (sign-up is by invitation only).' },
+      invitationId: {
+        type: 'string',
+        description: 'The id of the open invitation for this email (sign-up is by invitation only).',
+      },
     };
     signUpSchema.required = [...(signUpSchema.required ?? []), 'invitationId'];
   }
@@ -94,7 +97,7 @@ export const docsPlugin = fp(
       transform: jsonSchemaTransform,
       transformObject: (documentObject) => {
         const document = jsonSchemaTransformObject(documentObject) as OpenApiDocument;
-        if (!auth) return document as never;
+        if (!auth) return document;
         return {
           ...document,
           paths: { ...document.paths, ...auth.paths },

@@ -28,7 +28,7 @@ export const organizationsModule = fp(
       {
         schema: {
           tags: ['organizations'],
-          summary: 'Organizations: all for a platform admin, otherwise the caller\'s own',
+          summary: "Organizations: all for a platform admin, otherwise the caller's own",
           querystring: PageQuery,
           response: { 200: pageOf(Organization), ...commonErrors },
         },

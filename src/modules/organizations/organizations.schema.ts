@@ -21,7 +21,7 @@ export const OrganizationParams = z.object({ id: z.string().min(1).max(64) });
 export const CreateOrganization = z.object({
   name: z.string().trim().min(2).max(200),
   slug: Slug,
-  adminEmail: z.email().optional().describe('Invite this person as the organization\'s first admin.'),
+  adminEmail: z.email().optional().describe("Invite this person as the organization's first admin."),
 });
 export type CreateOrganization = z.infer<typeof CreateOrganization>;
 

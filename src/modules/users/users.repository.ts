@@ -69,7 +69,10 @@ export class UsersRepository {
   }
 
   async setRole(userId: string, role: string): Promise<void> {
-    await this.db.update(members).set({ role }).where(this.scoped(eq(members.userId, userId)));
+    await this.db
+      .update(members)
+      .set({ role })
+      .where(this.scoped(eq(members.userId, userId)));
   }
 
   async remove(userId: string): Promise<void> {

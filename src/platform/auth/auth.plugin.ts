@@ -121,7 +121,9 @@ export const authPlugin = fp(
             void reply.header('retry-after', String(retryAfter));
             return reply
               .code(429)
-              .send(errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id));
+              .send(
+                errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id),
+              );
           }
         }
         const response = await auth.handler(toFetchRequest(request, config.publicUrl));

@@ -8,7 +8,10 @@ import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from '
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow();
-const id = () => text('id').primaryKey().default(sql`gen_random_uuid()::text`);
+const id = () =>
+  text('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()::text`);
 
 export const users = pgTable('users', {
   id: id(),

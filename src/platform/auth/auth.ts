@@ -62,7 +62,12 @@ export function createAuth(db: Db, config: Config, secret: string) {
     telemetry: { enabled: false },
     // Fastify's @fastify/rate-limit and the sign-in guard (Redis-backed when configured) own rate limiting.
     rateLimit: { enabled: false },
-    emailAndPassword: { enabled: true, minPasswordLength: 12, maxPasswordLength: 128, revokeSessionsOnPasswordReset: true },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 12,
+      maxPasswordLength: 128,
+      revokeSessionsOnPasswordReset: true,
+    },
     session: {
       expiresIn: config.SESSION_TTL_SECONDS,
       updateAge: config.SESSION_REFRESH_SECONDS,

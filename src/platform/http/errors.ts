@@ -141,7 +141,10 @@ function mapError(error: FastifyError | AppError | Error): AppError {
     // Fastify's own 4xx messages (bad JSON, too large, unsupported type) carry no patient data.
     return new AppError(code, code === 'VALIDATION_FAILED' ? 'the request is not valid' : error.message);
   }
-  return new AppError(typeof status === 'number' && status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL', 'internal error');
+  return new AppError(
+    typeof status === 'number' && status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL',
+    'internal error',
+  );
 }
 
 // Database errors carry row values in their message and detail; log only what locates the fault.
@@ -168,6 +171,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const message = status >= 500 ? 'internal error' : mapped.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
-    return reply.code(status).send(errorBody(mapped.code, message, request.id, status >= 500 ? undefined : mapped.details));
+    return reply
+      .code(status)
+      .send(errorBody(mapped.code, message, request.id, status >= 500 ? undefined : mapped.details));
   });
 }

@@ -33,7 +33,9 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   } catch {
     // fall through
   }
-  throw new AppError('VALIDATION_FAILED', 'the cursor is not valid', [{ path: 'querystring.cursor', message: 'malformed cursor' }]);
+  throw new AppError('VALIDATION_FAILED', 'the cursor is not valid', [
+    { path: 'querystring.cursor', message: 'malformed cursor' },
+  ]);
 }
 
 /**

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  as,
+  buildTestApp,
+  createTenant,
+  PASSWORD,
+  signIn,
+  type Tenant,
+  type TestApp,
+} from '../../../test/helpers/test-app.js';
+
+let t: TestApp;
+let a: Tenant;
+let b: Tenant;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  [a, b] = await Promise.all([createTenant(t.app), createTenant(t.app)]);
+});
+afterAll(() => t.close());
+
+const signUp = (payload: Record<string, unknown>) =>
+  t.app.inject({ method: 'POST', url: '/api/auth/sign-up/email', payload });
+
+describe('the invitation flow', () => {
+  it('takes an invitee from invitation to signed-in member with the invited role', async () => {
+    const invite = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'New.Nurse@Example.test', role: 'nurse' },
+    });
+    expect(invite.statusCode).toBe(201);
+    const invitation = invite.json();
+    expect(invitation).toMatchObject({ email: 'new.nurse@example.test', role: 'nurse', status: 'pending' });
+
+    const created = await signUp({
+      email: 'new.nurse@example.test',
+      password: PASSWORD,
+      name: 'New Nurse',
+      invitationId: invitation.id,
+    });
+    expect(created.statusCode).toBe(200);
+    const token = created.json().token as string;
+
+    const accept = await as(
+      t.app,
+      token,
+    )({
+      method: 'POST',
+      url: '/api/auth/organization/accept-invitation',
+      payload: { invitationId: invitation.id },
+    });
+    expect(accept.statusCode).toBe(200);
+
+    const profile = await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' });
+    expect(profile.json().organizations).toEqual([expect.objectContaining({ id: a.organizationId, role: 'nurse' })]);
+  });
+
+  it('lets an existing user of another organization join a second one and choose it per request', async () => {
+    const invite = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: b.users.doctor.email, role: 'doctor' },
+    });
+    const token = await signIn(t.app, b.users.doctor.email);
+    const accept = await as(
+      t.app,
+      token,
+    )({
+      method: 'POST',
+      url: '/api/auth/organization/accept-invitation',
+      payload: { invitationId: invite.json().id },
+    });
+    expect(accept.statusCode).toBe(200);
+    const profile = await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' });
+    expect(profile.json().organizations).toHaveLength(2);
+    const chosen = await as(t.app, token, { 'x-organization-id': a.organizationId })({
+      method: 'GET',
+      url: `/api/v1/organizations/${a.organizationId}`,
+    });
+    expect(chosen.statusCode).toBe(200);
+  });
+
+  it('refuses sign-up without a matching open invitation', async () => {
+    const none = await signUp({ email: 'stranger@example.test', password: PASSWORD, name: 'Stranger' });
+    expect(none.statusCode).toBe(403);
+    expect(none.json().error.code).toBe('FORBIDDEN');
+    const invite = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'invited@example.test', role: 'operator' },
+    });
+    const wrongEmail = await signUp({
+      email: 'someone-else@example.test',
+      password: PASSWORD,
+      name: 'Someone',
+      invitationId: invite.json().id,
+    });
+    expect(wrongEmail.statusCode).toBe(403);
+  });
+
+  it('cancels the older invitation when the same person is invited again', async () => {
+    const call = as(t.app, a.users.admin.token);
+    const first = await call({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'twice@example.test', role: 'nurse' },
+    });
+    const second = await call({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'twice@example.test', role: 'doctor' },
+    });
+    const pending = await call({ method: 'GET', url: '/api/v1/invitations?limit=100' });
+    const ids = pending.json().data.map((i: { id: string }) => i.id);
+    expect(ids).toContain(second.json().id);
+    expect(ids).not.toContain(first.json().id);
+  });
+});
+
+describe('POST /api/v1/invitations', () => {
+  it('answers 409 for someone who is already a member', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: a.users.nurse.email, role: 'doctor' },
+    });
+    expect(res.statusCode).toBe(409);
+  });
+
+  it('rejects a bad email and an unknown role with 400', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'not-an-email', role: 'janitor' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(
+      res
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+    ).toEqual(['body.email', 'body.role']);
+  });
+
+  it('is forbidden to a manager', async () => {
+    const res = await as(
+      t.app,
+      a.users.manager.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'x@example.test', role: 'nurse' },
+    });
+    expect(res.statusCode).toBe(403);
+  });
+});
+
+describe('DELETE /api/v1/invitations/:id', () => {
+  it('cancels a pending invitation, after which sign-up with it fails', async () => {
+    const call = as(t.app, a.users.admin.token);
+    const invite = await call({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'later@example.test', role: 'nurse' },
+    });
+    const res = await call({ method: 'DELETE', url: `/api/v1/invitations/${invite.json().id}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('canceled');
+    const attempt = await signUp({
+      email: 'later@example.test',
+      password: PASSWORD,
+      name: 'Later',
+      invitationId: invite.json().id,
+    });
+    expect(attempt.statusCode).toBe(403);
+  });
+
+  it("answers 404 for another tenant's invitation", async () => {
+    const invite = await as(
+      t.app,
+      b.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'bees@example.test', role: 'nurse' },
+    });
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({ method: 'DELETE', url: `/api/v1/invitations/${invite.json().id}` });
+    expect(res.statusCode).toBe(404);
+  });
+});

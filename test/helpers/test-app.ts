@@ -1,0 +1,147 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { createStaffedOrganization } from '../../src/demo/demo-tenant.js';
+import { type Database, openDatabase } from '../../src/platform/db/database.js';
+import { ROLES, type Role } from '../../src/platform/permissions.js';
+import { connectRedis, type Redis } from '../../src/platform/redis.js';
+
+export const PASSWORD = 'correct-horse-battery-staple';
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  database: Database;
+  redis: Redis | null;
+  close(): Promise<void>;
+}
+
+/** A fresh PostgreSQL database for one test file, dropped by `drop`. */
+async function createScratchDatabase(url: string) {
+  const name = `wardline_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const scratch = new URL(url);
+  scratch.pathname = `/${name}`;
+  return {
+    url: scratch.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, prefix: string) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/**
+ * Boots the real app on its own database: in-memory PGlite by default, or a scratch database
+ * on the server in DATABASE_URL (and a private Redis key prefix when REDIS_URL is set).
+ */
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  options: { now?: () => Date } = {},
+): Promise<TestApp> {
+  const base = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
+  const scratch = base.DATABASE_URL ? await createScratchDatabase(base.DATABASE_URL) : undefined;
+  const prefix = `wardline-test:${randomBytes(6).toString('hex')}:`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: 'memory://',
+    AUTH_SECRET: randomBytes(32).toString('hex'),
+    DATABASE_URL: scratch?.url,
+    REDIS_URL: base.REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    ...env,
+  });
+  const database = config.DATABASE_URL
+    ? await openDatabase({ url: config.DATABASE_URL, poolSize: 4 })
+    : await openDatabase({ dataDir: 'memory://' });
+  await database.migrate();
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+  const app = await buildApp(config, { database, redis, authSecret: config.AUTH_SECRET!, now: options.now });
+  await app.ready();
+  return {
+    app,
+    config,
+    database,
+    redis,
+    async close() {
+      await app.close();
+      await database.close();
+      if (redis) {
+        await deleteKeys(redis, prefix);
+        await redis.quit();
+      }
+      await scratch?.drop();
+    },
+  };
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+export interface Tenant {
+  organizationId: string;
+  slug: string;
+  users: Record<Role, TestUser>;
+}
+
+/** Signs in through the real auth route and returns the bearer token. */
+export async function signIn(app: FastifyInstance, email: string, password = PASSWORD): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/api/auth/sign-in/email', payload: { email, password } });
+  if (response.statusCode !== 200)
+    throw new Error(`sign-in of ${email} failed: ${response.statusCode} ${response.body}`);
+  return response.json<{ token: string }>().token;
+}
+
+/** A new organization with one signed-in user per role. */
+export async function createTenant(app: FastifyInstance, label = randomUUID().slice(0, 8)): Promise<Tenant> {
+  const slug = `tenant-${label}`;
+  const staff = ROLES.map((role) => ({ email: `${role}.${label}@example.test`, name: `Test ${role}`, role }));
+  const { organizationId, userIds } = await createStaffedOrganization(app.auth, app.database.db, {
+    name: `Test Hospital ${label}`,
+    slug,
+    synthetic: true,
+    staff,
+    password: PASSWORD,
+  });
+  const users = {} as Record<Role, TestUser>;
+  for (const person of staff) {
+    users[person.role] = { id: userIds[person.email]!, email: person.email, token: await signIn(app, person.email) };
+  }
+  return { organizationId, slug, users };
+}
+
+/** A platform admin, signed in. */
+export async function createPlatformAdmin(app: FastifyInstance): Promise<TestUser> {
+  const email = `root.${randomUUID().slice(0, 8)}@example.test`;
+  const { user } = await app.auth.api.createUser({ body: { email, password: PASSWORD, name: 'Root', role: 'admin' } });
+  return { id: user.id, email, token: await signIn(app, email) };
+}
+
+/** `app.inject` as a bearer-token caller. */
+export function as(app: FastifyInstance, token: string | undefined, headers: Record<string, string> = {}) {
+  return (options: InjectOptions) =>
+    app.inject({
+      ...options,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers, ...options.headers },
+    });
+}
