@@ -31,7 +31,7 @@ export const envSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .describe('pino log level.'),
-    TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy (1/0).'),
+    TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy: 1 or 0 (default 0).'),
     DATA_DIR: z
       .string()
       .min(1)

@@ -34,7 +34,9 @@ async function connect(config: Config): Promise<Database> {
   } catch (error) {
     await database.close().catch(() => {});
     const where = config.DATABASE_URL ? new URL(config.DATABASE_URL).host : config.DATA_DIR;
-    const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+    // drizzle wraps the driver's error; its code (ECONNREFUSED, 28P01, 3D000 ...) says what is wrong.
+    const cause = ((error as { cause?: unknown }).cause ?? error) as { code?: string; message?: string };
+    const reason = cause.code ?? cause.message ?? 'unknown error';
     throw new ConfigError([`DATABASE_URL: cannot use the database at ${where} (${reason})`]);
   }
   return database;

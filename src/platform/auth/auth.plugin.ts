@@ -85,7 +85,9 @@ async function relay(response: Response, request: FastifyRequest, reply: Fastify
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: AuthPluginOptions) => {
     const { config, database, redis } = opts;
-    const auth = createAuth(database.db, config, opts.secret);
+    const auth = createAuth(database.db, config, opts.secret, (level, message) =>
+      app.log[level]({ source: 'better-auth' }, message),
+    );
     const guard = new SignInGuard(database.db, {
       maxFailures: config.SIGNIN_MAX_FAILURES,
       windowSeconds: config.SIGNIN_FAILURE_WINDOW_SECONDS,

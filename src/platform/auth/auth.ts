@@ -51,7 +51,9 @@ function invitationOnlySignUp(db: Db) {
   });
 }
 
-export function createAuth(db: Db, config: Config, secret: string) {
+export type AuthLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export function createAuth(db: Db, config: Config, secret: string, log: AuthLog) {
   return betterAuth({
     appName: 'Wardline',
     baseURL: config.publicUrl,
@@ -60,6 +62,8 @@ export function createAuth(db: Db, config: Config, secret: string) {
     database: drizzleAdapter(db, { provider: 'pg', schema: authSchema }),
     trustedOrigins: config.CORS_ORIGINS,
     telemetry: { enabled: false },
+    // Into our structured log; Better Auth's extra arguments are dropped, as they may name the account.
+    logger: { level: 'warn', log: (level, message) => log(level, message) },
     // Fastify's @fastify/rate-limit and the sign-in guard (Redis-backed when configured) own rate limiting.
     rateLimit: { enabled: false },
     emailAndPassword: {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { errorBody, registerErrorHandling } from './errors.js';
@@ -15,6 +15,21 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 const METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export interface RouteEntry {
+  method: HTTPMethod;
+  url: string;
+  /** Hidden from the OpenAPI document (the docs UI itself, the Better Auth wildcard). */
+  hidden: boolean;
+  config: FastifyContextConfig;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, for the 405 logic and for checks over all routes (docs, permissions). */
+    routeCatalog: RouteEntry[];
+  }
+}
 
 /**
  * Security headers, CORS, compression, the error envelope, request-id echo, no-store on the
@@ -42,14 +57,20 @@ export const httpPlugin = fp(
     });
     await app.register(compress, { threshold: 1024 });
     registerErrorHandling(app);
+    // The API speaks JSON only: any other body is 415, not a string for the validator to puzzle over.
+    app.removeContentTypeParser('text/plain');
 
     // A router of every registered path, to tell "wrong method" (405) from "no such path" (404).
     const known = FindMyWay({ ignoreTrailingSlash: true });
+    const catalog: RouteEntry[] = [];
+    app.decorate('routeCatalog', catalog);
     app.addHook('onRoute', (route) => {
       const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m): m is HTTPMethod =>
         METHODS.includes(m as HTTPMethod),
       );
       if (methods.length === 0) return;
+      const hidden = route.schema?.hide === true;
+      for (const method of methods) catalog.push({ method, url: route.url, hidden, config: route.config ?? {} });
       try {
         known.on(methods, route.url, () => {});
       } catch {

@@ -1,0 +1,151 @@
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError, registerErrorHandling } from '../src/platform/http/errors.js';
+import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+
+let t: TestApp;
+let a: Tenant;
+
+beforeAll(async () => {
+  t = await buildTestApp({ BODY_LIMIT_BYTES: '2048', CORS_ORIGINS: 'https://ward.example.test' });
+  a = await createTenant(t.app);
+});
+afterAll(() => t.close());
+
+const envelope = { error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } };
+
+describe('the error envelope', () => {
+  it('answers an unknown route with 404', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/nothing-here?name=Jane%20Doe' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject(envelope);
+    expect(res.json().error.code).toBe('NOT_FOUND');
+    expect(res.body).not.toContain('Jane');
+  });
+
+  it('answers a known path with the wrong method with 405 and Allow', async () => {
+    const res = await as(t.app, a.users.admin.token)({ method: 'PUT', url: '/api/v1/users' });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET');
+    expect(res.json().error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('answers a body over the limit with 413 and changes nothing', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'big@example.test', role: 'nurse', padding: 'x'.repeat(4096) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(res.json().error.code).toBe('PAYLOAD_TOO_LARGE');
+    const pending = await as(t.app, a.users.admin.token)({ method: 'GET', url: '/api/v1/invitations' });
+    expect(pending.json().data).toEqual([]);
+  });
+
+  it('answers an unsupported content type with 415', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'email=x',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers malformed JSON with 400', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"email":',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('lists every validation problem with its path', async () => {
+    const res = await as(t.app, a.users.admin.token)({ method: 'POST', url: '/api/v1/invitations', payload: {} });
+    expect(res.statusCode).toBe(400);
+    expect(
+      res
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+    ).toEqual(['body.email', 'body.role']);
+  });
+
+  it('hides internals of a 5xx and never echoes the data that caused it', async () => {
+    const bare = Fastify({ logger: false });
+    registerErrorHandling(bare);
+    bare.get('/boom', () => {
+      throw new Error('patient Jane Doe born 1970-01-01 broke it');
+    });
+    bare.get('/typed', () => {
+      throw new AppError('CONFLICT', 'already there');
+    });
+    const res = await bare.inject({ method: 'GET', url: '/boom' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+    expect(res.body).not.toMatch(/Jane|1970|at |\.ts/);
+    expect((await bare.inject({ method: 'GET', url: '/typed' })).statusCode).toBe(409);
+    await bare.close();
+  });
+});
+
+describe('request ids', () => {
+  it('generates one and echoes it in the response and the error body', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/profile' });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.json().error.requestId).toBe(res.headers['x-request-id']);
+  });
+
+  it('honours a well-formed x-request-id and replaces a malformed one', async () => {
+    const good = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'lb-7f3a9c2e.1' } });
+    expect(good.headers['x-request-id']).toBe('lb-7f3a9c2e.1');
+    const bad = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': '<script>' } });
+    expect(bad.headers['x-request-id']).not.toBe('<script>');
+  });
+});
+
+describe('security defaults', () => {
+  it('sends helmet headers and no-store on API responses', async () => {
+    const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+    const auth = await t.app.inject({ method: 'GET', url: '/api/auth/get-session' });
+    expect(auth.headers['cache-control']).toContain('no-store');
+  });
+
+  it('allows CORS only from the allowlist', async () => {
+    const preflight = (origin: string) =>
+      t.app.inject({
+        method: 'OPTIONS',
+        url: '/api/v1/profile',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
+    const allowed = await preflight('https://ward.example.test');
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://ward.example.test');
+    const denied = await preflight('https://evil.example.test');
+    expect(denied.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('compresses large responses when asked', async () => {
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/docs/openapi.json',
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(res.headers['content-encoding']).toBe('gzip');
+  });
+});
