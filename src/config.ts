@@ -21,97 +21,89 @@ const redisUrl = z.string().refine((value) => {
 }, 'must be a redis:// or rediss:// URL');
 
 /** Every setting Wardline reads from the environment. The README table is generated from it. */
-export const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
-    PORT: z.coerce.number().int().min(1).max(65535).default(5000).describe('HTTP port.'),
-    HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
-    PUBLIC_URL: z.url().optional().describe('Public base URL of the API; default http://HOST:PORT.'),
-    LOG_LEVEL: z
-      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info')
-      .describe('pino log level.'),
-    TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy: 1 or 0 (default 0).'),
-    DATA_DIR: z
-      .string()
-      .min(1)
-      .default('./data')
-      .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
-    DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
-    REDIS_URL: redisUrl.optional().describe('Redis URL for shared rate-limit counters (and later cache, sockets).'),
-    REDIS_KEY_PREFIX: z.string().min(1).default('wardline:').describe('Prefix of every Redis key Wardline writes.'),
-    AUTH_SECRET: z
-      .string()
-      .min(32, 'must be at least 32 characters')
-      .optional()
-      .describe('Secret that signs sessions; required in production. Embedded dev mode keeps one in DATA_DIR.'),
-    SESSION_TTL_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(300)
-      .default(43200)
-      .describe('Session lifetime (a 12-hour shift).'),
-    SESSION_REFRESH_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(3600)
-      .describe('A session in use is extended once this much time has passed since its last refresh.'),
-    CORS_ORIGINS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.url()))
-      .describe('Comma-separated origins allowed to call the API from a browser.'),
-    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576).describe('Largest request body accepted.'),
-    SIGNIN_MAX_FAILURES: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(5)
-      .describe('Failed sign-ins for one account before it is locked out.'),
-    SIGNIN_FAILURE_WINDOW_SECONDS: z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(900)
-      .describe('Window in which failed sign-ins are counted, and the lockout length.'),
-    SIGNIN_IP_LIMIT_PER_MINUTE: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .default(60)
-      .describe('Sign-in attempts per client IP per minute (a ward behind one NAT).'),
-    SHUTDOWN_TIMEOUT_MS: z.coerce
-      .number()
-      .int()
-      .min(100)
-      .default(10000)
-      .describe('How long a graceful shutdown waits for in-flight requests.'),
-    ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
-    ADMIN_PASSWORD: z
-      .string()
-      .min(12, 'must be at least 12 characters')
-      .optional()
-      .describe('Password of ADMIN_EMAIL.'),
-    DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
-    DEMO_PASSWORD: z.string().min(8).default('demo-password-123').describe('Password of every demo user.'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && !env.AUTH_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['AUTH_SECRET'], message: 'is required when NODE_ENV=production' });
-    }
-    if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
-      const missing = env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'ADMIN_EMAIL and ADMIN_PASSWORD go together' });
-    }
-  });
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(5000).describe('HTTP port.'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
+  PUBLIC_URL: z.url().optional().describe('Public base URL of the API; default http://HOST:PORT.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy: 1 or 0 (default 0).'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
+  DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
+  REDIS_URL: redisUrl.optional().describe('Redis URL for shared rate-limit counters (and later cache, sockets).'),
+  REDIS_KEY_PREFIX: z.string().min(1).default('wardline:').describe('Prefix of every Redis key Wardline writes.'),
+  AUTH_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .optional()
+    .describe('Secret that signs sessions; required in production. Embedded dev mode keeps one in DATA_DIR.'),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(300).default(43200).describe('Session lifetime (a 12-hour shift).'),
+  SESSION_REFRESH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(3600)
+    .describe('A session in use is extended once this much time has passed since its last refresh.'),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url()))
+    .describe('Comma-separated origins allowed to call the API from a browser.'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576).describe('Largest request body accepted.'),
+  SIGNIN_MAX_FAILURES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Failed sign-ins for one account before it is locked out.'),
+  SIGNIN_FAILURE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(900)
+    .describe('Window in which failed sign-ins are counted, and the lockout length.'),
+  SIGNIN_IP_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe('Sign-in attempts per client IP per minute (a ward behind one NAT).'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10000)
+    .describe('How long a graceful shutdown waits for in-flight requests.'),
+  ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
+  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional().describe('Password of ADMIN_EMAIL.'),
+  DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
+  DEMO_PASSWORD: z.string().min(8).default('demo-password-123').describe('Password of every demo user.'),
+});
+
+// Rules across variables, checked on the raw values so they are reported alongside every other problem.
+function crossFieldProblems(env: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (env.NODE_ENV === 'production' && !env.AUTH_SECRET)
+    problems.push('AUTH_SECRET: is required when NODE_ENV=production');
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    problems.push(`${env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}: ADMIN_EMAIL and ADMIN_PASSWORD go together`);
+  }
+  return problems;
+}
 
 export type Env = z.output<typeof envSchema>;
 
@@ -133,13 +125,15 @@ export class ConfigError extends Error {
 /** Parses the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   // An empty variable means "unset", as it does in most deployment tooling.
-  const env = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const env = Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
-    );
-  }
+  const problems = [
+    ...(parsed.error?.issues ?? []).map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    ...crossFieldProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const value = parsed.data;
   const embedded = !value.DATABASE_URL;
   const demoEnabled = value.DEMO ?? (embedded && value.NODE_ENV !== 'production');

@@ -138,6 +138,14 @@ describe('security defaults', () => {
     expect(allowed.headers['access-control-allow-origin']).toBe('https://ward.example.test');
     const denied = await preflight('https://evil.example.test');
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
+    // Auth responses keep our exposed headers too (Better Auth's own CORS headers are not relayed).
+    const signIn = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      headers: { origin: 'https://ward.example.test' },
+      payload: { email: a.users.nurse.email, password: 'wrong-password-123' },
+    });
+    expect(signIn.headers['access-control-expose-headers']).toContain('x-request-id');
   });
 
   it('compresses large responses when asked', async () => {

@@ -62,6 +62,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db', DEMO: '1' }).demoEnabled).toBe(true);
   });
 
+  it('reports rules across variables alongside every other problem', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', PORT: 'abc' })).toThrow(/PORT[\s\S]*AUTH_SECRET: is required/);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(() => loadConfig({ ADMIN_EMAIL: 'boss@example.test' })).toThrow(/ADMIN_PASSWORD/);
   });

@@ -55,7 +55,10 @@ function codeForStatus(status: number): ErrorCode {
 async function relay(response: Response, request: FastifyRequest, reply: FastifyReply) {
   reply.code(response.status);
   response.headers.forEach((value, key) => {
-    if (key !== 'set-cookie' && key !== 'content-length' && key !== 'content-encoding') void reply.header(key, value);
+    // CORS headers are the CORS plugin's; length and encoding are recomputed by Fastify.
+    if (key === 'set-cookie' || key === 'content-length' || key === 'content-encoding') return;
+    if (key.startsWith('access-control-')) return;
+    void reply.header(key, value);
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length) void reply.header('set-cookie', cookies);

@@ -51,6 +51,17 @@ function invitationOnlySignUp(db: Db) {
   });
 }
 
+/** Origins allowed to send cookie-authenticated writes: the API's own (both loopback spellings) and CORS_ORIGINS. */
+function trustedOrigins(config: Config): string[] {
+  const own = new URL(config.publicUrl);
+  const origins = [own.origin, ...config.CORS_ORIGINS];
+  if (own.hostname === '127.0.0.1' || own.hostname === 'localhost') {
+    for (const host of ['127.0.0.1', 'localhost'])
+      origins.push(`${own.protocol}//${host}${own.port ? `:${own.port}` : ''}`);
+  }
+  return [...new Set(origins)];
+}
+
 export type AuthLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export function createAuth(db: Db, config: Config, secret: string, log: AuthLog) {
@@ -60,7 +71,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
     basePath: AUTH_BASE_PATH,
     secret,
     database: drizzleAdapter(db, { provider: 'pg', schema: authSchema }),
-    trustedOrigins: config.CORS_ORIGINS,
+    trustedOrigins: trustedOrigins(config),
     telemetry: { enabled: false },
     // Into our structured log; Better Auth's extra arguments are dropped, as they may name the account.
     logger: { level: 'warn', log: (level, message) => log(level, message) },
@@ -102,7 +113,10 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
       bearer(),
       jwt(),
       twoFactor({ issuer: 'Wardline' }),
-      apiKey({ apiKeyHeaders: [API_KEY_HEADER], enableSessionForAPIKeys: true, defaultPrefix: 'wl_' }),
+      // Keys authenticate /api/v1 calls only (verified in the tenancy plugin); they never stand in for a
+      // session on Better Auth's own endpoints. Request limits belong to the platform's rate limiter,
+      // not to the plugin's default of 10 requests a day per key.
+      apiKey({ apiKeyHeaders: [API_KEY_HEADER], defaultPrefix: 'wl_', rateLimit: { enabled: false } }),
       openAPI({ disableDefaultReference: true }),
     ],
   });

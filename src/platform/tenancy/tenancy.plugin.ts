@@ -1,12 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { fromNodeHeaders } from 'better-auth/node';
 import { eq } from 'drizzle-orm';
 import { members } from '../auth/auth.schema.js';
-import { API_KEY_HEADER } from '../auth/auth.js';
 import type { Executor } from '../db/database.js';
 import { AppError } from '../http/errors.js';
 import { can, isRole, type Permission } from '../permissions.js';
+import { authenticate } from './authenticate.js';
 import type { Membership, RequestContext } from './context.js';
 
 declare module 'fastify' {
@@ -29,12 +28,6 @@ export async function membershipsOf(db: Executor, userId: string): Promise<Membe
     .from(members)
     .where(eq(members.userId, userId));
   return rows.flatMap((row) => (isRole(row.role) ? [{ organizationId: row.organizationId, role: row.role }] : []));
-}
-
-function authMethodOf(request: FastifyRequest): RequestContext['authMethod'] {
-  if (request.headers[API_KEY_HEADER]) return 'api-key';
-  if (request.headers.authorization?.toLowerCase().startsWith('bearer ')) return 'bearer';
-  return 'session';
 }
 
 function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizationId: string | null): Membership {
@@ -68,26 +61,25 @@ export const tenancyPlugin = fp(
       const { permission, access } = request.routeOptions.config;
       if (access === 'public') return;
 
-      const found = await app.auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
-      if (!found) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
+      const principal = await authenticate(app, request);
+      if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
 
       const ctx: RequestContext = {
         requestId: request.id,
         user: {
-          id: found.user.id,
-          email: found.user.email,
-          name: found.user.name,
-          platformAdmin: found.user.role === 'admin',
+          id: principal.user.id,
+          email: principal.user.email,
+          name: principal.user.name,
+          platformAdmin: principal.user.role === 'admin',
         },
-        authMethod: authMethodOf(request),
-        sessionId: found.session.id,
-        memberships: await membershipsOf(app.database.db, found.user.id),
+        authMethod: principal.authMethod,
+        sessionId: principal.sessionId,
+        memberships: await membershipsOf(app.database.db, principal.user.id),
         organizationId: null,
         role: null,
       };
       if (permission) {
-        const activeOrganizationId = (found.session as { activeOrganizationId?: string | null }).activeOrganizationId;
-        const membership = chooseMembership(ctx, request.headers[ORGANIZATION_HEADER], activeOrganizationId ?? null);
+        const membership = chooseMembership(ctx, request.headers[ORGANIZATION_HEADER], principal.activeOrganizationId);
         ctx.organizationId = membership.organizationId;
         ctx.role = membership.role;
         if (!can(membership.role, permission)) {
