@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
@@ -111,6 +112,8 @@ export interface Config extends Env {
   publicUrl: string;
   /** True when the embedded PGlite database is used. */
   embedded: boolean;
+  /** PGlite's own folder inside DATA_DIR (DATA_DIR also keeps the generated auth secret). */
+  pgliteDir: string;
   /** Whether an empty database gets the synthetic demo tenant. */
   demoEnabled: boolean;
 }
@@ -142,6 +145,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ...value,
     publicUrl: (value.PUBLIC_URL ?? `http://${displayHost}:${value.PORT}`).replace(/\/$/, ''),
     embedded,
+    pgliteDir: join(value.DATA_DIR, 'pglite'),
     demoEnabled,
   };
 }

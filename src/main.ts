@@ -27,7 +27,7 @@ function authSecret(config: Config): string {
 async function connect(config: Config): Promise<Database> {
   const database = config.DATABASE_URL
     ? await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
-    : await openDatabase({ dataDir: config.DATA_DIR });
+    : await openDatabase({ dataDir: config.pgliteDir });
   try {
     await database.ping();
     await database.migrate();

@@ -6,7 +6,7 @@ try {
   const config = loadConfig();
   const database = config.DATABASE_URL
     ? await openDatabase({ url: config.DATABASE_URL, poolSize: 1 })
-    : await openDatabase({ dataDir: config.DATA_DIR });
+    : await openDatabase({ dataDir: config.pgliteDir });
   await database.migrate();
   await database.close();
   console.log(`Migrations applied to ${config.DATABASE_URL ? 'PostgreSQL' : `PGlite in ${config.DATA_DIR}`}.`);

@@ -19,7 +19,7 @@ export interface TestApp {
 }
 
 /** A fresh PostgreSQL database for one test file, dropped by `drop`. */
-async function createScratchDatabase(url: string) {
+export async function createScratchDatabase(url: string) {
   const name = `wardline_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();

@@ -111,7 +111,8 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
       }),
       admin({ defaultRole: 'user', adminRoles: ['admin'] }),
       bearer(),
-      jwt(),
+      // A JWT is minted on request (GET /api/auth/token), not signed into every session lookup.
+      jwt({ disableSettingJwtHeader: true }),
       twoFactor({ issuer: 'Wardline' }),
       // Keys authenticate /api/v1 calls only (verified in the tenancy plugin); they never stand in for a
       // session on Better Auth's own endpoints. Request limits belong to the platform's rate limiter,
