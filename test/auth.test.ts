@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import * as OTPAuth from 'otpauth';
+import { sessions } from '../src/platform/auth/auth.schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, PASSWORD, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
 
@@ -41,6 +43,17 @@ describe('sign-in', () => {
     expect(res.statusCode).toBe(401);
     expect(res.json().error).toMatchObject({ code: 'UNAUTHENTICATED', requestId: expect.any(String) });
     expect(res.body).not.toContain(a.users.doctor.email);
+  });
+
+  it('stores the session in the database with the configured lifetime', async () => {
+    const res = await signInAttempt(a.users.doctor.email, PASSWORD);
+    const [row] = await t.database.db
+      .select({ expiresAt: sessions.expiresAt })
+      .from(sessions)
+      .where(eq(sessions.token, res.json().token as string));
+    const lifetime = (row!.expiresAt.getTime() - Date.now()) / 1000;
+    expect(lifetime).toBeGreaterThan(t.config.SESSION_TTL_SECONDS - 60);
+    expect(lifetime).toBeLessThanOrEqual(t.config.SESSION_TTL_SECONDS);
   });
 
   it('ends the session on sign-out', async () => {

@@ -1,4 +1,6 @@
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { members } from '../../platform/auth/auth.schema.js';
 import { as, buildTestApp, createTenant, signIn, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 
 let t: TestApp;
@@ -52,6 +54,30 @@ describe('GET /api/v1/users', () => {
     const res = await as(t.app, b.users.admin.token)({ method: 'GET', url: '/api/v1/users' });
     const ids = res.json().data.map((u: { id: string }) => u.id);
     for (const user of Object.values(a.users)) expect(ids).not.toContain(user.id);
+  });
+
+  it('asks a member of several organizations to choose one, and honours the choice', async () => {
+    await t.database.db
+      .insert(members)
+      .values({ organizationId: b.organizationId, userId: a.users.manager.id, role: 'nurse' });
+    const token = await signIn(t.app, a.users.manager.email);
+    const unchosen = await as(t.app, token)({ method: 'GET', url: '/api/v1/users' });
+    expect(unchosen.statusCode).toBe(400);
+    expect(unchosen.json().error.message).toContain('x-organization-id');
+    const inA = await as(t.app, token, { 'x-organization-id': a.organizationId })({
+      method: 'GET',
+      url: '/api/v1/users',
+    });
+    expect(inA.statusCode).toBe(200);
+    // In B the same person is a nurse, who may not list users.
+    const inB = await as(t.app, token, { 'x-organization-id': b.organizationId })({
+      method: 'GET',
+      url: '/api/v1/users',
+    });
+    expect(inB.statusCode).toBe(403);
+    await t.database.db
+      .delete(members)
+      .where(and(eq(members.organizationId, b.organizationId), eq(members.userId, a.users.manager.id)));
   });
 
   it('answers 403 when X-Organization-Id names an organization the caller is not in', async () => {
