@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { members } from '../src/platform/auth/auth.schema.js';
 import { can, PERMISSIONS, ROLES } from '../src/platform/permissions.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
@@ -64,5 +66,55 @@ describe('the permission table', () => {
       });
     expect((await invite('manager')).statusCode).toBe(403);
     expect((await invite('admin')).statusCode).toBe(200);
+  });
+});
+
+describe('privilege escalation through Better Auth endpoints', () => {
+  it('does not let a user make themselves a platform admin', async () => {
+    const call = as(t.app, tenant.users.admin.token);
+    await call({ method: 'POST', url: '/api/auth/update-user', payload: { role: 'admin', name: 'Still Admin' } });
+    const setRole = await call({
+      method: 'POST',
+      url: '/api/auth/admin/set-role',
+      payload: { userId: tenant.users.admin.id, role: 'admin' },
+    });
+    expect(setRole.statusCode).toBe(403);
+    const profile = await call({ method: 'GET', url: '/api/v1/profile' });
+    expect(profile.json().user.platformAdmin).toBe(false);
+  });
+
+  it('does not let an organization admin create or delete organizations', async () => {
+    const call = as(t.app, tenant.users.admin.token);
+    const create = await call({
+      method: 'POST',
+      url: '/api/auth/organization/create',
+      payload: { name: 'Rogue', slug: 'rogue' },
+    });
+    expect(create.statusCode).toBe(403);
+    const remove = await call({
+      method: 'POST',
+      url: '/api/auth/organization/delete',
+      payload: { organizationId: tenant.organizationId },
+    });
+    expect(remove.statusCode).toBeGreaterThanOrEqual(400);
+    expect((await call({ method: 'GET', url: `/api/v1/organizations/${tenant.organizationId}` })).statusCode).toBe(200);
+  });
+
+  it('does not let a manager promote anyone through the organization plugin', async () => {
+    const [nurse] = await t.database.db
+      .select({ id: members.id })
+      .from(members)
+      .where(eq(members.userId, tenant.users.nurse.id));
+    const res = await as(
+      t.app,
+      tenant.users.manager.token,
+    )({
+      method: 'POST',
+      url: '/api/auth/organization/update-member-role',
+      payload: { memberId: nurse!.id, role: 'admin', organizationId: tenant.organizationId },
+    });
+    expect(res.statusCode).toBe(403);
+    const list = await as(t.app, tenant.users.admin.token)({ method: 'GET', url: '/api/v1/users' });
+    expect(list.json().data.find((u: { id: string }) => u.id === tenant.users.nurse.id).role).toBe('nurse');
   });
 });

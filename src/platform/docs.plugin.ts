@@ -12,6 +12,22 @@ type OpenApiDocument = {
   tags?: { name: string; description?: string }[];
 };
 
+// Better Auth endpoints that Wardline's configuration switches off (no social providers, no self-service
+// account deletion, organizations created by platform admins only): left out of the document.
+const UNSUPPORTED_AUTH_PATHS = new Set([
+  '/sign-in/social',
+  '/callback/{id}',
+  '/link-social',
+  '/unlink-account',
+  '/refresh-token',
+  '/get-access-token',
+  '/account-info',
+  '/delete-user',
+  '/delete-user/callback',
+  '/organization/create',
+  '/organization/delete',
+]);
+
 const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -27,6 +43,7 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
   ) as OpenApiDocument;
   const paths: NonNullable<OpenApiDocument['paths']> = {};
   for (const [path, operations] of Object.entries(renamed.paths ?? {})) {
+    if (UNSUPPORTED_AUTH_PATHS.has(path)) continue;
     for (const operation of Object.values(operations)) {
       operation.tags = ['auth'];
       const responses = (operation.responses ?? {}) as Record<string, unknown>;
