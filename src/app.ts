@@ -23,12 +23,15 @@ export interface AppDependencies {
   ownsConnections?: boolean;
   /** The clock, swappable in tests. */
   now?: () => Date;
+  /** Where logs go (stdout by default); tests capture them to check what they carry. */
+  logStream?: { write(line: string): void };
 }
 
-function loggerOptions(config: Config) {
+function loggerOptions(config: Config, stream: AppDependencies['logStream']) {
   if (config.LOG_LEVEL === 'silent') return false;
   return {
     level: config.LOG_LEVEL,
+    ...(stream ? { stream } : {}),
     // Credentials never reach the logs, and neither do query strings (they may hold search terms).
     redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
     serializers: {
@@ -44,7 +47,7 @@ function loggerOptions(config: Config) {
 /** Builds the whole Wardline HTTP app on an opened database; `main.ts` and tests both use it. */
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, deps.logStream),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     requestIdHeader: false,

@@ -53,7 +53,7 @@ async function deleteKeys(redis: Redis, prefix: string) {
  */
 export async function buildTestApp(
   env: Record<string, string> = {},
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; logStream?: { write(line: string): void } } = {},
 ): Promise<TestApp> {
   const base = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
   const scratch = base.DATABASE_URL ? await createScratchDatabase(base.DATABASE_URL) : undefined;
@@ -73,7 +73,13 @@ export async function buildTestApp(
     : await openDatabase({ dataDir: 'memory://' });
   await database.migrate();
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
-  const app = await buildApp(config, { database, redis, authSecret: config.AUTH_SECRET!, now: options.now });
+  const app = await buildApp(config, {
+    database,
+    redis,
+    authSecret: config.AUTH_SECRET!,
+    now: options.now,
+    logStream: options.logStream,
+  });
   await app.ready();
   return {
     app,

@@ -55,7 +55,7 @@ export const tenancyPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('ctx', null as unknown as RequestContext);
 
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const url = request.routeOptions.url;
       if (!url?.startsWith('/api/v1/')) return;
       const { permission, access } = request.routeOptions.config;
@@ -87,7 +87,9 @@ export const tenancyPlugin = fp(
         }
       }
       request.ctx = ctx;
+      // Both loggers: Fastify writes "request completed" through the reply's.
       request.log = request.log.child({ userId: ctx.user.id, organizationId: ctx.organizationId ?? undefined });
+      reply.log = request.log;
     });
   },
   { name: 'tenancy', dependencies: ['auth', 'db'] },
