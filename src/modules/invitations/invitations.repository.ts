@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { invitations, members, users } from '../../platform/auth/auth.schema.js';
 import type { Executor } from '../../platform/db/database.js';
+import { afterCursor } from '../../platform/db/keyset.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 
 const columns = {
@@ -35,7 +36,6 @@ export class InvitationsRepository {
   }
 
   listPending(now: Date, limit: number, cursor: Cursor | undefined): Promise<InvitationRow[]> {
-    const at = cursor ? new Date(cursor.sort) : undefined;
     return this.db
       .select(columns)
       .from(invitations)
@@ -43,9 +43,7 @@ export class InvitationsRepository {
         this.scoped(
           eq(invitations.status, 'pending'),
           gt(invitations.expiresAt, now),
-          cursor && at
-            ? or(gt(invitations.createdAt, at), and(eq(invitations.createdAt, at), gt(invitations.id, cursor.id)))
-            : undefined,
+          afterCursor(invitations.createdAt, invitations.id, cursor),
         ),
       )
       .orderBy(asc(invitations.createdAt), asc(invitations.id))

@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, inArray, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { organizations } from '../../platform/auth/auth.schema.js';
 import type { Executor } from '../../platform/db/database.js';
+import { afterCursor } from '../../platform/db/keyset.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 
 const columns = {
@@ -11,12 +12,6 @@ const columns = {
 };
 
 export type OrganizationRow = { id: string; name: string; slug: string; createdAt: Date };
-
-function after(cursor: Cursor | undefined): SQL | undefined {
-  if (!cursor) return undefined;
-  const at = new Date(cursor.sort);
-  return or(gt(organizations.createdAt, at), and(eq(organizations.createdAt, at), gt(organizations.id, cursor.id)));
-}
 
 /**
  * Organizations are the tenants themselves, so this repository is scoped by the caller's list of
@@ -31,7 +26,7 @@ export class OrganizationsRepository {
     return this.db
       .select(columns)
       .from(organizations)
-      .where(and(scope, after(cursor)))
+      .where(and(scope, afterCursor(organizations.createdAt, organizations.id, cursor)))
       .orderBy(asc(organizations.createdAt), asc(organizations.id))
       .limit(limit + 1);
   }

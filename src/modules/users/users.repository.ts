@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, or, type SQL } from 'drizzle-orm';
+import { and, asc, eq, type SQL } from 'drizzle-orm';
 import { members, sessions, users } from '../../platform/auth/auth.schema.js';
 import type { Executor } from '../../platform/db/database.js';
+import { afterCursor } from '../../platform/db/keyset.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 
 const columns = {
@@ -33,18 +34,11 @@ export class UsersRepository {
   }
 
   list(limit: number, cursor: Cursor | undefined): Promise<MemberRow[]> {
-    const at = cursor ? new Date(cursor.sort) : undefined;
     return this.db
       .select(columns)
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
-      .where(
-        this.scoped(
-          cursor && at
-            ? or(gt(members.createdAt, at), and(eq(members.createdAt, at), gt(members.userId, cursor.id)))
-            : undefined,
-        ),
-      )
+      .where(this.scoped(afterCursor(members.createdAt, members.userId, cursor)))
       .orderBy(asc(members.createdAt), asc(members.userId))
       .limit(limit + 1);
   }
