@@ -49,7 +49,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const app = Fastify({
     logger: loggerOptions(config, deps.logStream),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    // A hop count or an address list, never `true`: X-Forwarded-For is believed only from known proxies.
+    // (Fastify accepts a hop count at run time; its types omit it.)
+    trustProxy: (config.TRUST_PROXY === 0 ? false : config.TRUST_PROXY) as boolean | string[],
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),

@@ -31,7 +31,19 @@ export const envSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
-  TRUST_PROXY: flag.default(false).describe('Trust X-Forwarded-* from a reverse proxy: 1 or 0 (default 0).'),
+  TRUST_PROXY: z
+    .string()
+    .default('0')
+    .transform((value, ctx): number | string[] => {
+      if (/^\d+$/.test(value)) return Number(value);
+      const proxies = value.split(',').map((part) => part.trim());
+      if (proxies.every((part) => /^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(part))) return proxies;
+      ctx.addIssue({ code: 'custom', message: 'must be a hop count or a comma-separated list of proxy IPs/CIDRs' });
+      return z.NEVER;
+    })
+    .describe(
+      'Reverse proxies trusted for X-Forwarded-For: a hop count (1 = one proxy in front) or proxy IPs/CIDRs; 0 = none.',
+    ),
   DATA_DIR: z
     .string()
     .min(1)
@@ -92,7 +104,11 @@ export const envSchema = z.object({
   ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional().describe('Password of ADMIN_EMAIL.'),
   DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
-  DEMO_PASSWORD: z.string().min(8).default('demo-password-123').describe('Password of every demo user.'),
+  DEMO_PASSWORD: z
+    .string()
+    .min(12, 'must be at least 12 characters')
+    .default('demo-password-123')
+    .describe('Password of every demo user.'),
 });
 
 // Rules across variables, checked on the raw values so they are reported alongside every other problem.

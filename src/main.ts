@@ -4,17 +4,23 @@ import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { seedDemoTenant } from './demo/demo-tenant.js';
+import { hasDemoTenant, seedDemoTenant } from './demo/demo-tenant.js';
 import { countUsers, ensurePlatformAdmin } from './platform/auth/first-admin.js';
 import { type Database, openDatabase } from './platform/db/database.js';
 import { connectRedis } from './platform/redis.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** AUTH_SECRET, or for the embedded database one kept beside its data so sessions survive restarts. */
 function authSecret(config: Config): string {
   if (config.AUTH_SECRET) return config.AUTH_SECRET;
   if (config.embedded) {
     const file = join(config.DATA_DIR, '.auth-secret');
-    if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+    if (existsSync(file)) {
+      const kept = readFileSync(file, 'utf8').trim();
+      if (kept.length < 32) throw new ConfigError([`AUTH_SECRET: ${file} is damaged (under 32 characters); delete it`]);
+      return kept;
+    }
     mkdirSync(config.DATA_DIR, { recursive: true });
     const secret = randomBytes(32).toString('base64url');
     writeFileSync(file, secret, { mode: 0o600 });
@@ -63,6 +69,16 @@ async function main(): Promise<void> {
       'never for real patients). Sign in as any of these, password from DEMO_PASSWORD',
       `(default demo-password-123): ${demo.emails.join(', ')}`,
     );
+  } else if (await hasDemoTenant(database.db)) {
+    notes.push(
+      'The SYNTHETIC demo tenant "Demo General Hospital" is loaded: its *@demo.test accounts share one password.',
+    );
+  }
+  if (notes.some((note) => note.includes('SYNTHETIC')) && !LOOPBACK.has(config.HOST)) {
+    notes.push(
+      `WARNING: HOST=${config.HOST} exposes the demo accounts beyond this machine. Use HOST=127.0.0.1,`,
+      'or a database without the demo tenant, for anything but a closed evaluation network.',
+    );
   }
 
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
@@ -78,9 +94,9 @@ async function main(): Promise<void> {
       '',
       `Wardline is running on ${database.kind === 'pglite' ? `embedded PGlite (${config.DATA_DIR})` : 'PostgreSQL'}` +
         `${redis ? ' with Redis' : ''}.`,
-      `  API:       ${base}/api/v1`,
+      `  API:       ${base}/api/v1/... (start with GET /api/v1/profile)`,
       `  API docs:  ${base}/api/docs`,
-      `  Auth:      ${base}/api/auth`,
+      `  Sign in:   POST ${base}/api/auth/sign-in/email`,
       `  Health:    ${base}/health/ready`,
       ...(notes.length ? ['', ...notes] : []),
       '',

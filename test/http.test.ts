@@ -157,3 +157,47 @@ describe('security defaults', () => {
     expect(res.headers['content-encoding']).toBe('gzip');
   });
 });
+
+describe('hostile input', () => {
+  it('answers crafted cursors with 400, not 500', async () => {
+    const call = as(t.app, a.users.admin.token);
+    for (const parts of [
+      ['abc', 'x'],
+      ['2020-01-01', 'a\u0000b'],
+      [1, 2],
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(parts)).toString('base64url');
+      for (const url of ['/api/v1/users', '/api/v1/organizations', '/api/v1/invitations']) {
+        const res = await call({ method: 'GET', url: `${url}?cursor=${cursor}` });
+        expect(res.statusCode, `${url} ${JSON.stringify(parts)}`).toBe(400);
+      }
+    }
+  });
+
+  it('answers NUL bytes in ids and bodies with 400, not 500', async () => {
+    const call = as(t.app, a.users.admin.token);
+    expect((await call({ method: 'GET', url: '/api/v1/organizations/a%00b' })).statusCode).toBe(404);
+    expect(
+      (await call({ method: 'PATCH', url: '/api/v1/users/a%00b/role', payload: { role: 'nurse' } })).statusCode,
+    ).toBeLessThan(500);
+    const res = await call({
+      method: 'PATCH',
+      url: `/api/v1/organizations/${a.organizationId}`,
+      payload: { name: 'ab\u0000cd' },
+    });
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('explains an empty JSON body', async () => {
+    const res = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toContain('empty');
+  });
+});

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import type { Auth } from '../platform/auth/auth.js';
 import { members, organizations } from '../platform/auth/auth.schema.js';
 import { ensurePlatformAdmin } from '../platform/auth/first-admin.js';
@@ -33,6 +34,14 @@ export async function createStaffedOrganization(
     userIds[person.email] = user.id;
   }
   return { organizationId, userIds };
+}
+
+export async function hasDemoTenant(db: Db): Promise<boolean> {
+  const rows = await db
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.slug, DEMO_ORGANIZATION.slug));
+  return rows.length > 0;
 }
 
 const titleCase = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;

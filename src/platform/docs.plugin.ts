@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { AUTH_ENDPOINTS } from './auth/auth-endpoints.js';
 import { AUTH_BASE_PATH, API_KEY_HEADER } from './auth/auth.js';
 import { ORGANIZATION_HEADER } from './tenancy/tenancy.plugin.js';
 
@@ -11,22 +12,6 @@ type OpenApiDocument = {
   components?: { schemas?: Record<string, unknown>; securitySchemes?: Record<string, unknown> };
   tags?: { name: string; description?: string }[];
 };
-
-// Better Auth endpoints that Wardline's configuration switches off (no social providers, no self-service
-// account deletion, organizations created by platform admins only): left out of the document.
-const UNSUPPORTED_AUTH_PATHS = new Set([
-  '/sign-in/social',
-  '/callback/{id}',
-  '/link-social',
-  '/unlink-account',
-  '/refresh-token',
-  '/get-access-token',
-  '/account-info',
-  '/delete-user',
-  '/delete-user/callback',
-  '/organization/create',
-  '/organization/delete',
-]);
 
 const errorResponse = (description: string) => ({
   description,
@@ -42,17 +27,18 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
     JSON.stringify(document).replaceAll('#/components/schemas/', '#/components/schemas/Auth'),
   ) as OpenApiDocument;
   const paths: NonNullable<OpenApiDocument['paths']> = {};
-  for (const [path, operations] of Object.entries(renamed.paths ?? {})) {
-    if (UNSUPPORTED_AUTH_PATHS.has(path)) continue;
-    for (const operation of Object.values(operations)) {
-      operation.tags = ['auth'];
-      const responses = (operation.responses ?? {}) as Record<string, unknown>;
-      for (const status of Object.keys(responses)) {
-        if (Number(status) >= 400) responses[status] = errorResponse('Error');
-      }
-      responses['429'] = errorResponse('Too many attempts');
+  for (const [path, allOperations] of Object.entries(renamed.paths ?? {})) {
+    // Only what Wardline exposes (AUTH_ENDPOINTS), with the one method it is routed for.
+    const exposed = AUTH_ENDPOINTS[path];
+    const operation = exposed ? allOperations[exposed.method.toLowerCase()] : undefined;
+    if (!exposed || !operation) continue;
+    operation.tags = ['auth'];
+    const responses = (operation.responses ?? {}) as Record<string, unknown>;
+    for (const status of Object.keys(responses)) {
+      if (Number(status) >= 400) responses[status] = errorResponse('Error');
     }
-    paths[`${AUTH_BASE_PATH}${path}`] = operations;
+    responses['429'] = errorResponse('Too many attempts');
+    paths[`${AUTH_BASE_PATH}${path}`] = { [exposed.method.toLowerCase()]: operation };
   }
   const signUp = paths[`${AUTH_BASE_PATH}/sign-up/email`]?.post as
     | { requestBody?: { content?: Record<string, { schema?: { properties?: object; required?: string[] } }> } }
@@ -61,12 +47,12 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
   if (signUpSchema) {
     signUpSchema.properties = {
       ...signUpSchema.properties,
-      invitationId: {
+      invitationToken: {
         type: 'string',
-        description: 'The id of the open invitation for this email (sign-up is by invitation only).',
+        description: 'The token of the open invitation for this email (sign-up is by invitation only).',
       },
     };
-    signUpSchema.required = [...(signUpSchema.required ?? []), 'invitationId'];
+    signUpSchema.required = [...(signUpSchema.required ?? []), 'invitationToken'];
   }
   const schemas = Object.fromEntries(
     Object.entries(renamed.components?.schemas ?? {}).map(([name, schema]) => [`Auth${name}`, schema]),

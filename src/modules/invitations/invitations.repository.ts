@@ -68,7 +68,13 @@ export class InvitationsRepository {
       .where(this.scoped(eq(sql`lower(${invitations.email})`, email), eq(invitations.status, 'pending')));
   }
 
-  async create(values: { email: string; role: string; inviterId: string; expiresAt: Date }): Promise<InvitationRow> {
+  async create(values: {
+    email: string;
+    role: string;
+    inviterId: string;
+    expiresAt: Date;
+    tokenHash: string;
+  }): Promise<InvitationRow> {
     const [row] = await this.db
       .insert(invitations)
       .values({ ...values, organizationId: this.organizationId, status: 'pending' })

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { PageQuery, pageOf } from '../../platform/http/pagination.js';
 import { assertTenant } from '../../platform/tenancy/context.js';
-import { CreateInvitation, Invitation, InvitationParams } from './invitations.schema.js';
+import { CreatedInvitation, CreateInvitation, Invitation, InvitationParams } from './invitations.schema.js';
 import { InvitationsService } from './invitations.service.js';
 
 declare module 'fastify' {
@@ -26,11 +26,12 @@ export const invitationsModule = fp(
           tags: ['invitations'],
           summary: 'Invite someone into the organization with a role',
           description:
-            'The invitee signs up with `POST /api/auth/sign-up/email` (passing `invitationId`) or signs in, ' +
+            'Give the invitee both `id` and `token`. They sign up with `POST /api/auth/sign-up/email` (passing ' +
+            '`invitationToken`) or sign in, ' +
             'then accepts with `POST /api/auth/organization/accept-invitation`. A new invitation for the same ' +
             'email cancels the previous one.',
           body: CreateInvitation,
-          response: { 201: Invitation, ...commonErrors, 409: ErrorBody },
+          response: { 201: CreatedInvitation, ...commonErrors, 409: ErrorBody },
         },
       },
       async (request, reply) => {

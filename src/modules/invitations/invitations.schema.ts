@@ -3,7 +3,7 @@ import { ROLES } from '../../platform/permissions.js';
 
 export const Invitation = z
   .object({
-    id: z.string().describe('Give this id to the invitee: they sign up (or sign in) and accept it.'),
+    id: z.string().describe('The invitee accepts with it (POST /api/auth/organization/accept-invitation).'),
     organizationId: z.string(),
     email: z.string(),
     role: z.enum(ROLES),
@@ -13,6 +13,16 @@ export const Invitation = z
   })
   .meta({ id: 'Invitation' });
 export type Invitation = z.infer<typeof Invitation>;
+
+export const CreatedInvitation = Invitation.extend({
+  token: z
+    .string()
+    .describe(
+      'Shown once. The invitee passes it as invitationToken to POST /api/auth/sign-up/email; ' +
+        'list responses never include it.',
+    ),
+}).meta({ id: 'CreatedInvitation' });
+export type CreatedInvitation = z.infer<typeof CreatedInvitation>;
 
 export const CreateInvitation = z.object({
   email: z.email().transform((email) => email.toLowerCase()),

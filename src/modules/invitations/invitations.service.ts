@@ -1,4 +1,5 @@
-import { INVITATION_TTL_SECONDS } from '../../platform/auth/auth.js';
+import { randomBytes } from 'node:crypto';
+import { hashInvitationToken, INVITATION_TTL_SECONDS } from '../../platform/auth/auth.js';
 import type { Db, Executor } from '../../platform/db/database.js';
 import { inTransaction } from '../../platform/db/transaction.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -6,14 +7,12 @@ import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagina
 import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { InvitationsRepository, type InvitationRow } from './invitations.repository.js';
-import type { CreateInvitation, Invitation } from './invitations.schema.js';
+import type { CreatedInvitation, CreateInvitation, Invitation } from './invitations.schema.js';
 
 function toInvitation(row: InvitationRow): Invitation {
-  return {
-    ...row,
-    role: row.role && isRole(row.role) ? row.role : 'operator',
-    status: row.status as Invitation['status'],
-  };
+  // Invitations are only written through this module, with a role from ROLES.
+  if (!row.role || !isRole(row.role)) throw new Error(`invitation ${row.id} has an unknown role`);
+  return { ...row, role: row.role, status: row.status as Invitation['status'] };
 }
 
 /** Invitations into an organization. Acceptance is Better Auth's flow (/api/auth/organization/accept-invitation). */
@@ -29,16 +28,24 @@ export class InvitationsService {
     organizationId: string,
     inviterId: string,
     input: { email: string; role: Role },
-  ): Promise<Invitation> {
+  ): Promise<CreatedInvitation> {
     const repo = new InvitationsRepository(tx, organizationId);
     const email = input.email.toLowerCase();
     if (await repo.isMember(email)) throw new AppError('CONFLICT', 'that person is already a member');
     await repo.cancelPendingFor(email);
     const expiresAt = new Date(this.now().getTime() + INVITATION_TTL_SECONDS * 1000);
-    return toInvitation(await repo.create({ email, role: input.role, inviterId, expiresAt }));
+    const token = randomBytes(32).toString('base64url');
+    const row = await repo.create({
+      email,
+      role: input.role,
+      inviterId,
+      expiresAt,
+      tokenHash: hashInvitationToken(token),
+    });
+    return { ...toInvitation(row), token };
   }
 
-  create(ctx: TenantContext, input: CreateInvitation): Promise<Invitation> {
+  create(ctx: TenantContext, input: CreateInvitation): Promise<CreatedInvitation> {
     return inTransaction(this.db, (tx) => this.invite(tx, ctx.organizationId, ctx.user.id, input));
   }
 

@@ -40,7 +40,7 @@ describe('the invitation flow', () => {
       email: 'new.nurse@example.test',
       password: PASSWORD,
       name: 'New Nurse',
-      invitationId: invitation.id,
+      invitationToken: invitation.token,
     });
     expect(created.statusCode).toBe(200);
     const token = created.json().token as string;
@@ -103,9 +103,28 @@ describe('the invitation flow', () => {
       email: 'someone-else@example.test',
       password: PASSWORD,
       name: 'Someone',
-      invitationId: invite.json().id,
+      invitationToken: invite.json().token,
     });
     expect(wrongEmail.statusCode).toBe(403);
+  });
+
+  it('shows the sign-up token once: lists never carry it and the invitation id does not open sign-up', async () => {
+    const invite = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/invitations',
+      payload: { email: 'second.admin@example.test', role: 'admin' },
+    });
+    const { id, token } = invite.json();
+    expect(token).toEqual(expect.any(String));
+    const listed = await as(t.app, a.users.manager.token)({ method: 'GET', url: '/api/v1/invitations?limit=100' });
+    expect(listed.body).toContain(id);
+    expect(listed.body).not.toContain(token);
+    const account = { email: 'second.admin@example.test', password: PASSWORD, name: 'Impostor' };
+    expect((await signUp({ ...account, invitationToken: id })).statusCode).toBe(403);
+    expect((await signUp({ ...account, invitationId: id })).statusCode).toBe(403);
   });
 
   it('cancels the older invitation when the same person is invited again', async () => {
@@ -186,7 +205,7 @@ describe('DELETE /api/v1/invitations/:id', () => {
       email: 'later@example.test',
       password: PASSWORD,
       name: 'Later',
-      invitationId: invite.json().id,
+      invitationToken: invite.json().token,
     });
     expect(attempt.statusCode).toBe(403);
   });

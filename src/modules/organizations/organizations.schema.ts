@@ -32,5 +32,6 @@ export const UpdateOrganization = z
 export type UpdateOrganization = z.infer<typeof UpdateOrganization>;
 
 export const CreatedOrganization = Organization.extend({
-  invitationId: z.string().nullable().describe('The invitation sent to adminEmail, if one was given.'),
+  invitationId: z.string().nullable().describe('The invitation of adminEmail, if one was given.'),
+  invitationToken: z.string().nullable().describe('Its sign-up token, shown once.'),
 });

@@ -48,7 +48,11 @@ export class OrganizationsService {
       const invitation = input.adminEmail
         ? await this.invitations.invite(tx, organization.id, ctx.user.id, { email: input.adminEmail, role: 'admin' })
         : null;
-      return { ...toOrganization(organization), invitationId: invitation?.id ?? null };
+      return {
+        ...toOrganization(organization),
+        invitationId: invitation?.id ?? null,
+        invitationToken: invitation?.token ?? null,
+      };
     });
   }
 

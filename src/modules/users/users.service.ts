@@ -8,11 +8,9 @@ import { type MemberRow, UsersRepository } from './users.repository.js';
 import type { Member } from './users.schema.js';
 
 function toMember(row: MemberRow): Member {
-  return {
-    ...row,
-    role: isRole(row.role) ? row.role : 'operator',
-    twoFactorEnabled: row.twoFactorEnabled ?? false,
-  };
+  // Roles are only written through Wardline's routes, from ROLES; anything else is corruption.
+  if (!isRole(row.role)) throw new Error(`member ${row.id} has an unknown role`);
+  return { ...row, role: row.role, twoFactorEnabled: row.twoFactorEnabled ?? false };
 }
 
 /** Members of the caller's organization: listing, role changes, removal. */

@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
-import { AppError, type ErrorCode, errorBody } from '../http/errors.js';
+import { AppError, codeToStatus, type ErrorCode, errorBody } from '../http/errors.js';
 import type { Redis } from '../redis.js';
-import { AUTH_BASE_PATH, type Auth, createAuth } from './auth.js';
+import { AUTH_ENDPOINTS } from './auth-endpoints.js';
+import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
 import { SignInGuard } from './sign-in-guard.js';
 
 declare module 'fastify' {
@@ -14,10 +15,6 @@ declare module 'fastify' {
     signInGuard: SignInGuard;
   }
 }
-
-const SIGN_IN_EMAIL = `${AUTH_BASE_PATH}/sign-in/email`;
-// Paths that take a secret and so are worth guessing: limited per client IP.
-const GUARDED = ['/sign-in/', '/sign-up/', '/two-factor/verify', '/request-password-reset', '/reset-password'];
 
 export interface AuthPluginOptions {
   config: Config;
@@ -30,9 +27,10 @@ export interface AuthPluginOptions {
 function toFetchRequest(request: FastifyRequest, origin: string): Request {
   const headers = new Headers();
   for (const [key, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
+    if (value === undefined || key === CLIENT_IP_HEADER) continue;
     for (const item of Array.isArray(value) ? value : [value]) headers.append(key, item);
   }
+  headers.set(CLIENT_IP_HEADER, request.ip);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
   return new Request(new URL(request.url, origin), {
     method: request.method,
@@ -75,6 +73,7 @@ async function relay(response: Response, request: FastifyRequest, reply: Fastify
     // not JSON: keep the generic message
   }
   const code = codeForStatus(response.status);
+  reply.code(codeToStatus(code));
   if (response.status >= 500) {
     request.log.error({ status: response.status, reason }, 'auth request failed');
     message = 'internal error';
@@ -106,39 +105,35 @@ export const authPlugin = fp(
         new AppError('RATE_LIMITED', `too many attempts from this address; retry in ${context.after}`),
     });
 
-    app.route({
-      method: ['GET', 'POST'],
-      url: `${AUTH_BASE_PATH}/*`,
-      schema: { hide: true },
-      config: {
-        rateLimit: {
-          max: config.SIGNIN_IP_LIMIT_PER_MINUTE,
-          timeWindow: 60_000,
-          allowList: (request: FastifyRequest) => !GUARDED.some((path) => request.url.includes(path)),
-        },
-      },
-      async handler(request, reply) {
-        const isSignIn = request.method === 'POST' && request.url.split('?')[0] === SIGN_IN_EMAIL;
-        const email = isSignIn ? (request.body as { email?: unknown } | undefined)?.email : undefined;
-        if (typeof email === 'string') {
-          const retryAfter = await guard.retryAfter(email);
-          if (retryAfter > 0) {
-            void reply.header('retry-after', String(retryAfter));
-            return reply
-              .code(429)
-              .send(
-                errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id),
-              );
-          }
-        }
-        const response = await auth.handler(toFetchRequest(request, config.publicUrl));
-        if (typeof email === 'string') {
-          if (response.status === 401) await guard.recordFailure(email, request.ip);
-          else if (response.ok) await guard.reset(email);
-        }
-        return relay(response, request, reply);
-      },
-    });
+    const forward = async (request: FastifyRequest, reply: FastifyReply) =>
+      relay(await auth.handler(toFetchRequest(request, config.publicUrl)), request, reply);
+
+    // Sign-in behind the per-account lockout: the attempt is counted before the password is checked,
+    // so parallel guesses cannot all slip in under the limit.
+    const signIn = async (request: FastifyRequest, reply: FastifyReply) => {
+      const email = (request.body as { email?: unknown } | undefined)?.email;
+      if (typeof email !== 'string') return forward(request, reply);
+      const attempt = await guard.begin(email, request.ip);
+      if (attempt.id === null) {
+        void reply.header('retry-after', String(attempt.retryAfter));
+        return reply
+          .code(429)
+          .send(errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id));
+      }
+      const response = await auth.handler(toFetchRequest(request, config.publicUrl));
+      if (response.ok) await guard.succeeded(email);
+      else if (response.status !== 401) await guard.discard(attempt.id);
+      return relay(response, request, reply);
+    };
+
+    for (const [path, endpoint] of Object.entries(AUTH_ENDPOINTS)) {
+      app.route({
+        method: endpoint.method,
+        url: `${AUTH_BASE_PATH}${path}`,
+        config: endpoint.guarded ? { rateLimit: { max: config.SIGNIN_IP_LIMIT_PER_MINUTE, timeWindow: 60_000 } } : {},
+        handler: path === '/sign-in/email' ? signIn : forward,
+      });
+    }
   },
   { name: 'auth', dependencies: ['http'] },
 );

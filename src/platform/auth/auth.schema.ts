@@ -1,7 +1,7 @@
 /**
  * Better Auth's tables (core, organization, admin, jwt, two-factor, api-key plugins), written
  * by hand because its CLI needs Node 22. Keys match Better Auth's field names; columns are
- * snake_case. `scripts/check-auth-schema.ts` style drift is caught by auth-schema.test.ts.
+ * snake_case. test/auth-schema.test.ts fails when Better Auth expects a field this schema lacks.
  */
 import { sql } from 'drizzle-orm';
 import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
@@ -128,6 +128,8 @@ export const invitations = pgTable(
     inviterId: text('inviter_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
+    /** SHA-256 of the secret the invitee signs up with; the secret itself is shown once, to the inviter. */
+    tokenHash: text('token_hash').unique(),
   },
   (t) => [
     index('invitations_organization_email_idx').on(t.organizationId, t.email),
@@ -203,7 +205,10 @@ export const signInFailures = pgTable(
     ipAddress: text('ip_address'),
     failedAt: timestamp('failed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('sign_in_failures_account_failed_at_idx').on(t.accountKey, t.failedAt)],
+  (t) => [
+    index('sign_in_failures_account_failed_at_idx').on(t.accountKey, t.failedAt),
+    index('sign_in_failures_failed_at_idx').on(t.failedAt),
+  ],
 );
 
 /** The keys Better Auth's drizzle adapter looks tables up by. */

@@ -3,24 +3,32 @@ import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { admin, bearer, jwt, openAPI, organization, twoFactor } from 'better-auth/plugins';
+import { createHash } from 'node:crypto';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Db } from '../db/database.js';
 import { accessControl, organizationPluginRoles } from '../permissions.js';
-import { authSchema, invitations, sessions } from './auth.schema.js';
+import { authSchema, invitations } from './auth.schema.js';
 
 export const AUTH_BASE_PATH = '/api/auth';
 export const API_KEY_HEADER = 'x-api-key';
 export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
+/** Carries the client address, as Fastify resolved it (see TRUST_PROXY), to Better Auth; never taken from the client. */
+export const CLIENT_IP_HEADER = 'x-wardline-client-ip';
 
-/** Is there a pending, unexpired invitation with this id for this email? */
-async function hasOpenInvitation(db: Db, invitationId: string, email: string): Promise<boolean> {
+/** SHA-256 of an invitation token, as stored. */
+export function hashInvitationToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Is there a pending, unexpired invitation with this token for this email? */
+async function hasOpenInvitation(db: Db, token: string, email: string): Promise<boolean> {
   const rows = await db
     .select({ id: invitations.id })
     .from(invitations)
     .where(
       and(
-        eq(invitations.id, invitationId),
+        eq(invitations.tokenHash, hashInvitationToken(token)),
         eq(sql`lower(${invitations.email})`, email.toLowerCase()),
         eq(invitations.status, 'pending'),
         gt(invitations.expiresAt, new Date()),
@@ -30,20 +38,21 @@ async function hasOpenInvitation(db: Db, invitationId: string, email: string): P
   return rows.length > 0;
 }
 
-// Public self sign-up is off: an account can be created only for an open invitation, whose id
-// the invitee was sent. Platform admins create other accounts through the admin plugin.
+// Public self sign-up is off: an account can be created only with the secret token of an open
+// invitation for that email, which only the inviting admin was shown. Platform admins create other
+// accounts through the admin plugin.
 function invitationOnlySignUp(db: Db) {
   return createAuthMiddleware(async (ctx) => {
     if (ctx.path !== '/sign-up/email') return;
     const body = (ctx.body ?? {}) as Record<string, unknown>;
-    const { invitationId, ...rest } = body;
+    const { invitationToken, ...rest } = body;
     if (
-      typeof invitationId !== 'string' ||
+      typeof invitationToken !== 'string' ||
       typeof body.email !== 'string' ||
-      !(await hasOpenInvitation(db, invitationId, body.email).catch(() => false))
+      !(await hasOpenInvitation(db, invitationToken, body.email))
     ) {
       throw new APIError('FORBIDDEN', {
-        message: 'sign-up needs an open invitation: pass the invitationId you were sent',
+        message: 'sign-up needs an open invitation: pass the invitationToken you were given',
         code: 'INVITATION_REQUIRED',
       });
     }
@@ -90,7 +99,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
     advanced: {
       database: { generateId: 'uuid' },
       useSecureCookies: config.publicUrl.startsWith('https://'),
-      ipAddress: { ipAddressHeaders: config.TRUST_PROXY ? ['x-forwarded-for'] : [] },
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
     hooks: { before: invitationOnlySignUp(db) },
     plugins: [
@@ -102,12 +111,6 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
         disableOrganizationDeletion: true,
         invitationExpiresIn: INVITATION_TTL_SECONDS,
         cancelPendingInvitationsOnReInvite: true,
-        organizationHooks: {
-          // A removed member loses access at once, not when the session expires.
-          afterRemoveMember: async ({ user }) => {
-            await db.delete(sessions).where(eq(sessions.userId, user.id));
-          },
-        },
       }),
       admin({ defaultRole: 'user', adminRoles: ['admin'] }),
       bearer(),

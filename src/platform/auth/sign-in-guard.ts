@@ -9,9 +9,14 @@ export interface SignInGuardOptions {
   now?: () => Date;
 }
 
+/** A sign-in attempt let through (retryAfter 0, with the id of its row), or refused (retryAfter > 0). */
+export type Attempt = { id: string; retryAfter: 0 } | { id: null; retryAfter: number };
+
 /**
- * Per-account brute-force lockout: after `maxFailures` failed sign-ins within the window, the
- * account is locked until enough of them age out. Kept in the database so every instance agrees.
+ * Per-account brute-force lockout. Every attempt is recorded before the password is checked and
+ * counted as a failure until it succeeds, so concurrent guesses cannot exceed the limit; after
+ * `maxFailures` failures within the window the account is locked until enough of them age out.
+ * Kept in the database, so every instance agrees.
  */
 export class SignInGuard {
   private readonly now: () => Date;
@@ -31,30 +36,41 @@ export class SignInGuard {
     return new Date(this.now().getTime() - this.options.windowSeconds * 1000);
   }
 
-  /** Seconds until the account may try again, or 0 when it is not locked. */
-  async retryAfter(email: string): Promise<number> {
-    const failures = await this.db
-      .select({ failedAt: signInFailures.failedAt })
-      .from(signInFailures)
-      .where(and(eq(signInFailures.accountKey, this.key(email)), gt(signInFailures.failedAt, this.windowStart())))
-      .orderBy(asc(signInFailures.failedAt));
-    const { maxFailures, windowSeconds } = this.options;
-    if (failures.length < maxFailures) return 0;
-    // The lock lifts when the failure that brings the count below the limit ages out.
-    const releasing = failures[failures.length - maxFailures]!.failedAt;
-    const releaseAt = releasing.getTime() + windowSeconds * 1000;
-    return Math.max(1, Math.ceil((releaseAt - this.now().getTime()) / 1000));
-  }
-
-  async recordFailure(email: string, ipAddress: string | undefined): Promise<void> {
+  async begin(email: string, ipAddress: string | undefined): Promise<Attempt> {
     const accountKey = this.key(email);
-    await this.db.insert(signInFailures).values({ accountKey, ipAddress, failedAt: this.now() });
-    await this.db
-      .delete(signInFailures)
-      .where(and(eq(signInFailures.accountKey, accountKey), lte(signInFailures.failedAt, this.windowStart())));
+    await this.prune();
+    const [row] = await this.db
+      .insert(signInFailures)
+      .values({ accountKey, ipAddress, failedAt: this.now() })
+      .returning({ id: signInFailures.id });
+    const recent = await this.db
+      .select({ id: signInFailures.id, failedAt: signInFailures.failedAt })
+      .from(signInFailures)
+      .where(and(eq(signInFailures.accountKey, accountKey), gt(signInFailures.failedAt, this.windowStart())))
+      .orderBy(asc(signInFailures.failedAt), asc(signInFailures.id));
+    const earlier = recent.filter((failure) => failure.id !== row!.id);
+    const { maxFailures, windowSeconds } = this.options;
+    if (earlier.length < maxFailures) return { id: row!.id, retryAfter: 0 };
+
+    await this.discard(row!.id);
+    // The lock lifts when the failure that brings the count below the limit ages out.
+    const releasing = earlier[earlier.length - maxFailures]!.failedAt;
+    const releaseAt = releasing.getTime() + windowSeconds * 1000;
+    return { id: null, retryAfter: Math.max(1, Math.ceil((releaseAt - this.now().getTime()) / 1000)) };
   }
 
-  async reset(email: string): Promise<void> {
+  /** The right password: the account's failures are forgotten. */
+  async succeeded(email: string): Promise<void> {
     await this.db.delete(signInFailures).where(eq(signInFailures.accountKey, this.key(email)));
+  }
+
+  /** Neither success nor a wrong password (bad input, server error): the attempt does not count. */
+  async discard(id: string): Promise<void> {
+    await this.db.delete(signInFailures).where(eq(signInFailures.id, id));
+  }
+
+  /** Drops failures that have aged out of the window, for every account. */
+  async prune(): Promise<void> {
+    await this.db.delete(signInFailures).where(lte(signInFailures.failedAt, this.windowStart()));
   }
 }

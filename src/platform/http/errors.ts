@@ -114,10 +114,19 @@ function fromDatabaseError(error: unknown): AppError | undefined {
   const code = (error as { code?: unknown }).code ?? cause?.code;
   if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
   if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
-  if (code === '22P02' || code === '22007' || code === '22008')
+  // invalid text representation, datetime format or value, NUL in text, untranslatable character
+  if (code === '22P02' || code === '22007' || code === '22008' || code === '22021' || code === '22P05')
     return new AppError('VALIDATION_FAILED', 'a value has the wrong format');
   return undefined;
 }
+
+const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
+  FST_ERR_CTP_EMPTY_JSON_BODY:
+    'the body is empty but content-type is application/json: send a JSON body or no content-type',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the body is larger than this server accepts',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported content-type: send application/json',
+};
 
 function mapError(error: FastifyError | AppError | Error): AppError {
   if (error instanceof AppError) return error;
@@ -138,8 +147,9 @@ function mapError(error: FastifyError | AppError | Error): AppError {
   const status = (error as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = statusToCode(status);
-    // Fastify's own 4xx messages (bad JSON, too large, unsupported type) carry no patient data.
-    return new AppError(code, code === 'VALIDATION_FAILED' ? 'the request is not valid' : error.message);
+    const known = FASTIFY_MESSAGES[(error as FastifyError).code];
+    // Fastify's own messages for these carry no request data; other 4xx texts are not echoed.
+    return new AppError(code, known ?? (code === 'VALIDATION_FAILED' ? 'the request is not valid' : error.message));
   }
   return new AppError(
     typeof status === 'number' && status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL',
@@ -149,12 +159,17 @@ function mapError(error: FastifyError | AppError | Error): AppError {
 
 // Database errors carry row values in their message and detail; log only what locates the fault.
 function safeError(error: Error): Record<string, unknown> {
-  const fromDatabase = 'severity' in error || 'severity' in ((error as { cause?: object }).cause ?? {});
+  const cause = (error as { cause?: { code?: unknown; severity?: unknown } }).cause;
+  const fromDatabase = 'severity' in error || cause?.severity !== undefined || error.message.startsWith('Failed query');
   return {
     type: error.name,
-    code: (error as { code?: unknown }).code,
+    code: (error as { code?: unknown }).code ?? cause?.code,
     message: fromDatabase ? undefined : error.message,
-    stack: error.stack?.split('\n').slice(1).join('\n'),
+    // Frames only: a multi-line message (drizzle's "Failed query ... params: ...") never reaches the log.
+    stack: error.stack
+      ?.split('\n')
+      .filter((line) => line.startsWith('    at '))
+      .join('\n'),
   };
 }
 

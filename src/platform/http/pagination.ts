@@ -27,8 +27,15 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((part) => typeof part === 'string')) {
-      return { sort: parsed[0] as string, id: parsed[1] as string };
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      !Number.isNaN(Date.parse(parsed[0])) &&
+      typeof parsed[1] === 'string' &&
+      /^[A-Za-z0-9_-]{1,64}$/.test(parsed[1])
+    ) {
+      return { sort: parsed[0], id: parsed[1] };
     }
   } catch {
     // fall through

@@ -15,8 +15,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The action a route needs; implies authentication and a resolved organization. */
     permission?: Permission;
-    /** `public` routes skip authentication; every other /api/v1 route requires it. */
-    access?: 'public';
   }
 }
 
@@ -58,8 +56,7 @@ export const tenancyPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       const url = request.routeOptions.url;
       if (!url?.startsWith('/api/v1/')) return;
-      const { permission, access } = request.routeOptions.config;
-      if (access === 'public') return;
+      const { permission } = request.routeOptions.config;
 
       const principal = await authenticate(app, request);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');

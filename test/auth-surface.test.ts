@@ -1,0 +1,110 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { as, buildTestApp, createTenant, PASSWORD, type Tenant, type TestApp } from './helpers/test-app.js';
+
+let t: TestApp;
+let a: Tenant;
+
+beforeAll(async () => {
+  t = await buildTestApp({ SIGNIN_MAX_FAILURES: '3', SIGNIN_IP_LIMIT_PER_MINUTE: '50' });
+  a = await createTenant(t.app);
+});
+afterAll(() => t.close());
+
+describe('the Better Auth surface', () => {
+  it.each([
+    ['GET', '/api/auth/organization/list-members'],
+    ['GET', '/api/auth/organization/list-invitations'],
+    ['GET', '/api/auth/organization/get-full-organization'],
+    ['POST', '/api/auth/organization/update'],
+    ['POST', '/api/auth/organization/update-member-role'],
+    ['POST', '/api/auth/organization/invite-member'],
+    ['POST', '/api/auth/organization/remove-member'],
+    ['POST', '/api/auth/organization/check-slug'],
+    ['POST', '/api/auth/update-user'],
+    ['POST', '/api/auth/admin/impersonate-user'],
+    ['GET', '/api/auth/open-api/generate-schema'],
+  ])('does not expose %s %s (it bypasses the permission table)', async (method, url) => {
+    const res = await as(t.app, a.users.admin.token)({ method: method, url, payload: {} });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('never reaches a password check through a non-canonical spelling of sign-in', async () => {
+    // Over a real socket: an HTTP client such as app.inject would normalize these paths itself.
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const post = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ email: a.users.nurse.email, password: 'wrong-password-123' });
+        const req = request(
+          { host: '127.0.0.1', port, method: 'POST', path, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    for (const path of [
+      '/api/auth/sign-in\\email',
+      '/api/auth/sign-in/./email',
+      '/api/auth/x/../sign-in/email',
+      '/api/auth/sign-in/%2e/email',
+      '/api/auth/sign-in/email/',
+      '/api/auth//sign-in/email',
+    ]) {
+      expect([404, 405], path).toContain(await post(path));
+    }
+  });
+
+  it('counts concurrent wrong guesses: no more than the limit get a password check', async () => {
+    const email = a.users.doctor.email;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/auth/sign-in/email',
+          payload: { email, password: `guess-${i}-xxxxxx` },
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('records the client address on the session', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      remoteAddress: '127.0.0.9',
+      headers: { 'x-wardline-client-ip': '6.6.6.6', 'x-forwarded-for': '7.7.7.7' },
+      payload: { email: a.users.operator.email, password: PASSWORD },
+    });
+    const sessions = await as(t.app, res.json().token)({ method: 'GET', url: '/api/auth/list-sessions' });
+    expect(sessions.json().map((s: { ipAddress: string }) => s.ipAddress)).toContain('127.0.0.9');
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('ignores X-Forwarded-For unless proxies are configured, so the per-IP limit cannot be dodged', async () => {
+    const limited = await buildTestApp({ SIGNIN_IP_LIMIT_PER_MINUTE: '2' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await limited.app.inject({
+          method: 'POST',
+          url: '/api/auth/sign-in/email',
+          headers: { 'x-forwarded-for': `10.0.0.${i}` },
+          payload: { email: 'nobody@example.test', password: 'whatever-password' },
+        });
+        statuses.push(res.statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 429, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
