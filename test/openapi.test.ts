@@ -68,3 +68,11 @@ describe('the OpenAPI document', () => {
     expect(res.headers['content-type']).toContain('text/html');
   });
 });
+
+describe('tenant selection in the document', () => {
+  it('declares X-Organization-Id on the routes that run in one organization', () => {
+    const params = (document.paths['/api/v1/users']!.get as unknown as { parameters: { name: string; in: string }[] })
+      .parameters;
+    expect(params).toContainEqual(expect.objectContaining({ name: 'x-organization-id', in: 'header' }));
+  });
+});

@@ -28,6 +28,20 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => ({ stdout, stderr }) };
 }
 
+const freePort = () => String(20000 + Math.floor(Math.random() * 20000));
+
+/** Starts the server and resolves once it prints its banner. */
+async function startServing(env: Record<string, string>) {
+  const run = start(env);
+  await new Promise<void>((resolve, reject) => {
+    run.child.stdout.on('data', () => run.output().stdout.includes('Wardline is running') && resolve());
+    void run.exited.then((code) => reject(new Error(`exited early (${code}): ${run.output().stderr}`)));
+  });
+  // The notes follow the banner in the same write; give the stream a moment to flush them.
+  await new Promise((resolve) => setImmediate(resolve));
+  return run;
+}
+
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
@@ -91,16 +105,49 @@ describe('start-up', () => {
   });
 
   it('serves, then shuts down cleanly on SIGTERM with exit code 0', async () => {
-    const port = String(20000 + Math.floor(Math.random() * 20000));
-    const run = start({ PORT: port, DATA_DIR: tempDir() });
-    await new Promise<void>((resolve, reject) => {
-      run.child.stdout.on('data', () => run.output().stdout.includes('Wardline is running') && resolve());
-      void run.exited.then((code) => reject(new Error(`exited early (${code}): ${run.output().stderr}`)));
-    });
+    const port = freePort();
+    const run = await startServing({ PORT: port, DATA_DIR: tempDir() });
     expect(run.output().stdout).toContain(`http://127.0.0.1:${port}/api/docs`);
     const health = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(health.status).toBe(200);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  });
+
+  it('seeds the demo tenant and the ADMIN_EMAIL admin once, and keeps data and sessions across a restart', async () => {
+    const port = freePort();
+    const env = {
+      PORT: port,
+      DATA_DIR: tempDir(),
+      DEMO: '1',
+      ADMIN_EMAIL: 'chief@example.test',
+      ADMIN_PASSWORD: 'chief-password-123',
+    };
+    const first = await startServing(env);
+    expect(first.output().stdout).toContain('SYNTHETIC demo tenant');
+    expect(first.output().stdout).toContain('nurse@demo.test');
+    expect(first.output().stdout).toContain('Created the platform admin chief@example.test');
+    const base = `http://127.0.0.1:${port}`;
+    const signIn = await fetch(`${base}/api/auth/sign-in/email`, {
+      method: 'POST',
+      // fetch sends Sec-Fetch-* headers, so Better Auth's CSRF check wants the Origin a browser would send.
+      headers: { 'content-type': 'application/json', origin: base },
+      body: JSON.stringify({ email: 'nurse@demo.test', password: 'demo-password-123' }),
+    });
+    expect(signIn.status, await signIn.clone().text()).toBe(200);
+    const { token } = (await signIn.json()) as { token: string };
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = await startServing(env);
+    expect(second.output().stdout).not.toContain('Created the platform admin');
+    expect(second.output().stdout).toContain('demo tenant "Demo General Hospital" is loaded');
+    const profile = await fetch(`${base}/api/v1/profile`, { headers: { authorization: `Bearer ${token}` } });
+    expect(profile.status).toBe(200);
+    expect(((await profile.json()) as { organizations: { slug: string }[] }).organizations[0]!.slug).toBe(
+      'demo-general-hospital',
+    );
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   });
 });

@@ -60,6 +60,27 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
   return { paths, components: { schemas } };
 }
 
+const organizationHeader = {
+  in: 'header',
+  name: ORGANIZATION_HEADER,
+  required: false,
+  schema: { type: 'string' },
+  description: 'The organization to act in, for a caller who belongs to several (403 if not a member).',
+};
+
+/** Routes that run in one organization (they declare a permission) take the organization header. */
+function declareOrganizationHeader(document: OpenApiDocument, app: FastifyInstance) {
+  for (const route of app.routeCatalog) {
+    if (!route.config.permission) continue;
+    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const operation = document.paths?.[path]?.[route.method.toLowerCase()];
+    if (!operation) continue;
+    const parameters = (operation.parameters ?? []) as { name?: string }[];
+    if (!parameters.some((p) => p.name === ORGANIZATION_HEADER))
+      operation.parameters = [...parameters, organizationHeader];
+  }
+}
+
 /** OpenAPI 3.1 at /api/docs/openapi.json (from the zod route schemas plus Better Auth's), UI at /api/docs. */
 export const docsPlugin = fp(
   async (app: FastifyInstance, opts: { publicUrl: string }) => {
@@ -100,6 +121,7 @@ export const docsPlugin = fp(
       transform: jsonSchemaTransform,
       transformObject: (documentObject) => {
         const document = jsonSchemaTransformObject(documentObject) as OpenApiDocument;
+        declareOrganizationHeader(document, app);
         if (!auth) return document;
         return {
           ...document,
