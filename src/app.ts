@@ -10,6 +10,7 @@ import type { Database } from './platform/db/database.js';
 import { dbPlugin } from './platform/db/db.plugin.js';
 import { docsPlugin } from './platform/docs.plugin.js';
 import { healthRoutes } from './platform/health.routes.js';
+import { clientErrorHandler } from './platform/http/errors.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import type { Redis } from './platform/redis.js';
 import { tenancyPlugin } from './platform/tenancy/tenancy.plugin.js';
@@ -55,6 +56,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+    clientErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

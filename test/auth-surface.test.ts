@@ -108,3 +108,12 @@ describe('TRUST_PROXY', () => {
     }
   });
 });
+
+describe('errors before routing', () => {
+  it('answers oversized headers with 431 in the error envelope', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => t.app.listeningOrigin);
+    const res = await fetch(`${address}/health`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
