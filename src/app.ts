@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Config } from './config.js';
 import { invitationsModule } from './modules/invitations/invitations.routes.js';
 import { organizationsModule } from './modules/organizations/organizations.routes.js';
-import { profileRoutes } from './modules/profile/profile.routes.js';
+import { profileModule } from './modules/profile/profile.routes.js';
 import { usersModule } from './modules/users/users.routes.js';
 import { authPlugin } from './platform/auth/auth.plugin.js';
 import type { Database } from './platform/db/database.js';
@@ -83,6 +83,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(invitationsModule);
   await app.register(organizationsModule);
   await app.register(usersModule);
-  await app.register(profileRoutes);
+  await app.register(profileModule);
   return app;
 }

@@ -10,6 +10,7 @@ import {
   OrganizationParams,
   UpdateOrganization,
 } from './organizations.schema.js';
+import { CreatedInvitation, CreateInvitation } from '../invitations/invitations.schema.js';
 import { OrganizationsService } from './organizations.service.js';
 
 declare module 'fastify' {
@@ -60,6 +61,21 @@ export const organizationsModule = fp(
         },
       },
       async (request) => app.organizations.get(request.ctx, request.params.id),
+    );
+
+    r.post(
+      '/api/v1/organizations/:id/invitations',
+      {
+        schema: {
+          tags: ['organizations'],
+          summary: 'Invite someone into an organization (platform admin), e.g. a replacement admin',
+          params: OrganizationParams,
+          body: CreateInvitation,
+          response: { 201: CreatedInvitation, ...commonErrors, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await app.organizations.invite(request.ctx, request.params.id, request.body)),
     );
 
     r.patch(

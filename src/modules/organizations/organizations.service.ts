@@ -4,6 +4,7 @@ import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import { can } from '../../platform/permissions.js';
 import type { RequestContext } from '../../platform/tenancy/context.js';
+import type { CreatedInvitation, CreateInvitation } from '../invitations/invitations.schema.js';
 import type { InvitationsService } from '../invitations/invitations.service.js';
 import { OrganizationsRepository, type OrganizationRow } from './organizations.repository.js';
 import type { CreateOrganization, Organization, UpdateOrganization } from './organizations.schema.js';
@@ -53,6 +54,18 @@ export class OrganizationsService {
         invitationId: invitation?.id ?? null,
         invitationToken: invitation?.token ?? null,
       };
+    });
+  }
+
+  /**
+   * A platform admin invites someone into an existing organization, e.g. a new admin for a tenant
+   * that has lost its own. Organization members invite through /api/v1/invitations instead.
+   */
+  async invite(ctx: RequestContext, id: string, input: CreateInvitation): Promise<CreatedInvitation> {
+    if (!ctx.user.platformAdmin) throw new AppError('NOT_FOUND', 'organization not found');
+    return inTransaction(this.db, async (tx) => {
+      if (!(await new OrganizationsRepository(tx).find(id))) throw new AppError('NOT_FOUND', 'organization not found');
+      return this.invitations.invite(tx, id, ctx.user.id, input);
     });
   }
 

@@ -179,3 +179,40 @@ describe('PATCH /api/v1/organizations/:id', () => {
     expect(res.statusCode).toBe(400);
   });
 });
+
+describe('POST /api/v1/organizations/:id/invitations', () => {
+  it('lets a platform admin invite a replacement admin into an existing organization', async () => {
+    const res = await as(
+      t.app,
+      root.token,
+    )({
+      method: 'POST',
+      url: `/api/v1/organizations/${b.organizationId}/invitations`,
+      payload: { email: 'new.chief@example.test', role: 'admin' },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ organizationId: b.organizationId, role: 'admin', token: expect.any(String) });
+    const signUp = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-up/email',
+      payload: {
+        email: 'new.chief@example.test',
+        password: 'new-chief-password',
+        name: 'Chief',
+        invitationToken: res.json().token,
+      },
+    });
+    expect(signUp.statusCode).toBe(200);
+  });
+
+  it('is 404 to anyone but a platform admin, and for an unknown organization', async () => {
+    const payload = { email: 'x@example.test', role: 'admin' };
+    const url = `/api/v1/organizations/${a.organizationId}/invitations`;
+    expect((await as(t.app, a.users.admin.token)({ method: 'POST', url, payload })).statusCode).toBe(404);
+    const unknown = await as(
+      t.app,
+      root.token,
+    )({ method: 'POST', url: '/api/v1/organizations/nope/invitations', payload });
+    expect(unknown.statusCode).toBe(404);
+  });
+});
