@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
-import { AppError, codeToStatus, type ErrorCode, errorBody } from '../http/errors.js';
+import { AppError, codeToStatus, errorBody, statusToCode } from '../http/errors.js';
 import type { Redis } from '../redis.js';
 import { AUTH_ENDPOINTS } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
@@ -39,16 +39,6 @@ function toFetchRequest(request: FastifyRequest, origin: string): Request {
   });
 }
 
-function codeForStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHENTICATED';
-  if (status === 403) return 'FORBIDDEN';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 409 || status === 422) return 'CONFLICT';
-  if (status === 429) return 'RATE_LIMITED';
-  if (status >= 500) return 'INTERNAL';
-  return 'VALIDATION_FAILED';
-}
-
 /** Sends Better Auth's response, with its errors rewritten into Wardline's envelope. */
 async function relay(response: Response, request: FastifyRequest, reply: FastifyReply) {
   reply.code(response.status);
@@ -72,7 +62,7 @@ async function relay(response: Response, request: FastifyRequest, reply: Fastify
   } catch {
     // not JSON: keep the generic message
   }
-  const code = codeForStatus(response.status);
+  const code = statusToCode(response.status);
   reply.code(codeToStatus(code));
   if (response.status >= 500) {
     request.log.error({ status: response.status, reason }, 'auth request failed');

@@ -61,7 +61,8 @@ export function codeToStatus(code: ErrorCode): number {
   }
 }
 
-function statusToCode(status: number): ErrorCode {
+/** The envelope code for an HTTP status that came from elsewhere (Fastify, Better Auth). */
+export function statusToCode(status: number): ErrorCode {
   switch (status) {
     case 401:
       return 'UNAUTHENTICATED';
@@ -72,6 +73,7 @@ function statusToCode(status: number): ErrorCode {
     case 405:
       return 'METHOD_NOT_ALLOWED';
     case 409:
+    case 422:
       return 'CONFLICT';
     case 413:
       return 'PAYLOAD_TOO_LARGE';
