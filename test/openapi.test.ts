@@ -5,7 +5,10 @@ import { buildTestApp, type TestApp } from './helpers/test-app.js';
 let t: TestApp;
 let document: {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; requestBody?: unknown; security?: unknown[] }>
+  >;
   components: { securitySchemes: Record<string, unknown> };
 };
 
@@ -49,6 +52,17 @@ describe('the OpenAPI document', () => {
     expect(JSON.stringify(document.paths['/api/auth/sign-in/email']!.post!.responses['401'])).toContain(
       '#/components/schemas/Error',
     );
+  });
+
+  it('asks for the invitation token wherever an invitation is used', () => {
+    for (const path of [
+      '/api/auth/sign-up/email',
+      '/api/auth/organization/accept-invitation',
+      '/api/auth/organization/reject-invitation',
+    ]) {
+      const body = JSON.stringify(document.paths[path]!.post!.requestBody);
+      expect(body, path).toContain('invitationToken');
+    }
   });
 
   it('declares the cookie, bearer and API-key security schemes', () => {

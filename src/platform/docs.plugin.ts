@@ -40,19 +40,19 @@ function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | '
     responses['429'] = errorResponse('Too many attempts');
     paths[`${AUTH_BASE_PATH}${path}`] = { [exposed.method.toLowerCase()]: operation };
   }
-  const signUp = paths[`${AUTH_BASE_PATH}/sign-up/email`]?.post as
-    | { requestBody?: { content?: Record<string, { schema?: { properties?: object; required?: string[] } }> } }
-    | undefined;
-  const signUpSchema = signUp?.requestBody?.content?.['application/json']?.schema;
-  if (signUpSchema) {
-    signUpSchema.properties = {
-      ...signUpSchema.properties,
-      invitationToken: {
-        type: 'string',
-        description: 'The token of the open invitation for this email (sign-up is by invitation only).',
-      },
-    };
-    signUpSchema.required = [...(signUpSchema.required ?? []), 'invitationToken'];
+  // Every step of an invitation takes its secret token (see requestRules in auth.ts).
+  for (const [path, description] of [
+    ['/sign-up/email', 'The token of the open invitation for this email (sign-up is by invitation only).'],
+    ['/organization/accept-invitation', 'The token of this invitation, shown once to the inviting admin.'],
+    ['/organization/reject-invitation', 'The token of this invitation, shown once to the inviting admin.'],
+  ] as const) {
+    const operation = paths[`${AUTH_BASE_PATH}${path}`]?.post as
+      | { requestBody?: { content?: Record<string, { schema?: { properties?: object; required?: string[] } }> } }
+      | undefined;
+    const schema = operation?.requestBody?.content?.['application/json']?.schema;
+    if (!schema) throw new Error(`the auth document has no request body for ${path}`);
+    schema.properties = { ...schema.properties, invitationToken: { type: 'string', description } };
+    schema.required = [...(schema.required ?? []), 'invitationToken'];
   }
   const schemas = Object.fromEntries(
     Object.entries(renamed.components?.schemas ?? {}).map(([name, schema]) => [`Auth${name}`, schema]),

@@ -19,19 +19,15 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+const postInvitation = (token: string, payload: Record<string, unknown>) =>
+  as(t.app, token)({ method: 'POST', url: '/api/v1/invitations', payload });
+
 const signUp = (payload: Record<string, unknown>) =>
   t.app.inject({ method: 'POST', url: '/api/auth/sign-up/email', payload });
 
 describe('the invitation flow', () => {
   it('takes an invitee from invitation to signed-in member with the invited role', async () => {
-    const invite = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'New.Nurse@Example.test', role: 'nurse' },
-    });
+    const invite = await postInvitation(a.users.admin.token, { email: 'New.Nurse@Example.test', role: 'nurse' });
     expect(invite.statusCode).toBe(201);
     const invitation = invite.json();
     expect(invitation).toMatchObject({ email: 'new.nurse@example.test', role: 'nurse', status: 'pending' });
@@ -51,7 +47,7 @@ describe('the invitation flow', () => {
     )({
       method: 'POST',
       url: '/api/auth/organization/accept-invitation',
-      payload: { invitationId: invitation.id },
+      payload: { invitationId: invitation.id, invitationToken: invitation.token },
     });
     expect(accept.statusCode).toBe(200);
 
@@ -60,14 +56,7 @@ describe('the invitation flow', () => {
   });
 
   it('lets an existing user of another organization join a second one and choose it per request', async () => {
-    const invite = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: b.users.doctor.email, role: 'doctor' },
-    });
+    const invite = await postInvitation(a.users.admin.token, { email: b.users.doctor.email, role: 'doctor' });
     const token = await signIn(t.app, b.users.doctor.email);
     const accept = await as(
       t.app,
@@ -75,7 +64,7 @@ describe('the invitation flow', () => {
     )({
       method: 'POST',
       url: '/api/auth/organization/accept-invitation',
-      payload: { invitationId: invite.json().id },
+      payload: { invitationId: invite.json().id, invitationToken: invite.json().token },
     });
     expect(accept.statusCode).toBe(200);
     const profile = await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' });
@@ -91,14 +80,7 @@ describe('the invitation flow', () => {
     const none = await signUp({ email: 'stranger@example.test', password: PASSWORD, name: 'Stranger' });
     expect(none.statusCode).toBe(403);
     expect(none.json().error.code).toBe('FORBIDDEN');
-    const invite = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'invited@example.test', role: 'operator' },
-    });
+    const invite = await postInvitation(a.users.admin.token, { email: 'invited@example.test', role: 'operator' });
     const wrongEmail = await signUp({
       email: 'someone-else@example.test',
       password: PASSWORD,
@@ -109,14 +91,7 @@ describe('the invitation flow', () => {
   });
 
   it('shows the sign-up token once: lists never carry it and the invitation id does not open sign-up', async () => {
-    const invite = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'second.admin@example.test', role: 'admin' },
-    });
+    const invite = await postInvitation(a.users.admin.token, { email: 'second.admin@example.test', role: 'admin' });
     const { id, token } = invite.json();
     expect(token).toEqual(expect.any(String));
     const listed = await as(t.app, a.users.manager.token)({ method: 'GET', url: '/api/v1/invitations?limit=100' });
@@ -127,18 +102,60 @@ describe('the invitation flow', () => {
     expect((await signUp({ ...account, invitationId: id })).statusCode).toBe(403);
   });
 
+  it("does not let an account holding the invited address take up another tenant's invitation", async () => {
+    // An admin of tenant B makes an account for an address by inviting it into B...
+    const email = 'wanted.doctor@example.test';
+    const squat = await postInvitation(b.users.admin.token, { email, role: 'operator' });
+    const squatter = await signUp({ email, password: PASSWORD, name: 'Squatter', invitationToken: squat.json().token });
+    expect(squatter.statusCode).toBe(200);
+    const call = as(t.app, squatter.json().token as string);
+    const joined = await call({
+      method: 'POST',
+      url: '/api/auth/organization/accept-invitation',
+      payload: { invitationId: squat.json().id, invitationToken: squat.json().token },
+    });
+    expect(joined.statusCode).toBe(200);
+    // ...then tenant A invites that address, and B's admin sees nothing of the token A was shown.
+    const invite = await postInvitation(a.users.admin.token, { email, role: 'admin' });
+    for (const payload of [
+      { invitationId: invite.json().id },
+      { invitationId: invite.json().id, invitationToken: squat.json().token },
+      { invitationId: invite.json().id, invitationToken: 'x'.repeat(43) },
+    ]) {
+      for (const url of ['/api/auth/organization/accept-invitation', '/api/auth/organization/reject-invitation']) {
+        const res = await call({ method: 'POST', url, payload });
+        expect(res.statusCode, url).toBe(403);
+        expect(res.json().error.details).toEqual([{ path: 'auth', message: 'INVITATION_REQUIRED' }]);
+      }
+    }
+    const pending = await as(t.app, a.users.admin.token)({ method: 'GET', url: '/api/v1/invitations?limit=100' });
+    expect(pending.json().data.map((i: { id: string }) => i.id)).toContain(invite.json().id);
+    const profile = await call({ method: 'GET', url: '/api/v1/profile' });
+    expect(profile.json().organizations.map((o: { id: string }) => o.id)).toEqual([b.organizationId]);
+  });
+
+  it('lets the invitee decline with the token, after which the token opens nothing', async () => {
+    const invite = await postInvitation(a.users.admin.token, { email: b.users.nurse.email, role: 'nurse' });
+    const { id, token } = invite.json();
+    const call = as(t.app, await signIn(t.app, b.users.nurse.email));
+    const reject = await call({
+      method: 'POST',
+      url: '/api/auth/organization/reject-invitation',
+      payload: { invitationId: id, invitationToken: token },
+    });
+    expect(reject.statusCode).toBe(200);
+    const accept = await call({
+      method: 'POST',
+      url: '/api/auth/organization/accept-invitation',
+      payload: { invitationId: id, invitationToken: token },
+    });
+    expect(accept.statusCode).toBe(403);
+  });
+
   it('cancels the older invitation when the same person is invited again', async () => {
     const call = as(t.app, a.users.admin.token);
-    const first = await call({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'twice@example.test', role: 'nurse' },
-    });
-    const second = await call({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'twice@example.test', role: 'doctor' },
-    });
+    const first = await postInvitation(a.users.admin.token, { email: 'twice@example.test', role: 'nurse' });
+    const second = await postInvitation(a.users.admin.token, { email: 'twice@example.test', role: 'doctor' });
     const pending = await call({ method: 'GET', url: '/api/v1/invitations?limit=100' });
     const ids = pending.json().data.map((i: { id: string }) => i.id);
     expect(ids).toContain(second.json().id);
@@ -148,26 +165,12 @@ describe('the invitation flow', () => {
 
 describe('POST /api/v1/invitations', () => {
   it('answers 409 for someone who is already a member', async () => {
-    const res = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: a.users.nurse.email, role: 'doctor' },
-    });
+    const res = await postInvitation(a.users.admin.token, { email: a.users.nurse.email, role: 'doctor' });
     expect(res.statusCode).toBe(409);
   });
 
   it('rejects a bad email and an unknown role with 400', async () => {
-    const res = await as(
-      t.app,
-      a.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'not-an-email', role: 'janitor' },
-    });
+    const res = await postInvitation(a.users.admin.token, { email: 'not-an-email', role: 'janitor' });
     expect(res.statusCode).toBe(400);
     expect(
       res
@@ -178,14 +181,7 @@ describe('POST /api/v1/invitations', () => {
   });
 
   it('is forbidden to a manager', async () => {
-    const res = await as(
-      t.app,
-      a.users.manager.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'x@example.test', role: 'nurse' },
-    });
+    const res = await postInvitation(a.users.manager.token, { email: 'x@example.test', role: 'nurse' });
     expect(res.statusCode).toBe(403);
   });
 });
@@ -193,32 +189,21 @@ describe('POST /api/v1/invitations', () => {
 describe('DELETE /api/v1/invitations/:id', () => {
   it('cancels a pending invitation, after which sign-up with it fails', async () => {
     const call = as(t.app, a.users.admin.token);
-    const invite = await call({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'later@example.test', role: 'nurse' },
-    });
-    const res = await call({ method: 'DELETE', url: `/api/v1/invitations/${invite.json().id}` });
+    const invitation = await postInvitation(a.users.admin.token, { email: 'later@example.test', role: 'nurse' });
+    const res = await call({ method: 'DELETE', url: `/api/v1/invitations/${invitation.json().id}` });
     expect(res.statusCode).toBe(200);
     expect(res.json().status).toBe('canceled');
     const attempt = await signUp({
       email: 'later@example.test',
       password: PASSWORD,
       name: 'Later',
-      invitationToken: invite.json().token,
+      invitationToken: invitation.json().token,
     });
     expect(attempt.statusCode).toBe(403);
   });
 
   it("answers 404 for another tenant's invitation", async () => {
-    const invite = await as(
-      t.app,
-      b.users.admin.token,
-    )({
-      method: 'POST',
-      url: '/api/v1/invitations',
-      payload: { email: 'bees@example.test', role: 'nurse' },
-    });
+    const invite = await postInvitation(b.users.admin.token, { email: 'bees@example.test', role: 'nurse' });
     const res = await as(
       t.app,
       a.users.admin.token,

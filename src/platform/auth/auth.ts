@@ -21,15 +21,16 @@ export function hashInvitationToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Is there a pending, unexpired invitation with this token for this email? */
-async function hasOpenInvitation(db: Db, token: string, email: string): Promise<boolean> {
+/** Is there a pending, unexpired invitation with this token (and, when given, this id or email)? */
+async function hasOpenInvitation(db: Db, token: string, match: { email?: string; id?: string }): Promise<boolean> {
   const rows = await db
     .select({ id: invitations.id })
     .from(invitations)
     .where(
       and(
         eq(invitations.tokenHash, hashInvitationToken(token)),
-        eq(sql`lower(${invitations.email})`, email.toLowerCase()),
+        match.email === undefined ? undefined : eq(sql`lower(${invitations.email})`, match.email.toLowerCase()),
+        match.id === undefined ? undefined : eq(invitations.id, match.id),
         eq(invitations.status, 'pending'),
         gt(invitations.expiresAt, new Date()),
       ),
@@ -38,25 +39,59 @@ async function hasOpenInvitation(db: Db, token: string, email: string): Promise<
   return rows.length > 0;
 }
 
-// Public self sign-up is off: an account can be created only with the secret token of an open
-// invitation for that email, which only the inviting admin was shown. Platform admins create other
-// accounts through the admin plugin.
-function invitationOnlySignUp(db: Db) {
+const INVITATION_PATHS = new Set([
+  '/sign-up/email',
+  '/organization/accept-invitation',
+  '/organization/reject-invitation',
+]);
+
+// Every step of an invitation needs its secret token, which only the inviting admin was shown:
+// - Public self sign-up is off: an account can be created only with the token of an open invitation
+//   for that email. Platform admins create other accounts through the admin plugin.
+// - Accepting or rejecting needs the token too, not just the invitation id (which the organization's
+//   managers can list) and a session with the invited email: otherwise whoever holds an account with
+//   that address, made through an invitation of their own, could take up another tenant's invitation.
+async function requireInvitationToken(db: Db, path: string, body: Record<string, unknown>) {
+  const { invitationToken, ...rest } = body;
+  const signUp = path === '/sign-up/email';
+  const key = signUp ? body.email : body.invitationId;
+  const open =
+    typeof invitationToken === 'string' &&
+    typeof key === 'string' &&
+    (await hasOpenInvitation(db, invitationToken, signUp ? { email: key } : { id: key }));
+  if (!open) {
+    throw new APIError('FORBIDDEN', {
+      message: signUp
+        ? 'sign-up needs an open invitation: pass the invitationToken you were given'
+        : 'pass the invitationId and invitationToken of an open invitation',
+      code: 'INVITATION_REQUIRED',
+    });
+  }
+  return { context: { body: rest } };
+}
+
+/** Platform roles; organization roles live on memberships and change through /api/v1. */
+const PLATFORM_ROLES = new Set(['user', 'admin']);
+
+/** Wardline's rules on top of the Better Auth endpoints it exposes. */
+function requestRules(db: Db) {
   return createAuthMiddleware(async (ctx) => {
-    if (ctx.path !== '/sign-up/email') return;
     const body = (ctx.body ?? {}) as Record<string, unknown>;
-    const { invitationToken, ...rest } = body;
-    if (
-      typeof invitationToken !== 'string' ||
-      typeof body.email !== 'string' ||
-      !(await hasOpenInvitation(db, invitationToken, body.email))
-    ) {
-      throw new APIError('FORBIDDEN', {
-        message: 'sign-up needs an open invitation: pass the invitationToken you were given',
-        code: 'INVITATION_REQUIRED',
+    if (INVITATION_PATHS.has(ctx.path)) return requireInvitationToken(db, ctx.path, body);
+    if (ctx.path === '/admin/set-role') {
+      const roles: unknown[] = Array.isArray(body.role) ? body.role : [body.role];
+      if (roles.length === 0 || !roles.every((role) => typeof role === 'string' && PLATFORM_ROLES.has(role))) {
+        throw new APIError('BAD_REQUEST', { message: 'role must be "user" or "admin"', code: 'INVALID_ROLE' });
+      }
+    }
+    // Every key starts with the platform's prefix, so secret scanners and log filters can spot one.
+    if (ctx.path === '/api-key/create' && body.prefix !== undefined) {
+      throw new APIError('BAD_REQUEST', {
+        message: 'the key prefix is fixed by the server',
+        code: 'PREFIX_NOT_ALLOWED',
       });
     }
-    return { context: { body: rest } };
+    return undefined;
   });
 }
 
@@ -84,6 +119,9 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
     telemetry: { enabled: false },
     // Into our structured log; Better Auth's extra arguments are dropped, as they may name the account.
     logger: { level: 'warn', log: (level, message) => log(level, message) },
+    // Errors come back to Fastify instead of being printed: Better Auth's own reporting writes the
+    // failed SQL and its parameters (account data) to the console. Refusals still become responses.
+    onAPIError: { throw: true },
     // Fastify's @fastify/rate-limit and the sign-in guard (Redis-backed when configured) own rate limiting.
     rateLimit: { enabled: false },
     emailAndPassword: {
@@ -101,7 +139,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    hooks: { before: invitationOnlySignUp(db) },
+    hooks: { before: requestRules(db) },
     plugins: [
       organization({
         ac: accessControl,
