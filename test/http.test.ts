@@ -165,6 +165,11 @@ describe('hostile input', () => {
       ['abc', 'x'],
       ['2020-01-01', 'a\u0000b'],
       [1, 2],
+      // JavaScript can parse these dates; PostgreSQL cannot store them.
+      ['+275760-09-13T00:00:00.000Z', 'x'],
+      ['200000-01-01', 'x'],
+      ['2020-01-01', 'x'],
+      ['2020-02-30T00:00:00.000Z', 'x'],
     ]) {
       const cursor = Buffer.from(JSON.stringify(parts)).toString('base64url');
       for (const url of ['/api/v1/users', '/api/v1/organizations', '/api/v1/invitations']) {

@@ -118,9 +118,9 @@ function fromDatabaseError(error: unknown): AppError | undefined {
   const code = (error as { code?: unknown }).code ?? cause?.code;
   if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
   if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
-  // invalid text representation, datetime format or value, NUL in text, untranslatable character
-  if (code === '22P02' || code === '22007' || code === '22008' || code === '22021' || code === '22P05')
-    return new AppError('VALIDATION_FAILED', 'a value has the wrong format');
+  // Class 22, data exception: a value of the wrong format, out of range, too long, with a NUL...
+  if (typeof code === 'string' && code.startsWith('22'))
+    return new AppError('VALIDATION_FAILED', 'a value has the wrong format or is out of range');
   return undefined;
 }
 

@@ -23,6 +23,13 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.sort, cursor.id])).toString('base64url');
 }
 
+/** Only what encodeCursor writes: `Date#toISOString()` of a date PostgreSQL can store (years 0001-9999). */
+function isCanonicalTimestamp(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value)) return false;
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === value;
+}
+
 export function decodeCursor(value: string | undefined): Cursor | undefined {
   if (value === undefined) return undefined;
   try {
@@ -31,7 +38,7 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
       Array.isArray(parsed) &&
       parsed.length === 2 &&
       typeof parsed[0] === 'string' &&
-      !Number.isNaN(Date.parse(parsed[0])) &&
+      isCanonicalTimestamp(parsed[0]) &&
       typeof parsed[1] === 'string' &&
       /^[A-Za-z0-9_-]{1,64}$/.test(parsed[1])
     ) {
