@@ -1,6 +1,15 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, buildTestApp, createTenant, PASSWORD, type Tenant, type TestApp } from './helpers/test-app.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  as,
+  buildTestApp,
+  createPlatformAdmin,
+  createTenant,
+  PASSWORD,
+  signIn,
+  type Tenant,
+  type TestApp,
+} from './helpers/test-app.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -24,6 +33,11 @@ describe('the Better Auth surface', () => {
     ['POST', '/api/auth/update-user'],
     ['POST', '/api/auth/admin/impersonate-user'],
     ['GET', '/api/auth/open-api/generate-schema'],
+    // They return session tokens; /api/v1/profile/sessions lists and ends sessions by id.
+    ['GET', '/api/auth/list-sessions'],
+    ['POST', '/api/auth/revoke-session'],
+    // Needs a verified email, which invited accounts do not have; the invitation token is the way in.
+    ['GET', '/api/auth/organization/list-user-invitations'],
   ])('does not expose %s %s (it bypasses the permission table)', async (method, url) => {
     const res = await as(t.app, a.users.admin.token)({ method: method, url, payload: {} });
     expect(res.statusCode).toBe(404);
@@ -83,8 +97,97 @@ describe('the Better Auth surface', () => {
       headers: { 'x-wardline-client-ip': '6.6.6.6', 'x-forwarded-for': '7.7.7.7' },
       payload: { email: a.users.operator.email, password: PASSWORD },
     });
-    const sessions = await as(t.app, res.json().token)({ method: 'GET', url: '/api/auth/list-sessions' });
-    expect(sessions.json().map((s: { ipAddress: string }) => s.ipAddress)).toContain('127.0.0.9');
+    const sessions = await as(t.app, res.json().token)({ method: 'GET', url: '/api/v1/profile/sessions' });
+    expect(sessions.json().data).toContainEqual(expect.objectContaining({ current: true, ipAddress: '127.0.0.9' }));
+  });
+
+  it.each([
+    ['POST', '/api/auth/sign-up/email', { email: 'a\u0000@example.test', password: PASSWORD, name: 'x' }],
+    ['POST', '/api/auth/api-key/create', { name: 'key\u0000' }],
+    ['POST', '/api/auth/api-key/delete', { keyId: 'a\u0000b' }],
+    ['GET', '/api/auth/api-key/get?id=a%00b', undefined],
+    ['POST', '/api/auth/organization/set-active', { organizationId: 'a\u0000b' }],
+    ['POST', '/api/auth/organization/accept-invitation', { invitationId: 'a\u0000b', invitationToken: 'x' }],
+    ['POST', '/api/auth/sign-in/email', { email: 'a\u0000@example.test', password: 'whatever-password' }],
+  ] as const)('answers a NUL byte in %s %s with 400', async (method, url, payload) => {
+    const res = await as(t.app, a.users.admin.token)({ method, url, ...(payload ? { payload } : {}) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('lets no client choose an API key prefix or set an unknown platform role', async () => {
+    const key = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/auth/api-key/create',
+      payload: { name: 'ci', prefix: 'sk_live_' },
+    });
+    expect(key.statusCode).toBe(400);
+    const root = await createPlatformAdmin(t.app);
+    const call = as(t.app, root.token);
+    for (const role of ['doctor', ['user', 'superuser'], [], 42]) {
+      const res = await call({
+        method: 'POST',
+        url: '/api/auth/admin/set-role',
+        payload: { userId: a.users.nurse.id, role },
+      });
+      expect(res.statusCode, JSON.stringify(role)).toBe(400);
+    }
+    const ok = await call({
+      method: 'POST',
+      url: '/api/auth/admin/set-role',
+      payload: { userId: a.users.nurse.id, role: 'user' },
+    });
+    expect(ok.statusCode).toBe(200);
+  });
+
+  it('keeps Better Auth off the console: its errors go to the structured log', async () => {
+    const writes = [vi.spyOn(console, 'error'), vi.spyOn(console, 'warn'), vi.spyOn(console, 'log')];
+    try {
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/sign-up/email',
+        payload: { email: 'stranger@example.test', password: PASSWORD, name: 'Stranger' },
+      });
+      await as(
+        t.app,
+        a.users.admin.token,
+      )({
+        method: 'POST',
+        url: '/api/auth/organization/set-active',
+        payload: { organizationId: 'no-such-organization' },
+      });
+      for (const spy of writes) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of writes) spy.mockRestore();
+    }
+  });
+});
+
+describe('password checks behind the per-account lockout', () => {
+  it('locks change-password after the same number of wrong passwords as sign-in, and sign-in with it', async () => {
+    const user = a.users.manager;
+    const call = as(t.app, await signIn(t.app, user.email));
+    const change = (currentPassword: string) =>
+      call({
+        method: 'POST',
+        url: '/api/auth/change-password',
+        payload: { currentPassword, newPassword: 'another-long-password-1' },
+      });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await change(`wrong-password-${i}`)).statusCode);
+    expect(statuses).toEqual([400, 400, 400, 429]);
+    const locked = await change(PASSWORD);
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    const signInAttempt = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      payload: { email: user.email, password: PASSWORD },
+    });
+    expect(signInAttempt.statusCode).toBe(429);
   });
 });
 

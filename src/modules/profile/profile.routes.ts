@@ -2,8 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { commonErrors } from '../../platform/http/errors.js';
+import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
+import { PageQuery, pageOf } from '../../platform/http/pagination.js';
 import { ROLES } from '../../platform/permissions.js';
+import { ProfileService } from './profile.service.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    profile: ProfileService;
+  }
+}
 
 const Profile = z
   .object({
@@ -13,10 +21,25 @@ const Profile = z
   })
   .meta({ id: 'Profile' });
 
-/** GET /api/v1/profile: who the caller is and their role in each organization. */
+const Session = z
+  .object({
+    id: z.string(),
+    createdAt: z.date(),
+    updatedAt: z.date().describe('Last refreshed (sliding expiry).'),
+    expiresAt: z.date(),
+    ipAddress: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    current: z.boolean().describe('The session this request was made with.'),
+  })
+  .meta({ id: 'Session' });
+
+/** The caller: who they are, their role in each organization, and their own sessions. */
 export const profileModule = fp(
   async (app: FastifyInstance) => {
-    app.withTypeProvider<ZodTypeProvider>().get(
+    app.decorate('profile', new ProfileService(app.database.db));
+    const r = app.withTypeProvider<ZodTypeProvider>();
+
+    r.get(
       '/api/v1/profile',
       {
         schema: {
@@ -31,6 +54,35 @@ export const profileModule = fp(
         return { user: ctx.user, authMethod: ctx.authMethod, organizations };
       },
     );
+
+    r.get(
+      '/api/v1/profile/sessions',
+      {
+        schema: {
+          tags: ['profile'],
+          summary: "The caller's live sessions (sign-ins and bearer tokens), without their tokens",
+          querystring: PageQuery,
+          response: { 200: pageOf(Session), ...commonErrors },
+        },
+      },
+      async (request) => app.profile.listSessions(request.ctx, request.query),
+    );
+
+    r.delete(
+      '/api/v1/profile/sessions/:id',
+      {
+        schema: {
+          tags: ['profile'],
+          summary: 'Sign out one of your sessions',
+          params: z.object({ id: z.string().min(1).max(64) }),
+          response: { 204: z.null().describe('Signed out'), ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        await app.profile.revokeSession(request.ctx, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   },
-  { name: 'profile', dependencies: ['tenancy', 'organizations'] },
+  { name: 'profile', dependencies: ['db', 'tenancy', 'organizations'] },
 );

@@ -4,6 +4,7 @@ import {
   buildTestApp,
   createPlatformAdmin,
   createTenant,
+  signIn,
   type Tenant,
   type TestApp,
 } from '../../../test/helpers/test-app.js';
@@ -44,5 +45,53 @@ describe('GET /api/v1/profile', () => {
   it('never returns fields outside its schema (no password hashes, no session secrets)', async () => {
     const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' });
     expect(res.body).not.toMatch(/password|token|secret/i);
+  });
+});
+
+describe('/api/v1/profile/sessions', () => {
+  it("lists the caller's live sessions without their tokens, marking the current one", async () => {
+    const tenant = await createTenant(t.app);
+    const other = await signIn(t.app, tenant.users.nurse.email);
+    const res = await as(t.app, tenant.users.nurse.token)({ method: 'GET', url: '/api/v1/profile/sessions' });
+    expect(res.statusCode).toBe(200);
+    const { data, nextCursor } = res.json();
+    expect(nextCursor).toBeNull();
+    expect(data).toHaveLength(2);
+    expect(data.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+    expect(res.body).not.toContain(tenant.users.nurse.token);
+    expect(res.body).not.toContain(other);
+    expect(res.body).not.toMatch(/token/i);
+  });
+
+  it('signs out one session by id: its token stops working, the others keep going', async () => {
+    const tenant = await createTenant(t.app);
+    const other = await signIn(t.app, tenant.users.doctor.email);
+    const call = as(t.app, tenant.users.doctor.token);
+    const listed = await call({ method: 'GET', url: '/api/v1/profile/sessions' });
+    const target = listed.json().data.find((s: { current: boolean }) => !s.current);
+    const res = await call({ method: 'DELETE', url: `/api/v1/profile/sessions/${target.id}` });
+    expect(res.statusCode).toBe(204);
+    expect((await as(t.app, other)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(401);
+    expect((await call({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+    expect((await call({ method: 'DELETE', url: `/api/v1/profile/sessions/${target.id}` })).statusCode).toBe(404);
+  });
+
+  it("answers 404 for someone else's session and leaves it alone", async () => {
+    const listed = await as(t.app, a.users.admin.token)({ method: 'GET', url: '/api/v1/profile/sessions' });
+    const adminSession = listed.json().data[0].id as string;
+    const res = await as(
+      t.app,
+      a.users.operator.token,
+    )({
+      method: 'DELETE',
+      url: `/api/v1/profile/sessions/${adminSession}`,
+    });
+    expect(res.statusCode).toBe(404);
+    expect((await as(t.app, a.users.admin.token)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+  });
+
+  it('is 401 without credentials', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/profile/sessions' })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/profile/sessions/x' })).statusCode).toBe(401);
   });
 });

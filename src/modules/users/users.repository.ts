@@ -1,5 +1,5 @@
-import { and, asc, eq, type SQL } from 'drizzle-orm';
-import { members, sessions, users } from '../../platform/auth/auth.schema.js';
+import { and, asc, eq, notExists, type SQL } from 'drizzle-orm';
+import { apiKeys, members, sessions, users } from '../../platform/auth/auth.schema.js';
 import type { Executor } from '../../platform/db/database.js';
 import { afterCursor } from '../../platform/db/keyset.js';
 import type { Cursor } from '../../platform/http/pagination.js';
@@ -71,6 +71,21 @@ export class UsersRepository {
 
   async remove(userId: string): Promise<void> {
     await this.db.delete(members).where(this.scoped(eq(members.userId, userId)));
+  }
+
+  /**
+   * Deletes the user's API keys once they belong to no organization and are not a platform admin:
+   * a key of someone who has left has nothing legitimate left to call.
+   */
+  async deleteApiKeysIfUnaffiliated(userId: string): Promise<void> {
+    const stillMember = this.db.select({ id: members.id }).from(members).where(eq(members.userId, userId));
+    const platformAdmin = this.db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, userId), eq(users.role, 'admin')));
+    await this.db
+      .delete(apiKeys)
+      .where(and(eq(apiKeys.referenceId, userId), notExists(stillMember), notExists(platformAdmin)));
   }
 
   /** Signs the user out everywhere: sessions, and with them bearer tokens, stop working at once. */

@@ -36,7 +36,7 @@ export class UsersService {
     });
   }
 
-  /** Removes the membership and revokes the user's sessions, so access ends now. */
+  /** Removes the membership and revokes the user's sessions (and API keys, if no membership is left), so access ends now. */
   async remove(ctx: TenantContext, userId: string): Promise<void> {
     await inTransaction(this.db, async (tx) => {
       const repo = new UsersRepository(tx, ctx.organizationId);
@@ -48,6 +48,7 @@ export class UsersService {
       }
       await repo.remove(userId);
       await repo.revokeSessions(userId);
+      await repo.deleteApiKeysIfUnaffiliated(userId);
     });
   }
 }

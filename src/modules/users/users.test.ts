@@ -176,6 +176,29 @@ describe('DELETE /api/v1/users/:id', () => {
     expect(list.json().data.map((u: { id: string }) => u.id)).not.toContain(tenant.users.doctor.id);
   });
 
+  it('deletes the API keys of someone left in no organization', async () => {
+    const tenant = await createTenant(t.app);
+    const created = await as(
+      t.app,
+      tenant.users.operator.token,
+    )({
+      method: 'POST',
+      url: '/api/auth/api-key/create',
+      payload: { name: 'ward display' },
+    });
+    const headers = { 'x-api-key': created.json().key as string };
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/profile', headers })).statusCode).toBe(200);
+    const res = await as(
+      t.app,
+      tenant.users.admin.token,
+    )({
+      method: 'DELETE',
+      url: `/api/v1/users/${tenant.users.operator.id}`,
+    });
+    expect(res.statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/profile', headers })).statusCode).toBe(401);
+  });
+
   it("answers 404 for another tenant's user and leaves them signed in", async () => {
     const res = await as(t.app, a.users.admin.token)({ method: 'DELETE', url: `/api/v1/users/${b.users.nurse.id}` });
     expect(res.statusCode).toBe(404);

@@ -8,6 +8,8 @@ export interface AuthEndpoint {
   method: 'GET' | 'POST';
   /** Takes a secret worth guessing: counted by the per-IP limit. */
   guarded?: boolean;
+  /** Checks the signed-in account's password: counted by the per-account lockout too. */
+  checksPassword?: boolean;
 }
 
 export const AUTH_ENDPOINTS: Record<string, AuthEndpoint> = {
@@ -15,24 +17,21 @@ export const AUTH_ENDPOINTS: Record<string, AuthEndpoint> = {
   '/sign-up/email': { method: 'POST', guarded: true },
   '/sign-out': { method: 'POST' },
   '/get-session': { method: 'GET' },
-  '/list-sessions': { method: 'GET' },
-  '/revoke-session': { method: 'POST' },
   '/revoke-sessions': { method: 'POST' },
   '/revoke-other-sessions': { method: 'POST' },
-  '/change-password': { method: 'POST', guarded: true },
-  '/two-factor/enable': { method: 'POST', guarded: true },
-  '/two-factor/disable': { method: 'POST', guarded: true },
-  '/two-factor/get-totp-uri': { method: 'POST', guarded: true },
+  '/change-password': { method: 'POST', guarded: true, checksPassword: true },
+  '/two-factor/enable': { method: 'POST', guarded: true, checksPassword: true },
+  '/two-factor/disable': { method: 'POST', guarded: true, checksPassword: true },
+  '/two-factor/get-totp-uri': { method: 'POST', guarded: true, checksPassword: true },
   '/two-factor/verify-totp': { method: 'POST', guarded: true },
   '/two-factor/verify-backup-code': { method: 'POST', guarded: true },
-  '/two-factor/generate-backup-codes': { method: 'POST', guarded: true },
+  '/two-factor/generate-backup-codes': { method: 'POST', guarded: true, checksPassword: true },
   '/api-key/create': { method: 'POST' },
   '/api-key/list': { method: 'GET' },
   '/api-key/get': { method: 'GET' },
   '/api-key/delete': { method: 'POST' },
   '/organization/accept-invitation': { method: 'POST' },
   '/organization/reject-invitation': { method: 'POST' },
-  '/organization/list-user-invitations': { method: 'GET' },
   '/organization/set-active': { method: 'POST' },
   '/token': { method: 'GET' },
   '/jwks': { method: 'GET' },

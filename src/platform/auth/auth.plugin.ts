@@ -1,11 +1,12 @@
 import rateLimit from '@fastify/rate-limit';
+import { fromNodeHeaders } from 'better-auth/node';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
 import { AppError, codeToStatus, errorBody, statusToCode } from '../http/errors.js';
 import type { Redis } from '../redis.js';
-import { AUTH_ENDPOINTS } from './auth-endpoints.js';
+import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
 import { SignInGuard } from './sign-in-guard.js';
 
@@ -32,11 +33,21 @@ function toFetchRequest(request: FastifyRequest, origin: string): Request {
   }
   headers.set(CLIENT_IP_HEADER, request.ip);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
+  if (/%00/i.test(request.url)) throw nulRefused();
   return new Request(new URL(request.url, origin), {
     method: request.method,
     headers,
-    body: hasBody ? JSON.stringify(request.body) : undefined,
+    body: hasBody ? JSON.stringify(request.body, refuseNul) : undefined,
   });
+}
+
+// No credential, id or name contains a NUL; PostgreSQL text cannot hold one.
+const nulRefused = () =>
+  new AppError('VALIDATION_FAILED', 'the request is not valid', [{ message: 'contains a NUL character' }]);
+
+function refuseNul(key: string, value: unknown): unknown {
+  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) throw nulRefused();
+  return value;
 }
 
 /** Sends Better Auth's response, with its errors rewritten into Wardline's envelope. */
@@ -98,30 +109,62 @@ export const authPlugin = fp(
     const forward = async (request: FastifyRequest, reply: FastifyReply) =>
       relay(await auth.handler(toFetchRequest(request, config.publicUrl)), request, reply);
 
-    // Sign-in behind the per-account lockout: the attempt is counted before the password is checked,
-    // so parallel guesses cannot all slip in under the limit.
-    const signIn = async (request: FastifyRequest, reply: FastifyReply) => {
-      const email = (request.body as { email?: unknown } | undefined)?.email;
-      if (typeof email !== 'string') return forward(request, reply);
-      const attempt = await guard.begin(email, request.ip);
-      if (attempt.id === null) {
-        void reply.header('retry-after', String(attempt.retryAfter));
-        return reply
-          .code(429)
-          .send(errorBody('RATE_LIMITED', 'too many failed sign-ins for this account; try again later', request.id));
-      }
-      const response = await auth.handler(toFetchRequest(request, config.publicUrl));
-      if (response.ok) await guard.succeeded(email);
-      else if (response.status !== 401) await guard.discard(attempt.id);
-      return relay(response, request, reply);
+    // Every endpoint that checks the account's password sits behind one per-account lockout: the
+    // attempt is counted before the password is checked, so parallel guesses cannot all slip in under
+    // the limit, and a stolen session cannot be used to guess the password through change-password.
+    const passwordChecked =
+      (
+        accountOf: (request: FastifyRequest) => Promise<string | undefined>,
+        wrongPassword: (r: Response) => Promise<boolean>,
+      ) =>
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        const fetchRequest = toFetchRequest(request, config.publicUrl);
+        const email = await accountOf(request);
+        if (email === undefined) return relay(await auth.handler(fetchRequest), request, reply);
+        const attempt = await guard.begin(email, request.ip);
+        if (attempt.id === null) {
+          void reply.header('retry-after', String(attempt.retryAfter));
+          return reply
+            .code(429)
+            .send(errorBody('RATE_LIMITED', 'too many wrong passwords for this account; try again later', request.id));
+        }
+        const response = await auth.handler(fetchRequest);
+        if (response.ok) await guard.succeeded(email);
+        else if (!(await wrongPassword(response))) await guard.discard(attempt.id);
+        return relay(response, request, reply);
+      };
+
+    const signIn = passwordChecked(
+      async (request) => {
+        const email = (request.body as { email?: unknown } | undefined)?.email;
+        return typeof email === 'string' ? email : undefined;
+      },
+      async (response) => response.status === 401,
+    );
+    const passwordRecheck = passwordChecked(
+      async (request) => (await auth.api.getSession({ headers: fromNodeHeaders(request.headers) }))?.user.email,
+      async (response) => {
+        if (response.status !== 400) return false;
+        const body = (await response
+          .clone()
+          .json()
+          .catch(() => ({}))) as { code?: unknown };
+        return body.code === 'INVALID_PASSWORD';
+      },
+    );
+    const secretGuessLimit = app.rateLimit({ max: config.SIGNIN_IP_LIMIT_PER_MINUTE, timeWindow: 60_000 });
+    const handlerFor = (path: string, endpoint: AuthEndpoint) => {
+      if (path === '/sign-in/email') return signIn;
+      return endpoint.checksPassword ? passwordRecheck : forward;
     };
 
     for (const [path, endpoint] of Object.entries(AUTH_ENDPOINTS)) {
       app.route({
         method: endpoint.method,
         url: `${AUTH_BASE_PATH}${path}`,
-        config: endpoint.guarded ? { rateLimit: { max: config.SIGNIN_IP_LIMIT_PER_MINUTE, timeWindow: 60_000 } } : {},
-        handler: path === '/sign-in/email' ? signIn : forward,
+        // One counter per client address across all of these routes, not one per route.
+        ...(endpoint.guarded ? { onRequest: secretGuessLimit } : {}),
+        handler: handlerFor(path, endpoint),
       });
     }
   },

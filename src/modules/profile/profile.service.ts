@@ -1,0 +1,41 @@
+import type { Db } from '../../platform/db/database.js';
+import { AppError } from '../../platform/http/errors.js';
+import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
+import type { RequestContext } from '../../platform/tenancy/context.js';
+import { ProfileRepository, type SessionRow } from './profile.repository.js';
+
+export interface SessionInfo extends SessionRow {
+  /** The session this request was made with. */
+  current: boolean;
+}
+
+/**
+ * The caller's own sign-ins. Better Auth's list-sessions is not exposed: it returns every session's
+ * token, so one leaked token would hand over all the others.
+ */
+export class ProfileService {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async listSessions(ctx: RequestContext, page: PageQuery) {
+    const rows = await new ProfileRepository(this.db, ctx.user.id).listSessions(
+      this.now(),
+      page.limit,
+      decodeCursor(page.cursor),
+    );
+    return toPage(
+      rows,
+      page.limit,
+      (row) => ({ sort: row.createdAt.toISOString(), id: row.id }),
+      (row): SessionInfo => ({ ...row, current: row.id === ctx.sessionId }),
+    );
+  }
+
+  async revokeSession(ctx: RequestContext, id: string): Promise<void> {
+    if (!(await new ProfileRepository(this.db, ctx.user.id).revokeSession(id))) {
+      throw new AppError('NOT_FOUND', 'session not found');
+    }
+  }
+}
