@@ -6,10 +6,15 @@ import { can } from '../../platform/permissions.js';
 import type { RequestContext } from '../../platform/tenancy/context.js';
 import type { CreatedInvitation, CreateInvitation } from '../invitations/invitations.schema.js';
 import type { InvitationsService } from '../invitations/invitations.service.js';
-import { OrganizationsRepository, type OrganizationRow } from './organizations.repository.js';
+import { type OrganizationRow, type OrganizationScope, OrganizationsRepository } from './organizations.repository.js';
 import type { CreateOrganization, Organization, UpdateOrganization } from './organizations.schema.js';
 
 const toOrganization = (row: OrganizationRow): Organization => row;
+
+/** What the caller may see: every organization for a platform admin, otherwise their own. */
+function visibleTo(ctx: RequestContext): OrganizationScope {
+  return ctx.user.platformAdmin ? 'all' : ctx.memberships.map((m) => m.organizationId);
+}
 
 /** Tenants. Platform admins see and create all; members see their own; org admins edit theirs. */
 export class OrganizationsService {
@@ -19,15 +24,14 @@ export class OrganizationsService {
   ) {}
 
   async list(ctx: RequestContext, page: PageQuery) {
-    const scope = ctx.user.platformAdmin ? 'all' : ctx.memberships.map((m) => m.organizationId);
-    const rows = await new OrganizationsRepository(this.db).list(scope, page.limit, decodeCursor(page.cursor));
+    const rows = await new OrganizationsRepository(this.db, visibleTo(ctx)).list(page.limit, decodeCursor(page.cursor));
     return toPage(rows, page.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toOrganization);
   }
 
   /** The caller's organizations with their role in each. */
   async ofMemberships(ctx: RequestContext) {
     const ids = ctx.memberships.map((m) => m.organizationId);
-    const rows = await new OrganizationsRepository(this.db).list(ids, 1000, undefined);
+    const rows = await new OrganizationsRepository(this.db, ids).list(ids.length, undefined);
     return rows.flatMap((row) => {
       const membership = ctx.memberships.find((m) => m.organizationId === row.id);
       return membership ? [{ id: row.id, name: row.name, slug: row.slug, role: membership.role }] : [];
@@ -36,8 +40,7 @@ export class OrganizationsService {
 
   /** Another tenant's organization is NOT_FOUND: its existence is not revealed. */
   async get(ctx: RequestContext, id: string): Promise<Organization> {
-    const visible = ctx.user.platformAdmin || ctx.memberships.some((m) => m.organizationId === id);
-    const row = visible ? await new OrganizationsRepository(this.db).find(id) : undefined;
+    const row = await new OrganizationsRepository(this.db, visibleTo(ctx)).find(id);
     if (!row) throw new AppError('NOT_FOUND', 'organization not found');
     return toOrganization(row);
   }
@@ -45,7 +48,7 @@ export class OrganizationsService {
   async create(ctx: RequestContext, input: CreateOrganization) {
     if (!ctx.user.platformAdmin) throw new AppError('FORBIDDEN', 'only a platform admin may create organizations');
     return inTransaction(this.db, async (tx) => {
-      const organization = await new OrganizationsRepository(tx).create({ name: input.name, slug: input.slug });
+      const organization = await new OrganizationsRepository(tx, 'all').create({ name: input.name, slug: input.slug });
       const invitation = input.adminEmail
         ? await this.invitations.invite(tx, organization.id, ctx.user.id, { email: input.adminEmail, role: 'admin' })
         : null;
@@ -64,7 +67,8 @@ export class OrganizationsService {
   async invite(ctx: RequestContext, id: string, input: CreateInvitation): Promise<CreatedInvitation> {
     if (!ctx.user.platformAdmin) throw new AppError('NOT_FOUND', 'organization not found');
     return inTransaction(this.db, async (tx) => {
-      if (!(await new OrganizationsRepository(tx).find(id))) throw new AppError('NOT_FOUND', 'organization not found');
+      if (!(await new OrganizationsRepository(tx, 'all').find(id)))
+        throw new AppError('NOT_FOUND', 'organization not found');
       return this.invitations.invite(tx, id, ctx.user.id, input);
     });
   }
@@ -77,7 +81,7 @@ export class OrganizationsService {
         throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the organization:update permission`);
       }
     }
-    const row = await new OrganizationsRepository(this.db).update(id, patch);
+    const row = await new OrganizationsRepository(this.db, visibleTo(ctx)).update(id, patch);
     if (!row) throw new AppError('NOT_FOUND', 'organization not found');
     return toOrganization(row);
   }
