@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdParams } from '../../platform/http/ids.js';
 import { ROLES } from '../../platform/permissions.js';
 
 export const Invitation = z
@@ -30,4 +31,4 @@ export const CreateInvitation = z.object({
 });
 export type CreateInvitation = z.infer<typeof CreateInvitation>;
 
-export const InvitationParams = z.object({ id: z.string().min(1).max(64) });
+export const InvitationParams = IdParams;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdParams } from '../../platform/http/ids.js';
 
 export const Slug = z
   .string()
@@ -16,7 +17,7 @@ export const Organization = z
   .meta({ id: 'Organization' });
 export type Organization = z.infer<typeof Organization>;
 
-export const OrganizationParams = z.object({ id: z.string().min(1).max(64) });
+export const OrganizationParams = IdParams;
 
 export const CreateOrganization = z.object({
   name: z.string().trim().min(2).max(200),

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
+import { IdParams } from '../../platform/http/ids.js';
 import { PageQuery, pageOf } from '../../platform/http/pagination.js';
 import { ROLES } from '../../platform/permissions.js';
 import { ProfileService } from './profile.service.js';
@@ -74,7 +75,7 @@ export const profileModule = fp(
         schema: {
           tags: ['profile'],
           summary: 'Sign out one of your sessions',
-          params: z.object({ id: z.string().min(1).max(64) }),
+          params: IdParams,
           response: { 204: z.null().describe('Signed out'), ...commonErrors, 404: ErrorBody },
         },
       },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IdParams } from '../../platform/http/ids.js';
 import { ROLES } from '../../platform/permissions.js';
 
 export const Member = z
@@ -13,5 +14,5 @@ export const Member = z
   .meta({ id: 'Member' });
 export type Member = z.infer<typeof Member>;
 
-export const UserParams = z.object({ id: z.string().min(1).max(64) });
+export const UserParams = IdParams;
 export const ChangeRole = z.object({ role: z.enum(ROLES) });

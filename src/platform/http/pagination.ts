@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { RecordId } from './ids.js';
 
 /** Query parameters of every list route. */
 export const PageQuery = z.object({
@@ -40,7 +41,7 @@ export function decodeCursor(value: string | undefined): Cursor | undefined {
       typeof parsed[0] === 'string' &&
       isCanonicalTimestamp(parsed[0]) &&
       typeof parsed[1] === 'string' &&
-      /^[A-Za-z0-9_-]{1,64}$/.test(parsed[1])
+      RecordId.safeParse(parsed[1]).success
     ) {
       return { sort: parsed[0], id: parsed[1] };
     }
