@@ -13,7 +13,8 @@ import { createStaffedOrganization } from '../src/demo/demo-tenant.js';
 import { members, organizations, sessions, users } from '../src/platform/auth/auth.schema.js';
 import { type Database, openDatabase } from '../src/platform/db/database.js';
 import { ROLES } from '../src/platform/permissions.js';
-import { createScratchDatabase } from '../test/helpers/test-app.js';
+import { connectRedis } from '../src/platform/redis.js';
+import { createScratchDatabase, deleteKeys } from '../test/helpers/test-app.js';
 
 const [kind, port] = [process.argv[2], Number(process.argv[3])];
 const PASSWORD = 'bench-password-123';
@@ -77,8 +78,17 @@ async function wardline(database: Database) {
     LOG_LEVEL: 'silent',
     AUTH_SECRET: randomBytes(32).toString('hex'),
     PORT: String(port),
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_KEY_PREFIX: `wardline-bench:${randomBytes(6).toString('hex')}:`,
   });
-  const app = await buildApp(config, { database, redis: null, authSecret: config.AUTH_SECRET! });
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
+  const app = await buildApp(config, { database, redis, authSecret: config.AUTH_SECRET! });
+  if (redis) {
+    app.addHook('onClose', async () => {
+      await deleteKeys(redis, config.REDIS_KEY_PREFIX);
+      await redis.quit();
+    });
+  }
   await app.ready();
   const staff = ROLES.map((role) => ({ email: `${role}@bench.test`, name: `Bench ${role}`, role }));
   await createStaffedOrganization(app.auth, database.db, {

@@ -6,6 +6,7 @@ import { organizationsModule } from './modules/organizations/organizations.route
 import { profileModule } from './modules/profile/profile.routes.js';
 import { usersModule } from './modules/users/users.routes.js';
 import { authPlugin } from './platform/auth/auth.plugin.js';
+import { cachePlugin } from './platform/cache.js';
 import type { Database } from './platform/db/database.js';
 import { dbPlugin } from './platform/db/db.plugin.js';
 import { docsPlugin } from './platform/docs.plugin.js';
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
       await redis.quit().catch(() => redis.disconnect());
     });
   }
+  await app.register(cachePlugin, { redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX });
   await app.register(authPlugin, {
     config,
     database: deps.database,

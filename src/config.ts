@@ -51,7 +51,9 @@ export const envSchema = z.object({
     .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
   DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
-  REDIS_URL: redisUrl.optional().describe('Redis URL for shared rate-limit counters (and later cache, sockets).'),
+  REDIS_URL: redisUrl
+    .optional()
+    .describe('Redis URL for the shared cache layer, its invalidation bus and rate-limit counters.'),
   REDIS_KEY_PREFIX: z.string().min(1).default('wardline:').describe('Prefix of every Redis key Wardline writes.'),
   AUTH_SECRET: z
     .string()

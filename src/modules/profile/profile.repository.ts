@@ -41,12 +41,17 @@ export class ProfileRepository {
       .limit(limit + 1);
   }
 
-  /** Ends one session (and the bearer token that is its token); false when the user has none with that id. */
-  async revokeSession(id: string): Promise<boolean> {
-    const rows = await this.db
-      .delete(sessions)
-      .where(this.scoped(eq(sessions.id, id)))
-      .returning({ id: sessions.id });
-    return rows.length > 0;
+  /** The token of one of the user's sessions, needed only to drop it from the session cache. */
+  async sessionToken(id: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ token: sessions.token })
+      .from(sessions)
+      .where(this.scoped(eq(sessions.id, id)));
+    return row?.token;
+  }
+
+  /** Ends one session (and the bearer token that is its token). */
+  async deleteSession(id: string): Promise<void> {
+    await this.db.delete(sessions).where(this.scoped(eq(sessions.id, id)));
   }
 }

@@ -1,3 +1,4 @@
+import type { SessionStore } from '../../platform/auth/session-store.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
@@ -16,6 +17,7 @@ export interface SessionInfo extends SessionRow {
 export class ProfileService {
   constructor(
     private readonly db: Db,
+    private readonly sessions: Pick<SessionStore, 'forget'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -33,9 +35,15 @@ export class ProfileService {
     );
   }
 
+  /**
+   * Ends one of the caller's sessions. The cached copy goes first: if that fails, nothing has
+   * changed and the call can be retried, instead of a deleted row whose token still works.
+   */
   async revokeSession(ctx: RequestContext, id: string): Promise<void> {
-    if (!(await new ProfileRepository(this.db, ctx.user.id).revokeSession(id))) {
-      throw new AppError('NOT_FOUND', 'session not found');
-    }
+    const repo = new ProfileRepository(this.db, ctx.user.id);
+    const token = await repo.sessionToken(id);
+    if (token === undefined) throw new AppError('NOT_FOUND', 'session not found');
+    await this.sessions.forget([token]);
+    await repo.deleteSession(id);
   }
 }

@@ -88,8 +88,9 @@ export class UsersRepository {
       .where(and(eq(apiKeys.referenceId, userId), notExists(stillMember), notExists(platformAdmin)));
   }
 
-  /** Signs the user out everywhere: sessions, and with them bearer tokens, stop working at once. */
-  async revokeSessions(userId: string): Promise<void> {
-    await this.db.delete(sessions).where(eq(sessions.userId, userId));
+  /** Signs the user out everywhere: sessions, and with them bearer tokens, end. Returns their tokens. */
+  async revokeSessions(userId: string): Promise<string[]> {
+    const rows = await this.db.delete(sessions).where(eq(sessions.userId, userId)).returning({ token: sessions.token });
+    return rows.map((row) => row.token);
   }
 }

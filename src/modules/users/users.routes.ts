@@ -16,7 +16,7 @@ declare module 'fastify' {
 
 export const usersModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('users', new UsersService(app.database.db));
+    app.decorate('users', new UsersService(app.database.db, app.sessions, app.memberships));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(

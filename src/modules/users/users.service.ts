@@ -1,9 +1,11 @@
+import type { SessionStore } from '../../platform/auth/session-store.js';
 import type { Db } from '../../platform/db/database.js';
 import { inTransaction } from '../../platform/db/transaction.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
+import type { Memberships } from '../../platform/tenancy/memberships.js';
 import { type MemberRow, UsersRepository } from './users.repository.js';
 import type { Member } from './users.schema.js';
 
@@ -15,7 +17,11 @@ function toMember(row: MemberRow): Member {
 
 /** Members of the caller's organization: listing, role changes, removal. */
 export class UsersService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly sessions: Pick<SessionStore, 'forget'>,
+    private readonly memberships: Pick<Memberships, 'forget'>,
+  ) {}
 
   async list(ctx: TenantContext, page: PageQuery) {
     const rows = await new UsersRepository(this.db, ctx.organizationId).list(page.limit, decodeCursor(page.cursor));
@@ -23,7 +29,7 @@ export class UsersService {
   }
 
   async changeRole(ctx: TenantContext, userId: string, role: Role): Promise<Member> {
-    return inTransaction(this.db, async (tx) => {
+    const member = await inTransaction(this.db, async (tx) => {
       const repo = new UsersRepository(tx, ctx.organizationId);
       const admins = await repo.lockAdmins();
       const member = await repo.find(userId);
@@ -34,11 +40,13 @@ export class UsersService {
       await repo.setRole(userId, role);
       return toMember({ ...member, role });
     });
+    await this.memberships.forget(userId);
+    return member;
   }
 
   /** Removes the membership and revokes the user's sessions (and API keys, if no membership is left), so access ends now. */
   async remove(ctx: TenantContext, userId: string): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
+    const tokens = await inTransaction(this.db, async (tx) => {
       const repo = new UsersRepository(tx, ctx.organizationId);
       const admins = await repo.lockAdmins();
       const member = await repo.find(userId);
@@ -47,8 +55,11 @@ export class UsersService {
         throw new AppError('CONFLICT', 'the last admin of an organization cannot be removed');
       }
       await repo.remove(userId);
-      await repo.revokeSessions(userId);
       await repo.deleteApiKeysIfUnaffiliated(userId);
+      return repo.revokeSessions(userId);
     });
+    // After the commit, so no request can cache the old state again in between.
+    await this.sessions.forget(tokens);
+    await this.memberships.forget(userId);
   }
 }

@@ -60,6 +60,8 @@ describe('GET /api/v1/users', () => {
     await t.database.db
       .insert(members)
       .values({ organizationId: b.organizationId, userId: a.users.manager.id, role: 'nurse' });
+    // Written behind Wardline's back, so the cached memberships are dropped by hand.
+    await t.app.memberships.forget(a.users.manager.id);
     const token = await signIn(t.app, a.users.manager.email);
     const unchosen = await as(t.app, token)({ method: 'GET', url: '/api/v1/users' });
     expect(unchosen.statusCode).toBe(400);
@@ -78,6 +80,7 @@ describe('GET /api/v1/users', () => {
     await t.database.db
       .delete(members)
       .where(and(eq(members.organizationId, b.organizationId), eq(members.userId, a.users.manager.id)));
+    await t.app.memberships.forget(a.users.manager.id);
   });
 
   it('answers 403 when X-Organization-Id names an organization the caller is not in', async () => {

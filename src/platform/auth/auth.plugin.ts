@@ -8,11 +8,17 @@ import { AppError, codeToStatus, errorBody, statusToCode } from '../http/errors.
 import type { Redis } from '../redis.js';
 import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
+import { Memberships } from '../tenancy/memberships.js';
+import { SessionStore } from './session-store.js';
 import { SignInGuard } from './sign-in-guard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     auth: Auth;
+    /** Cached sessions; code that deletes session rows itself tells it which tokens to drop. */
+    sessions: SessionStore;
+    /** Who belongs to which organization, cached; code that changes memberships tells it. */
+    memberships: Memberships;
     signInGuard: SignInGuard;
   }
 }
@@ -88,8 +94,19 @@ async function relay(response: Response, request: FastifyRequest, reply: Fastify
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: AuthPluginOptions) => {
     const { config, database, redis } = opts;
-    const auth = createAuth(database.db, config, opts.secret, (level, message) =>
-      app.log[level]({ source: 'better-auth' }, message),
+    const sessions = new SessionStore(app.cache, database.db);
+    const memberships = new Memberships(database.db, app.cache);
+    const auth = createAuth(
+      database.db,
+      config,
+      opts.secret,
+      (level, message) => app.log[level]({ source: 'better-auth' }, message),
+      {
+        sessionStorage: sessions.storage,
+        sessionsEnded: (tokens) => sessions.forget(tokens),
+        userChanged: (userId) => sessions.forgetUser(userId),
+        membershipChanged: (userId) => memberships.forget(userId),
+      },
     );
     const guard = new SignInGuard(database.db, {
       maxFailures: config.SIGNIN_MAX_FAILURES,
@@ -97,11 +114,16 @@ export const authPlugin = fp(
       now: opts.now,
     });
     app.decorate('auth', auth);
+    app.decorate('sessions', sessions);
+    app.decorate('memberships', memberships);
     app.decorate('signInGuard', guard);
 
     await app.register(rateLimit, {
       global: false,
       ...(redis ? { redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate-limit:` } : {}),
+      // With Redis unreachable the per-IP counter is skipped rather than locking everyone out; the
+      // per-account lockout, kept in the database, still stands.
+      skipOnError: true,
       errorResponseBuilder: (_request, context) =>
         new AppError('RATE_LIMITED', `too many attempts from this address; retry in ${context.after}`),
     });
@@ -168,5 +190,5 @@ export const authPlugin = fp(
       });
     }
   },
-  { name: 'auth', dependencies: ['http'] },
+  { name: 'auth', dependencies: ['http', 'cache'] },
 );

@@ -1,6 +1,7 @@
 import { apiKey } from '@better-auth/api-key';
 import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
+import type { SecondaryStorage } from '@better-auth/core/db';
 import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { admin, bearer, jwt, openAPI, organization, twoFactor } from 'better-auth/plugins';
 import { createHash } from 'node:crypto';
@@ -108,7 +109,18 @@ function trustedOrigins(config: Config): string[] {
 
 export type AuthLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
-export function createAuth(db: Db, config: Config, secret: string, log: AuthLog) {
+export interface AuthDependencies {
+  /** Where session lookups are cached (see SessionStore). */
+  sessionStorage: SecondaryStorage;
+  /** Told after session rows were deleted, and after a user record changed, to drop cached copies. */
+  sessionsEnded: (tokens: string[]) => Promise<void>;
+  userChanged: (userId: string) => Promise<void>;
+  /** Told after a membership changed through Better Auth (an accepted invitation), to drop cached copies. */
+  membershipChanged: (userId: string) => Promise<void>;
+}
+
+export function createAuth(db: Db, config: Config, secret: string, log: AuthLog, deps: AuthDependencies) {
+  const membershipChanged = async ({ member }: { member: { userId: string } }) => deps.membershipChanged(member.userId);
   return betterAuth({
     appName: 'Wardline',
     baseURL: config.publicUrl,
@@ -130,16 +142,26 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
       maxPasswordLength: 128,
       revokeSessionsOnPasswordReset: true,
     },
+    secondaryStorage: deps.sessionStorage,
     session: {
       expiresIn: config.SESSION_TTL_SECONDS,
       updateAge: config.SESSION_REFRESH_SECONDS,
+      // The database stays the record of sessions: the cache in front of it may be lost at any time.
+      storeSessionInDatabase: true,
     },
+    // Two-factor challenges are consumed atomically in the database, wherever the request lands.
+    verification: { storeInDatabase: true },
     advanced: {
       database: { generateId: 'uuid' },
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
     hooks: { before: requestRules(db) },
+    // Whatever path Better Auth takes to end sessions or change a user, the cached copies go with it.
+    databaseHooks: {
+      session: { delete: { after: (session) => deps.sessionsEnded([session.token]) } },
+      user: { update: { after: (user) => deps.userChanged(user.id) } },
+    },
     plugins: [
       organization({
         ac: accessControl,
@@ -149,6 +171,12 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog)
         disableOrganizationDeletion: true,
         invitationExpiresIn: INVITATION_TTL_SECONDS,
         cancelPendingInvitationsOnReInvite: true,
+        organizationHooks: {
+          afterAcceptInvitation: membershipChanged,
+          afterAddMember: membershipChanged,
+          afterRemoveMember: membershipChanged,
+          afterUpdateMemberRole: membershipChanged,
+        },
       }),
       admin({ defaultRole: 'user', adminRoles: ['admin'] }),
       bearer(),

@@ -1,10 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { eq } from 'drizzle-orm';
-import { members } from '../auth/auth.schema.js';
-import type { Executor } from '../db/database.js';
 import { AppError } from '../http/errors.js';
-import { can, isRole, type Permission } from '../permissions.js';
+import { can, type Permission } from '../permissions.js';
 import { authenticate } from './authenticate.js';
 import type { Membership, RequestContext } from './context.js';
 
@@ -19,14 +16,6 @@ declare module 'fastify' {
 }
 
 export const ORGANIZATION_HEADER = 'x-organization-id';
-
-export async function membershipsOf(db: Executor, userId: string): Promise<Membership[]> {
-  const rows = await db
-    .select({ organizationId: members.organizationId, role: members.role })
-    .from(members)
-    .where(eq(members.userId, userId));
-  return rows.flatMap((row) => (isRole(row.role) ? [{ organizationId: row.organizationId, role: row.role }] : []));
-}
 
 function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizationId: string | null): Membership {
   if (typeof header === 'string' && header !== '') {
@@ -71,7 +60,7 @@ export const tenancyPlugin = fp(
         },
         authMethod: principal.authMethod,
         sessionId: principal.sessionId,
-        memberships: await membershipsOf(app.database.db, principal.user.id),
+        memberships: await app.memberships.of(principal.user.id),
         organizationId: null,
         role: null,
       };
