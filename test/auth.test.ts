@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import * as OTPAuth from 'otpauth';
 import { sessions } from '../src/platform/auth/auth.schema.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { as, buildTestApp, createTenant, PASSWORD, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
@@ -63,6 +63,47 @@ describe('sign-in', () => {
     const after = await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' });
     expect(after.statusCode).toBe(401);
   });
+});
+
+describe('session lifetime', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  // Bearer tokens are looked up by Wardline directly and cookies by Better Auth's getSession: both
+  // must slide and expire the same way.
+  const credentials = async (kind: 'bearer' | 'cookie'): Promise<Record<string, string>> => {
+    const res = await signInAttempt(a.users.nurse.email, PASSWORD);
+    if (kind === 'bearer') return { authorization: `Bearer ${res.json().token}` };
+    const cookie = res.cookies.find((c) => c.name.endsWith('session_token'))!;
+    return { cookie: `${cookie.name}=${cookie.value}` };
+  };
+  const currentSession = async (headers: Record<string, string>) => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/profile/sessions?limit=100', headers });
+    return res.json().data.find((s: { current: boolean }) => s.current) as { expiresAt: string };
+  };
+
+  for (const kind of ['bearer', 'cookie'] as const) {
+    it(`extends a ${kind} session used after the refresh age, and ends it once it expires`, async () => {
+      const start = Date.now();
+      const headers = await credentials(kind);
+      const ttl = t.config.SESSION_TTL_SECONDS * 1000;
+      vi.useFakeTimers({ toFake: ['Date'] });
+
+      vi.setSystemTime(start + (t.config.SESSION_REFRESH_SECONDS / 2) * 1000);
+      // Not yet extended (sign-in itself took a moment after `start`).
+      expect(Date.parse((await currentSession(headers)).expiresAt)).toBeLessThan(start + ttl + 60_000);
+
+      const later = start + (t.config.SESSION_REFRESH_SECONDS + 60) * 1000;
+      vi.setSystemTime(later);
+      const extended = Date.parse((await currentSession(headers)).expiresAt);
+      expect(extended).toBeGreaterThanOrEqual(later + ttl - 1000);
+
+      vi.setSystemTime(extended + 1000);
+      const expired = await t.app.inject({ method: 'GET', url: '/api/v1/profile', headers });
+      expect(expired.statusCode).toBe(401);
+    });
+  }
 });
 
 describe('brute-force protection', () => {

@@ -31,18 +31,55 @@ async function fromApiKey(app: FastifyInstance, key: string): Promise<Principal 
   return { user, sessionId: `api-key:${result.key.id}`, activeOrganizationId: null, authMethod: 'api-key' };
 }
 
-/** The caller behind an API key, a bearer token or a session cookie, or null when there is none valid. */
-export async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
-  const key = request.headers[API_KEY_HEADER];
-  if (typeof key === 'string' && key !== '') return fromApiKey(app, key);
-
-  const found = await app.auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
+/**
+ * A bearer token is the session's token: Better Auth's bearer plugin accepts it unsigned, signs it
+ * into a session cookie and verifies that signature again before the lookup, all in a pipeline of
+ * hooks built per call. That costs more than the rest of a request, so the same steps are taken
+ * here directly on Better Auth's own session adapter: look the session up (cache, then database),
+ * end it if it has expired, and slide its expiry once `updateAge` has passed, as getSession does.
+ */
+async function fromBearerToken(app: FastifyInstance, token: string): Promise<Principal | null> {
+  const { internalAdapter, sessionConfig } = await app.auth.$context;
+  const found = await internalAdapter.findSession(token);
   if (!found) return null;
-  const bearer = request.headers.authorization?.toLowerCase().startsWith('bearer ') ?? false;
+  const now = Date.now();
+  const expiresAt = found.session.expiresAt.getTime();
+  if (expiresAt <= now) {
+    await internalAdapter.deleteSession(token);
+    return null;
+  }
+  if (expiresAt - sessionConfig.expiresIn * 1000 + sessionConfig.updateAge * 1000 <= now) {
+    await internalAdapter.updateSession(token, {
+      expiresAt: new Date(now + sessionConfig.expiresIn * 1000),
+      updatedAt: new Date(now),
+    });
+  }
+  return principalOf(found, 'bearer');
+}
+
+function principalOf(
+  found: { user: { id: string; email: string; name: string; role?: string | null }; session: { id: string } },
+  authMethod: Principal['authMethod'],
+): Principal {
   return {
     user: { id: found.user.id, email: found.user.email, name: found.user.name, role: found.user.role ?? null },
     sessionId: found.session.id,
     activeOrganizationId: (found.session as { activeOrganizationId?: string | null }).activeOrganizationId ?? null,
-    authMethod: bearer ? 'bearer' : 'session',
+    authMethod,
   };
+}
+
+const BEARER = /^bearer +([^\s.]+)\s*$/i;
+
+/** The caller behind an API key, a bearer token or a session cookie, or null when there is none valid. */
+export async function authenticate(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
+  const key = request.headers[API_KEY_HEADER];
+  if (typeof key === 'string' && key !== '') return fromApiKey(app, key);
+  // Signed bearer tokens (token.signature) take Better Auth's own path below.
+  const bearer = BEARER.exec(request.headers.authorization ?? '');
+  if (bearer) return fromBearerToken(app, bearer[1]!);
+
+  const found = await app.auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
+  if (!found) return null;
+  return principalOf(found, /^bearer /i.test(request.headers.authorization ?? '') ? 'bearer' : 'session');
 }
