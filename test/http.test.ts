@@ -122,7 +122,11 @@ describe('security defaults', () => {
     const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toBeDefined();
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
     expect(res.headers['cache-control']).toBe('no-store');
+    // Also on errors answered before any route runs.
+    const missing = await t.app.inject({ method: 'GET', url: '/no-such-route' });
+    expect(missing.headers['x-content-type-options']).toBe('nosniff');
     const auth = await t.app.inject({ method: 'GET', url: '/api/auth/get-session' });
     expect(auth.headers['cache-control']).toContain('no-store');
   });

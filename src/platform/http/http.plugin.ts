@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
@@ -37,7 +37,9 @@ declare module 'fastify' {
  */
 export const httpPlugin = fp(
   async (app: FastifyInstance, opts: { corsOrigins: string[] }) => {
-    await app.register(helmet, {
+    // helmet's middleware, built once. (@fastify/helmet rebuilds it, parsing the CSP, on every request:
+    // a tenth of the CPU time of a simple API call.)
+    const securityHeaders = helmet({
       // The API docs UI needs its inline script and styles; JSON responses are unaffected.
       contentSecurityPolicy: {
         directives: {
@@ -50,6 +52,9 @@ export const httpPlugin = fp(
         },
       },
     });
+    app.addHook('onRequest', (request, reply, done) =>
+      securityHeaders(request.raw, reply.raw, (err) => done(err as Error | undefined)),
+    );
     await app.register(cors, {
       origin: opts.corsOrigins.length ? opts.corsOrigins : false,
       credentials: true,
