@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
 import type { Auth } from '../platform/auth/auth.js';
 import { members, organizations } from '../platform/auth/auth.schema.js';
-import { ensurePlatformAdmin } from '../platform/auth/first-admin.js';
-import type { Db } from '../platform/db/database.js';
+import { ensurePlatformAdmin, insertPasswordAccounts } from '../platform/auth/first-admin.js';
+import type { Db, Executor } from '../platform/db/database.js';
+import { inTransaction } from '../platform/db/transaction.js';
 import { ROLES, type Role } from '../platform/permissions.js';
 
 export const DEMO_ORGANIZATION = { name: 'Demo General Hospital', slug: 'demo-general-hospital' };
@@ -14,26 +15,30 @@ export interface StaffMember {
   role: Role;
 }
 
-/** Creates an organization and an account plus membership for each staff member. */
+/**
+ * Creates an organization and an account plus membership for each staff member, all in one
+ * transaction: a failure part-way leaves nothing behind.
+ */
 export async function createStaffedOrganization(
   auth: Auth,
-  db: Db,
+  executor: Executor,
   input: { name: string; slug: string; synthetic: boolean; staff: StaffMember[]; password: string },
 ) {
-  const [organization] = await db
-    .insert(organizations)
-    .values({ name: input.name, slug: input.slug, metadata: JSON.stringify({ synthetic: input.synthetic }) })
-    .returning({ id: organizations.id });
-  const organizationId = organization!.id;
-  const userIds: Partial<Record<string, string>> = {};
-  for (const person of input.staff) {
-    const { user } = await auth.api.createUser({
-      body: { email: person.email, password: input.password, name: person.name },
-    });
-    await db.insert(members).values({ organizationId, userId: user.id, role: person.role });
-    userIds[person.email] = user.id;
-  }
-  return { organizationId, userIds };
+  // On an open transaction this is a savepoint inside it.
+  return executor.transaction(async (tx) => {
+    const [organization] = await tx
+      .insert(organizations)
+      .values({ name: input.name, slug: input.slug, metadata: JSON.stringify({ synthetic: input.synthetic }) })
+      .returning({ id: organizations.id });
+    const organizationId = organization!.id;
+    const ids = await insertPasswordAccounts(auth, tx, input.staff, input.password);
+    await tx
+      .insert(members)
+      .values(input.staff.map((person, i) => ({ organizationId, userId: ids[i]!, role: person.role })));
+    const userIds: Partial<Record<string, string>> = {};
+    input.staff.forEach((person, i) => (userIds[person.email] = ids[i]));
+    return { organizationId, userIds };
+  });
 }
 
 export async function hasDemoTenant(db: Db): Promise<boolean> {
@@ -47,17 +52,14 @@ export async function hasDemoTenant(db: Db): Promise<boolean> {
 const titleCase = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
 
 /**
- * The synthetic demo tenant: one organization, one user per role and a platform admin. Every
- * person in it is invented; the organization is marked `synthetic` in its metadata.
+ * The synthetic demo tenant: one organization, one user per role and a platform admin, in one
+ * transaction. Every person in it is invented; the organization is marked `synthetic` in its metadata.
  */
 export async function seedDemoTenant(auth: Auth, db: Db, password: string) {
-  await ensurePlatformAdmin(auth, db, { email: DEMO_ROOT_EMAIL, password, name: 'Demo Platform Admin' });
   const staff = ROLES.map((role) => ({ email: `${role}@demo.test`, name: `Demo ${titleCase(role)}`, role }));
-  const { organizationId } = await createStaffedOrganization(auth, db, {
-    ...DEMO_ORGANIZATION,
-    synthetic: true,
-    staff,
-    password,
+  const { organizationId } = await inTransaction(db, async (tx) => {
+    await ensurePlatformAdmin(auth, tx, { email: DEMO_ROOT_EMAIL, password, name: 'Demo Platform Admin' });
+    return createStaffedOrganization(auth, tx, { ...DEMO_ORGANIZATION, synthetic: true, staff, password });
   });
   return { organizationId, emails: [DEMO_ROOT_EMAIL, ...staff.map((s) => s.email)] };
 }
