@@ -30,6 +30,18 @@ describe('the error envelope', () => {
     expect(res.json().error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('answers a path that only looks like a route with 404, not 405', async () => {
+    for (const [method, url] of [
+      ['GET', '/api/v1/profile/'],
+      ['POST', '/api/auth/sign-in/email/'],
+      ['GET', '/api/docs/static/no-such-file.js'],
+    ] as const) {
+      const res = await as(t.app, a.users.admin.token)({ method, url, payload: method === 'POST' ? {} : undefined });
+      expect(res.statusCode, `${method} ${url}`).toBe(404);
+      expect(res.json().error.code).toBe('NOT_FOUND');
+    }
+  });
+
   it('answers a body over the limit with 413 and changes nothing', async () => {
     const res = await as(
       t.app,
@@ -140,6 +152,10 @@ describe('security defaults', () => {
       });
     const allowed = await preflight('https://ward.example.test');
     expect(allowed.headers['access-control-allow-origin']).toBe('https://ward.example.test');
+    // Browsers on an allowed origin can change and delete records too.
+    expect(allowed.headers['access-control-allow-methods']?.split(/, */)).toEqual(
+      expect.arrayContaining(['PATCH', 'DELETE', 'PUT']),
+    );
     const denied = await preflight('https://evil.example.test');
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
     // Auth responses keep our exposed headers too (Better Auth's own CORS headers are not relayed).

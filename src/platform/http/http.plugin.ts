@@ -58,6 +58,8 @@ export const httpPlugin = fp(
     await app.register(cors, {
       origin: opts.corsOrigins.length ? opts.corsOrigins : false,
       credentials: true,
+      // @fastify/cors allows only GET, HEAD and POST unless told otherwise.
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
     });
     await app.register(compress, { threshold: 1024 });
@@ -65,8 +67,9 @@ export const httpPlugin = fp(
     // The API speaks JSON only: any other body is 415, not a string for the validator to puzzle over.
     app.removeContentTypeParser('text/plain');
 
-    // A router of every registered path, to tell "wrong method" (405) from "no such path" (404).
-    const known = FindMyWay({ ignoreTrailingSlash: true });
+    // A router of every registered path, to tell "wrong method" (405) from "no such path" (404). It
+    // matches paths as Fastify's own router does (a trailing slash is a different path).
+    const known = FindMyWay();
     const catalog: RouteEntry[] = [];
     app.decorate('routeCatalog', catalog);
     app.addHook('onRoute', (route) => {
@@ -85,7 +88,9 @@ export const httpPlugin = fp(
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0] ?? '/';
       const allowed = METHODS.filter((method) => known.find(method, path) !== null);
-      if (allowed.length > 0) {
+      // A route that matched but found nothing (a missing static file) is a plain 404.
+      const method = request.method === 'HEAD' ? 'GET' : request.method;
+      if (allowed.length > 0 && !allowed.includes(method as HTTPMethod)) {
         return reply
           .code(405)
           .header('allow', allowed.join(', '))
