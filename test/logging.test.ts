@@ -25,6 +25,28 @@ describe('logs', () => {
     });
   });
 
+  it('name the user and organization of a refused request', async () => {
+    const other = await createTenant(t.app);
+    const forbidden = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/users' });
+    expect(forbidden.statusCode).toBe(403);
+    const completed = (requestId: unknown) =>
+      entries().find((entry) => entry.requestId === requestId && entry.msg === 'request completed');
+    expect(completed(forbidden.headers['x-request-id'])).toMatchObject({
+      userId: a.users.nurse.id,
+      organizationId: a.organizationId,
+      role: 'nurse',
+    });
+    const elsewhere = await as(t.app, a.users.admin.token, { 'x-organization-id': other.organizationId })({
+      method: 'GET',
+      url: '/api/v1/users',
+    });
+    expect(elsewhere.statusCode).toBe(403);
+    expect(completed(elsewhere.headers['x-request-id'])).toMatchObject({
+      userId: a.users.admin.id,
+      requestedOrganizationId: other.organizationId,
+    });
+  });
+
   it('never carry passwords, tokens, emails from bodies or query strings', async () => {
     lines.length = 0;
     await t.app.inject({

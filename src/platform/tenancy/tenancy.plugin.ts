@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../http/errors.js';
 import { can, type Permission } from '../permissions.js';
@@ -33,6 +33,12 @@ function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizati
   );
 }
 
+/** Adds fields to the request's log lines, on both loggers (Fastify logs "request completed" on the reply's). */
+function bindLog(request: FastifyRequest, reply: FastifyReply, fields: Record<string, string>) {
+  request.log = request.log.child(fields);
+  reply.log = request.log;
+}
+
 /**
  * Builds `request.ctx` for every /api/v1 route: the caller (session cookie, bearer token or API
  * key), their memberships and, for routes that declare a permission, the organization and role,
@@ -64,18 +70,22 @@ export const tenancyPlugin = fp(
         organizationId: null,
         role: null,
       };
+      request.ctx = ctx;
+      // Bound before any check, so that a refusal is logged with who was refused, and where.
+      const requested = request.headers[ORGANIZATION_HEADER];
+      bindLog(request, reply, {
+        userId: ctx.user.id,
+        ...(typeof requested === 'string' && requested !== '' ? { requestedOrganizationId: requested } : {}),
+      });
       if (permission) {
-        const membership = chooseMembership(ctx, request.headers[ORGANIZATION_HEADER], principal.activeOrganizationId);
+        const membership = chooseMembership(ctx, requested, principal.activeOrganizationId);
         ctx.organizationId = membership.organizationId;
         ctx.role = membership.role;
+        bindLog(request, reply, { organizationId: ctx.organizationId, role: ctx.role });
         if (!can(membership.role, permission)) {
           throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the ${permission} permission`);
         }
       }
-      request.ctx = ctx;
-      // Both loggers: Fastify writes "request completed" through the reply's.
-      request.log = request.log.child({ userId: ctx.user.id, organizationId: ctx.organizationId ?? undefined });
-      reply.log = request.log;
     });
   },
   { name: 'tenancy', dependencies: ['auth', 'db'] },
