@@ -25,7 +25,10 @@ const redisUrl = z.string().refine((value) => {
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
   PORT: z.coerce.number().int().min(1).max(65535).default(5000).describe('HTTP port.'),
-  HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on (0.0.0.0 for all).'),
+  HOST: z
+    .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name' })
+    .default('127.0.0.1')
+    .describe('Interface to listen on (0.0.0.0 for all).'),
   PUBLIC_URL: z.url().optional().describe('Public base URL of the API; default http://HOST:PORT.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -31,21 +31,44 @@ function authSecret(config: Config): string {
 }
 
 async function connect(config: Config): Promise<Database> {
-  const database = config.DATABASE_URL
-    ? await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
-    : await openDatabase({ dataDir: config.pgliteDir });
+  const where = config.DATABASE_URL
+    ? `DATABASE_URL: cannot use the database at ${new URL(config.DATABASE_URL).host}`
+    : `DATA_DIR: cannot keep the embedded database in ${config.DATA_DIR}`;
+  let database: Database | undefined;
   try {
+    database = config.DATABASE_URL
+      ? await openDatabase({ url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE })
+      : await openDatabase({ dataDir: config.pgliteDir });
     await database.ping();
     await database.migrate();
+    return database;
   } catch (error) {
-    await database.close().catch(() => {});
-    const where = config.DATABASE_URL ? new URL(config.DATABASE_URL).host : config.DATA_DIR;
-    // drizzle wraps the driver's error; its code (ECONNREFUSED, 28P01, 3D000 ...) says what is wrong.
-    const cause = ((error as { cause?: unknown }).cause ?? error) as { code?: string; message?: string };
-    const reason = cause.code ?? cause.message ?? 'unknown error';
-    throw new ConfigError([`DATABASE_URL: cannot use the database at ${where} (${reason})`]);
+    await database?.close().catch(() => {});
+    throw new ConfigError([`${where} (${reasonOf(error)})`]);
   }
-  return database;
+}
+
+/** The most telling part of a start-up error: drizzle and PGlite wrap the system error that says what is wrong. */
+function reasonOf(error: unknown): string {
+  const cause = ((error as { cause?: unknown }).cause ?? error) as { code?: string; message?: string };
+  return cause.code ?? cause.message ?? 'unknown error';
+}
+
+/** Listening fails on the host or port, not in Wardline: say which setting to change. */
+function listenProblem(error: unknown, config: Config): ConfigError | undefined {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ConfigError([`PORT: ${config.PORT} is already in use on ${config.HOST}`]);
+    case 'EACCES':
+      return new ConfigError([`PORT: not allowed to listen on ${config.PORT} (ports below 1024 need privileges)`]);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError([`HOST: cannot listen on ${config.HOST} (${code}); use an address of this machine`]);
+    default:
+      return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -87,7 +110,12 @@ async function main(): Promise<void> {
     await app.close();
   });
 
-  await app.listen({ port: config.PORT, host: config.HOST });
+  try {
+    await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw listenProblem(error, config) ?? error;
+  }
   const base = config.publicUrl;
   console.log(
     [

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PORT: 'abc' })).toThrow(/PORT[\s\S]*AUTH_SECRET: is required/);
   });
 
+  it('wants HOST to be an address or a host name', () => {
+    expect(() => loadConfig({ HOST: 'not_a_host' })).toThrow(/HOST: must be an IP address or a host name/);
+    for (const host of ['0.0.0.0', '::', 'wardline.internal']) expect(loadConfig({ HOST: host }).HOST).toBe(host);
+  });
+
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
     expect(() => loadConfig({ ADMIN_EMAIL: 'boss@example.test' })).toThrow(/ADMIN_PASSWORD/);
   });
@@ -102,6 +108,29 @@ describe('start-up', () => {
     const run = start({ DATABASE_URL: 'postgres://127.0.0.1:1/wardline' });
     expect(await run.exited).toBe(1);
     expect(run.output().stderr).toMatch(/DATABASE_URL: cannot use the database at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+  });
+
+  it('names PORT, without a stack trace, when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const run = start({ PORT: String(port), DATA_DIR: tempDir() });
+      expect(await run.exited).toBe(1);
+      expect(run.output().stderr).toContain(`PORT: ${port} is already in use on 127.0.0.1`);
+      expect(run.output().stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('names DATA_DIR, without a stack trace, when it cannot hold the database', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    const run = start({ DATA_DIR: file });
+    expect(await run.exited).toBe(1);
+    expect(run.output().stderr).toMatch(/DATA_DIR: cannot keep the embedded database in .*a-file \(ENOTDIR\)/);
+    expect(run.output().stderr).not.toMatch(/^\s+at /m);
   });
 
   it('serves, then shuts down cleanly on SIGTERM with exit code 0', async () => {
