@@ -56,7 +56,7 @@ function reasonOf(error: unknown): string {
 
 /** Listening fails on the host or port, not in Wardline: say which setting to change. */
 function listenProblem(error: unknown, config: Config): ConfigError | undefined {
-  const code = (error as { code?: string }).code;
+  const code = (error as { code?: string }).code ?? '';
   switch (code) {
     case 'EADDRINUSE':
       return new ConfigError([`PORT: ${config.PORT} is already in use on ${config.HOST}`]);
