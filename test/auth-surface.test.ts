@@ -127,7 +127,7 @@ describe('the Better Auth surface', () => {
     expect(key.statusCode).toBe(400);
     const root = await createPlatformAdmin(t.app);
     const call = as(t.app, root.token);
-    for (const role of ['doctor', ['user', 'superuser'], [], 42]) {
+    for (const role of ['doctor', ['user', 'superuser'], ['user', 'admin'], [], 42]) {
       const res = await call({
         method: 'POST',
         url: '/api/auth/admin/set-role',
@@ -141,6 +141,39 @@ describe('the Better Auth surface', () => {
       payload: { userId: a.users.nurse.id, role: 'user' },
     });
     expect(ok.statusCode).toBe(200);
+    for (const extra of [{ role: 'superuser' }, { role: ['user', 'admin'] }, { data: { role: 'superuser' } }]) {
+      const created = await call({
+        method: 'POST',
+        url: '/api/auth/admin/create-user',
+        payload: { email: 'odd-role@example.test', password: PASSWORD, name: 'Odd', ...extra },
+      });
+      expect(created.statusCode, JSON.stringify(extra)).toBe(400);
+    }
+    const listed = await call({ method: 'GET', url: '/api/auth/admin/list-users?searchValue=odd-role' });
+    expect(listed.json().users).toEqual([]);
+  });
+
+  it('ends every session of an account whose password a platform admin sets', async () => {
+    const root = await createPlatformAdmin(t.app);
+    const other = await createTenant(t.app);
+    const victim = other.users.operator;
+    const stolen = await signIn(t.app, victim.email);
+    const bystander = as(t.app, other.users.nurse.token);
+    expect((await as(t.app, stolen)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+    const set = await as(
+      t.app,
+      root.token,
+    )({
+      method: 'POST',
+      url: '/api/auth/admin/set-user-password',
+      payload: { userId: victim.id, newPassword: 'a-brand-new-password-456' },
+    });
+    expect(set.statusCode).toBe(200);
+    for (const token of [stolen, victim.token]) {
+      expect((await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(401);
+    }
+    expect((await bystander({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+    await signIn(t.app, victim.email, 'a-brand-new-password-456');
   });
 
   it('keeps Better Auth off the console: its errors go to the structured log', async () => {

@@ -74,16 +74,26 @@ async function requireInvitationToken(db: Db, path: string, body: Record<string,
 /** Platform roles; organization roles live on memberships and change through /api/v1. */
 const PLATFORM_ROLES = new Set(['user', 'admin']);
 
+/**
+ * One platform role, as a plain string. Better Auth also takes a list (stored comma-joined and read
+ * as "any of"), which would make an admin whom Wardline's own checks do not see as one.
+ */
+function requirePlatformRole(role: unknown) {
+  if (typeof role !== 'string' || !PLATFORM_ROLES.has(role)) {
+    throw new APIError('BAD_REQUEST', { message: 'role must be "user" or "admin"', code: 'INVALID_ROLE' });
+  }
+}
+
 /** Wardline's rules on top of the Better Auth endpoints it exposes. */
 function requestRules(db: Db) {
   return createAuthMiddleware(async (ctx) => {
     const body = (ctx.body ?? {}) as Record<string, unknown>;
     if (INVITATION_PATHS.has(ctx.path)) return requireInvitationToken(db, ctx.path, body);
-    if (ctx.path === '/admin/set-role') {
-      const roles: unknown[] = Array.isArray(body.role) ? body.role : [body.role];
-      if (roles.length === 0 || !roles.every((role) => typeof role === 'string' && PLATFORM_ROLES.has(role))) {
-        throw new APIError('BAD_REQUEST', { message: 'role must be "user" or "admin"', code: 'INVALID_ROLE' });
-      }
+    if (ctx.path === '/admin/set-role') requirePlatformRole(body.role);
+    if (ctx.path === '/admin/create-user') {
+      const data = (body.data ?? {}) as Record<string, unknown>;
+      if (body.role !== undefined) requirePlatformRole(body.role);
+      if (data.role !== undefined) requirePlatformRole(data.role);
     }
     // Every key starts with the platform's prefix, so secret scanners and log filters can spot one.
     if (ctx.path === '/api-key/create' && body.prefix !== undefined) {
@@ -95,6 +105,16 @@ function requestRules(db: Db) {
     return undefined;
   });
 }
+
+/** What Wardline does after a Better Auth endpoint succeeded. */
+const afterRules = createAuthMiddleware(async (ctx) => {
+  // A password set by an admin (after a suspected compromise, a forgotten password) ends every
+  // session of that account, as a password reset does: whoever held one must sign in again.
+  if (ctx.path === '/admin/set-user-password' && !(ctx.context.returned instanceof Error)) {
+    const { userId } = (ctx.body ?? {}) as { userId?: unknown };
+    if (typeof userId === 'string') await ctx.context.internalAdapter.deleteUserSessions(userId);
+  }
+});
 
 /** Origins allowed to send cookie-authenticated writes: the API's own (both loopback spellings) and CORS_ORIGINS. */
 function trustedOrigins(config: Config): string[] {
@@ -156,7 +176,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog,
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    hooks: { before: requestRules(db) },
+    hooks: { before: requestRules(db), after: afterRules },
     // Whatever path Better Auth takes to end sessions or change a user, the cached copies go with it.
     databaseHooks: {
       session: { delete: { after: (session) => deps.sessionsEnded([session.token]) } },
