@@ -53,6 +53,7 @@ export const organizationsModule = fp(
     r.get(
       '/api/v1/organizations/:id',
       {
+        config: { permission: 'organization:read', organizationParam: 'id' },
         schema: {
           tags: ['organizations'],
           summary: 'One organization the caller belongs to (any, for a platform admin)',
@@ -81,6 +82,7 @@ export const organizationsModule = fp(
     r.patch(
       '/api/v1/organizations/:id',
       {
+        config: { permission: 'organization:update', organizationParam: 'id' },
         schema: {
           tags: ['organizations'],
           summary: 'Rename an organization or change its slug (its admin, or a platform admin)',

@@ -12,6 +12,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The action a route needs; implies authentication and a resolved organization. */
     permission?: Permission;
+    /**
+     * The path parameter naming the organization acted on, for routes about an organization itself.
+     * The caller's membership there decides (none: 404); a platform admin may act on any.
+     */
+    organizationParam?: string;
   }
 }
 
@@ -51,7 +56,7 @@ export const tenancyPlugin = fp(
     app.addHook('onRequest', async (request, reply) => {
       const url = request.routeOptions.url;
       if (!url?.startsWith('/api/v1/')) return;
-      const { permission } = request.routeOptions.config;
+      const { permission, organizationParam } = request.routeOptions.config;
 
       const principal = await authenticate(app, request);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
@@ -77,15 +82,29 @@ export const tenancyPlugin = fp(
         userId: ctx.user.id,
         ...(typeof requested === 'string' && requested !== '' ? { requestedOrganizationId: requested } : {}),
       });
-      if (permission) {
-        const membership = chooseMembership(ctx, requested, principal.activeOrganizationId);
+      if (!permission) return;
+      const actAs = (membership: Membership) => {
         ctx.organizationId = membership.organizationId;
         ctx.role = membership.role;
-        bindLog(request, reply, { organizationId: ctx.organizationId, role: ctx.role });
+        bindLog(request, reply, { organizationId: membership.organizationId, role: membership.role });
         if (!can(membership.role, permission)) {
           throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the ${permission} permission`);
         }
+      };
+      if (!organizationParam) return actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
+
+      // An organization named in the path (a malformed id is simply not one of the caller's).
+      const organizationId = (request.params as Record<string, string>)[organizationParam] ?? '';
+      const membership = ctx.memberships.find((m) => m.organizationId === organizationId);
+      if (ctx.user.platformAdmin) {
+        // A platform admin acts on any organization, member or not.
+        ctx.organizationId = organizationId;
+        ctx.role = membership?.role ?? null;
+        return bindLog(request, reply, { organizationId });
       }
+      // Another tenant's organization: its existence is not revealed.
+      if (!membership) throw new AppError('NOT_FOUND', 'organization not found');
+      actAs(membership);
     });
   },
   { name: 'tenancy', dependencies: ['auth', 'db'] },
