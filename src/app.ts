@@ -58,6 +58,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     clientErrorHandler,
+    // The http plugin answers requests that arrive during shutdown, in the error envelope.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -250,6 +250,23 @@ describe('errors before routing', () => {
     const address = await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => t.app.listeningOrigin);
     const res = await fetch(`${address}/health`, { headers: { 'x-padding': 'x'.repeat(20_000) } });
     expect(res.status).toBe(431);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+    const body = (await res.json()) as { error: { code: string; requestId: string } };
+    expect(body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(res.headers.get('x-request-id')).toBe(body.error.requestId);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it("gives Better Auth's validation failures the same details as /api/v1's", async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      payload: { email: 'not-an-email', password: 12345 },
+    });
+    expect(res.statusCode).toBe(400);
+    const { error } = res.json();
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toBe('the body is not valid');
+    expect(error.details.map((d: { path: string }) => d.path)).toContain('body.password');
+    for (const detail of error.details) expect(detail.message).not.toMatch(/^\[/);
   });
 });

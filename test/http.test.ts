@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, registerErrorHandling } from '../src/platform/http/errors.js';
@@ -94,6 +96,15 @@ describe('the error envelope', () => {
         .error.details.map((d: { path: string }) => d.path)
         .sort(),
     ).toEqual(['body.email', 'body.role']);
+    expect(res.json().error.message).toBe('the body is not valid');
+  });
+
+  it('names the whole body, or the path parameters, in plain words', async () => {
+    const call = as(t.app, a.users.admin.token);
+    const whole = await call({ method: 'POST', url: '/api/v1/invitations', payload: [] });
+    expect(whole.json().error.details).toEqual([{ path: 'body', message: expect.any(String) }]);
+    const param = await call({ method: 'DELETE', url: '/api/v1/users/not%20an%20id' });
+    expect(param.json().error.message).toBe('the path parameters are not valid');
   });
 
   it('hides internals of a 5xx and never echoes the data that caused it', async () => {
@@ -126,6 +137,37 @@ describe('request ids', () => {
     expect(good.headers['x-request-id']).toBe('lb-7f3a9c2e.1');
     const bad = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': '<script>' } });
     expect(bad.headers['x-request-id']).not.toBe('<script>');
+  });
+});
+
+describe('shutdown', () => {
+  it('answers a request that arrives while shutting down with 503 in the envelope', async () => {
+    const own = await buildTestApp();
+    const { port } = new URL(await own.app.listen({ port: 0, host: '127.0.0.1' }));
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const ended = once(socket, 'close');
+    // A request whose body is still arriving keeps its connection open through the shutdown.
+    const started = once(own.app.server, 'request');
+    socket.write(
+      'POST /api/v1/invitations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n' +
+        'Content-Length: 2\r\n\r\n{',
+    );
+    await started;
+    const closed = own.close();
+    while (own.app.server.listening) await new Promise((resolve) => setImmediate(resolve));
+    // The rest of that body, then a second request on the same connection.
+    socket.write('}GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await ended;
+    await closed;
+    const responses = received.split(/(?=HTTP\/1\.1 )/);
+    expect(responses).toHaveLength(2);
+    expect(responses[0]).toMatch(/^HTTP\/1\.1 401/);
+    expect(responses[1]).toMatch(/^HTTP\/1\.1 503/);
+    expect(responses[1]!.toLowerCase()).toContain('connection: close');
+    const body = JSON.parse(responses[1]!.slice(responses[1]!.indexOf('\r\n\r\n') + 4));
+    expect(body).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) } });
   });
 });
 

@@ -4,7 +4,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Database } from '../db/database.js';
-import { AppError, codeToStatus, errorBody, statusToCode } from '../http/errors.js';
+import {
+  AppError,
+  codeToStatus,
+  type ErrorDetail,
+  errorBody,
+  invalidPartMessage,
+  statusToCode,
+} from '../http/errors.js';
 import type { Redis } from '../redis.js';
 import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
@@ -81,13 +88,26 @@ async function relay(response: Response, request: FastifyRequest, reply: Fastify
   }
   const code = statusToCode(response.status);
   reply.code(codeToStatus(code));
+  void reply.header('content-type', 'application/json; charset=utf-8');
   if (response.status >= 500) {
     request.log.error({ status: response.status, reason }, 'auth request failed');
-    message = 'internal error';
-    reason = undefined;
+    return reply.send(errorBody(code, 'internal error', request.id));
   }
-  void reply.header('content-type', 'application/json; charset=utf-8');
+  if (reason === 'VALIDATION_ERROR') {
+    // The same details as a failed validation on /api/v1, one per field.
+    const details = validationDetails(message);
+    const part = details[0]?.path?.split('.')[0];
+    return reply.send(errorBody('VALIDATION_FAILED', invalidPartMessage(part), request.id, details));
+  }
   return reply.send(errorBody(code, message, request.id, reason ? [{ path: 'auth', message: reason }] : undefined));
+}
+
+/** Better Auth's validation message, "[body.email] Invalid email; [query.id] ...", as one detail per field. */
+function validationDetails(message: string): ErrorDetail[] {
+  return [...message.matchAll(/\[([^\]]*)\] (.*?)(?=; \[|$)/gs)].map(([, path = '', text = '']) => ({
+    path: path.replace(/^query\b/, 'querystring'),
+    message: text,
+  }));
 }
 
 /** Better Auth at /api/auth/*, with per-IP and per-account brute-force protection in front. */

@@ -109,7 +109,6 @@ export const commonErrors = {
   400: ErrorBody,
   401: ErrorBody,
   403: ErrorBody,
-  429: ErrorBody,
 } as const;
 
 // Postgres SQLSTATEs that are the caller's fault, not ours.
@@ -132,15 +131,28 @@ const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported content-type: send application/json',
 };
 
+const INVALID_PART: Partial<Record<string, string>> = {
+  body: 'the body is not valid',
+  querystring: 'the query string is not valid',
+  params: 'the path parameters are not valid',
+  headers: 'the headers are not valid',
+};
+
+/** "the body is not valid", from the part of the request (Fastify's validation context) at fault. */
+export function invalidPartMessage(part: string | undefined): string {
+  return INVALID_PART[part ?? ''] ?? 'the request is not valid';
+}
+
 function mapError(error: FastifyError | AppError | Error): AppError {
   if (error instanceof AppError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = error.validationContext ?? 'request';
     return new AppError(
       'VALIDATION_FAILED',
-      `the ${where} is not valid`,
+      invalidPartMessage(where),
       error.validation.map((issue) => ({
-        path: `${where}${issue.instancePath.replaceAll('/', '.')}`,
+        // "/patient/0/name" -> "body.patient.0.name"; "/" (the whole part) -> "body"
+        path: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
         message: issue.message ?? 'is not valid',
       })),
     );
@@ -182,12 +194,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapError(error);
     const status = codeToStatus(mapped.code);
-    if (status >= 500) {
+    if (status >= 500 && mapped.code !== 'SERVICE_UNAVAILABLE') {
       request.log.error({ err: safeError(error) }, 'request failed');
     } else {
       request.log.info({ code: mapped.code }, 'request rejected');
     }
-    const message = status >= 500 ? 'internal error' : mapped.message;
+    // Only messages Wardline wrote itself (an AppError) are shown on a 5xx.
+    const message = status >= 500 && !(error instanceof AppError) ? 'internal error' : mapped.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
     return reply
@@ -207,15 +220,18 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const [status, reason] = tooLarge ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const requestId = randomUUID();
   const body = JSON.stringify(
     errorBody(
       tooLarge ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED',
       tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
-      randomUUID(),
+      requestId,
     ),
   );
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n` +
+      'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n' +
+      body,
   );
 }

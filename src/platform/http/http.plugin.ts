@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { errorBody, registerErrorHandling } from './errors.js';
+import { AppError, errorBody, registerErrorHandling } from './errors.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -37,6 +37,17 @@ declare module 'fastify' {
  */
 export const httpPlugin = fp(
   async (app: FastifyInstance, opts: { corsOrigins: string[] }) => {
+    // While shutting down, a request that still arrives on an open connection gets a 503 in our
+    // envelope (Fastify's own, turned off in app.ts with return503OnClosing, has another body).
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    app.addHook('onRequest', async (_request, reply) => {
+      if (!closing) return;
+      void reply.header('connection', 'close');
+      throw new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down: retry the request');
+    });
     // helmet's middleware, built once. (@fastify/helmet rebuilds it, parsing the CSP, on every request:
     // a tenth of the CPU time of a simple API call.)
     const securityHeaders = helmet({

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError } from '../http/errors.js';
+import { RecordId } from '../http/ids.js';
 import { can, type Permission } from '../permissions.js';
 import { authenticate } from './authenticate.js';
 import type { Membership, RequestContext } from './context.js';
@@ -93,8 +94,9 @@ export const tenancyPlugin = fp(
       };
       if (!organizationParam) return actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
 
-      // An organization named in the path (a malformed id is simply not one of the caller's).
+      // An organization named in the path. A malformed id is left to validation, for a 400.
       const organizationId = (request.params as Record<string, string>)[organizationParam] ?? '';
+      if (!RecordId.safeParse(organizationId).success) return;
       const membership = ctx.memberships.find((m) => m.organizationId === organizationId);
       if (ctx.user.platformAdmin) {
         // A platform admin acts on any organization, member or not.
