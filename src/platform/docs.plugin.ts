@@ -3,62 +3,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
-import { AUTH_ENDPOINTS } from './auth/auth-endpoints.js';
-import { AUTH_BASE_PATH, API_KEY_HEADER } from './auth/auth.js';
+import {
+  authPaths,
+  errorResponse,
+  type OpenApiDocument,
+  type Operation,
+  securitySchemes,
+} from './docs/auth-openapi.js';
 import { ORGANIZATION_HEADER } from './tenancy/tenancy.plugin.js';
 
-type OpenApiDocument = {
-  paths?: Record<string, Record<string, Record<string, unknown>>>;
-  components?: { schemas?: Record<string, unknown>; securitySchemes?: Record<string, unknown> };
-  tags?: { name: string; description?: string }[];
-};
-
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-
-/**
- * Better Auth's own OpenAPI description of /api/auth/*, re-rooted under our prefix, its schemas
- * renamed so they cannot clash with ours, and its error responses replaced by our envelope.
- */
-function authPaths(document: OpenApiDocument): Pick<OpenApiDocument, 'paths' | 'components'> {
-  const renamed = JSON.parse(
-    JSON.stringify(document).replaceAll('#/components/schemas/', '#/components/schemas/Auth'),
-  ) as OpenApiDocument;
-  const paths: NonNullable<OpenApiDocument['paths']> = {};
-  for (const [path, allOperations] of Object.entries(renamed.paths ?? {})) {
-    // Only what Wardline exposes (AUTH_ENDPOINTS), with the one method it is routed for.
-    const exposed = AUTH_ENDPOINTS[path];
-    const operation = exposed ? allOperations[exposed.method.toLowerCase()] : undefined;
-    if (!exposed || !operation) continue;
-    operation.tags = ['auth'];
-    const responses = (operation.responses ?? {}) as Record<string, unknown>;
-    for (const status of Object.keys(responses)) {
-      if (Number(status) >= 400) responses[status] = errorResponse('Error');
-    }
-    responses['429'] = errorResponse('Too many attempts');
-    paths[`${AUTH_BASE_PATH}${path}`] = { [exposed.method.toLowerCase()]: operation };
-  }
-  // Every step of an invitation takes its secret token (see requestRules in auth.ts).
-  for (const [path, description] of [
-    ['/sign-up/email', 'The token of the open invitation for this email (sign-up is by invitation only).'],
-    ['/organization/accept-invitation', 'The token of this invitation, shown once to the inviting admin.'],
-    ['/organization/reject-invitation', 'The token of this invitation, shown once to the inviting admin.'],
-  ] as const) {
-    const operation = paths[`${AUTH_BASE_PATH}${path}`]?.post as
-      | { requestBody?: { content?: Record<string, { schema?: { properties?: object; required?: string[] } }> } }
-      | undefined;
-    const schema = operation?.requestBody?.content?.['application/json']?.schema;
-    if (!schema) throw new Error(`the auth document has no request body for ${path}`);
-    schema.properties = { ...schema.properties, invitationToken: { type: 'string', description } };
-    schema.required = [...(schema.required ?? []), 'invitationToken'];
-  }
-  const schemas = Object.fromEntries(
-    Object.entries(renamed.components?.schemas ?? {}).map(([name, schema]) => [`Auth${name}`, schema]),
-  );
-  return { paths, components: { schemas } };
-}
+/** Fastify's `/a/:id` is OpenAPI's `/a/{id}`. */
+const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 const organizationHeader = {
   in: 'header',
@@ -71,14 +26,55 @@ const organizationHeader = {
 /** Routes that run in one organization (they declare a permission) take the organization header. */
 function declareOrganizationHeader(document: OpenApiDocument, app: FastifyInstance) {
   for (const route of app.routeCatalog) {
-    if (!route.config.permission) continue;
-    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const operation = document.paths?.[path]?.[route.method.toLowerCase()];
+    // Routes about the organization in their path do not read the header.
+    if (!route.config.permission || route.config.organizationParam) continue;
+    const operation = document.paths?.[openApiPath(route.url)]?.[route.method.toLowerCase()];
     if (!operation) continue;
     const parameters = (operation.parameters ?? []) as { name?: string }[];
     if (!parameters.some((p) => p.name === ORGANIZATION_HEADER))
       operation.parameters = [...parameters, organizationHeader];
   }
+}
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+/** Does the operation need a credential? (`{}` among its requirements means it can do without.) */
+const needsCredential = (operation: Operation, document: OpenApiDocument) => {
+  const security = operation.security ?? document.security ?? [];
+  return security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
+};
+
+/**
+ * The errors any operation can give whatever its route declares (declared ones are kept): 500 from
+ * the error handler, 413 and 415 from the body parser, 401 from authentication, and 429 from the
+ * rate limiter on the operations in `rateLimited` ("post /api/v1/x").
+ */
+export function documentCommonErrors(document: OpenApiDocument, rateLimited: ReadonlySet<string>): void {
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!METHODS.includes(method)) continue;
+      const responses = (operation.responses ??= {});
+      responses['500'] ??= errorResponse('Internal error (its cause is logged, not revealed)');
+      if (operation.requestBody) {
+        responses['413'] ??= errorResponse('The body is larger than this server accepts');
+        responses['415'] ??= errorResponse('The body is not JSON');
+      }
+      if (needsCredential(operation, document)) {
+        responses['401'] ??= errorResponse('No credential, or not a valid one');
+      }
+      if (rateLimited.has(`${method} ${path}`))
+        responses['429'] ??= errorResponse('Too many requests; see Retry-After');
+    }
+  }
+}
+
+/** "post /api/v1/x" for each route with its own limit (@fastify/rate-limit's route option). */
+function rateLimitedOperations(app: FastifyInstance): Set<string> {
+  return new Set(
+    app.routeCatalog
+      .filter((route) => route.config.rateLimit)
+      .map((route) => `${route.method.toLowerCase()} ${openApiPath(route.url)}`),
+  );
 }
 
 /** OpenAPI 3.1 at /api/docs/openapi.json (from the zod route schemas plus Better Auth's), UI at /api/docs. */
@@ -88,6 +84,13 @@ export const docsPlugin = fp(
     app.addHook('onReady', async () => {
       auth = authPaths((await app.auth.api.generateOpenAPISchema()) as unknown as OpenApiDocument);
     });
+    // The names depend on the deployment (a __Secure- prefix over HTTPS); "two_factor" is the twoFactor
+    // plugin's challenge cookie, which Better Auth does not export a constant for.
+    const authContext = await app.auth.$context;
+    const cookies = {
+      session: authContext.authCookies.sessionToken.name,
+      twoFactor: authContext.createAuthCookie('two_factor').name,
+    };
 
     await app.register(swagger, {
       openapi: {
@@ -109,28 +112,25 @@ export const docsPlugin = fp(
           { name: 'invitations', description: 'Joining an organization' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
-        components: {
-          securitySchemes: {
-            session: { type: 'apiKey', in: 'cookie', name: 'better-auth.session_token' },
-            bearer: { type: 'http', scheme: 'bearer', description: 'The token returned by sign-in' },
-            apiKey: { type: 'apiKey', in: 'header', name: API_KEY_HEADER },
-          },
-        },
+        components: { securitySchemes: securitySchemes(cookies) },
         security: [{ session: [] }, { bearer: [] }, { apiKey: [] }],
       },
       transform: jsonSchemaTransform,
       transformObject: (documentObject) => {
-        const document = jsonSchemaTransformObject(documentObject) as OpenApiDocument;
+        let document = jsonSchemaTransformObject(documentObject) as OpenApiDocument;
         declareOrganizationHeader(document, app);
-        if (!auth) return document;
-        return {
-          ...document,
-          paths: { ...document.paths, ...auth.paths },
-          components: {
-            ...document.components,
-            schemas: { ...document.components?.schemas, ...auth.components?.schemas },
-          },
-        } as never;
+        if (auth) {
+          document = {
+            ...document,
+            paths: { ...document.paths, ...auth.paths },
+            components: {
+              ...document.components,
+              schemas: { ...document.components?.schemas, ...auth.components?.schemas },
+            },
+          };
+        }
+        documentCommonErrors(document, rateLimitedOperations(app));
+        return document;
       },
     });
     await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
