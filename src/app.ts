@@ -7,6 +7,7 @@ import { profileModule } from './modules/profile/profile.routes.js';
 import { usersModule } from './modules/users/users.routes.js';
 import { authPlugin } from './platform/auth/auth.plugin.js';
 import { cachePlugin } from './platform/cache.js';
+import { type Clock, systemClock } from './platform/clock.js';
 import type { Database } from './platform/db/database.js';
 import { dbPlugin } from './platform/db/db.plugin.js';
 import { docsPlugin } from './platform/docs.plugin.js';
@@ -24,7 +25,7 @@ export interface AppDependencies {
   /** Whether closing the app also closes the database and Redis (true for the server process). */
   ownsConnections?: boolean;
   /** The clock, swappable in tests. */
-  now?: () => Date;
+  now?: Clock;
   /** Where logs go (stdout by default); tests capture them to check what they carry. */
   logStream?: { write(line: string): void };
 }
@@ -61,6 +62,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     // The http plugin answers requests that arrive during shutdown, in the error envelope.
     return503OnClosing: false,
   });
+  app.decorate('now', deps.now ?? systemClock);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -78,7 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     database: deps.database,
     redis: deps.redis,
     secret: deps.authSecret,
-    now: deps.now,
+    now: app.now,
   });
   await app.register(tenancyPlugin);
   await app.register(docsPlugin, { publicUrl: config.publicUrl });

@@ -15,7 +15,7 @@ declare module 'fastify' {
 
 export const invitationsModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('invitations', new InvitationsService(app.database.db));
+    app.decorate('invitations', new InvitationsService(app.database.db, app.now));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.post(

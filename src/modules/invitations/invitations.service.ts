@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hashInvitationToken, INVITATION_TTL_SECONDS } from '../../platform/auth/auth.js';
+import type { Clock } from '../../platform/clock.js';
 import type { Db, Executor } from '../../platform/db/database.js';
 import { inTransaction } from '../../platform/db/transaction.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -19,7 +20,7 @@ function toInvitation(row: InvitationRow): Invitation {
 export class InvitationsService {
   constructor(
     private readonly db: Db,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: Clock,
   ) {}
 
   /** Invites `email` to `organizationId` as `role`; the caller has already been authorized. */

@@ -13,8 +13,11 @@ const columns = {
 
 export type OrganizationRow = { id: string; name: string; slug: string; createdAt: Date };
 
+/** The unscoped scope: every organization. Only platform admin code may use it. */
+export const UNSCOPED_PLATFORM_WIDE = Symbol('every organization (platform admins only)');
+
 /** The organizations a repository may touch: the caller's own, or every one (platform admins only). */
-export type OrganizationScope = readonly string[] | 'all';
+export type OrganizationScope = readonly string[] | typeof UNSCOPED_PLATFORM_WIDE;
 
 /**
  * Organizations are the tenants themselves, so this repository is scoped by a list of organization
@@ -27,7 +30,7 @@ export class OrganizationsRepository {
   ) {}
 
   private scoped(...conditions: (SQL | undefined)[]) {
-    if (this.scope === 'all') return and(...conditions);
+    if (this.scope === UNSCOPED_PLATFORM_WIDE) return and(...conditions);
     return and(inArray(organizations.id, this.scope.length ? [...this.scope] : ['']), ...conditions);
   }
 
@@ -50,7 +53,7 @@ export class OrganizationsRepository {
   }
 
   async create(values: { name: string; slug: string }): Promise<OrganizationRow> {
-    if (this.scope !== 'all') throw new Error('only a platform-wide repository creates organizations');
+    if (this.scope !== UNSCOPED_PLATFORM_WIDE) throw new Error('only a platform-wide repository creates organizations');
     const [row] = await this.db.insert(organizations).values(values).returning(columns);
     return row!;
   }

@@ -5,14 +5,19 @@ import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagina
 import type { RequestContext } from '../../platform/tenancy/context.js';
 import type { CreatedInvitation, CreateInvitation } from '../invitations/invitations.schema.js';
 import type { InvitationsService } from '../invitations/invitations.service.js';
-import { type OrganizationRow, type OrganizationScope, OrganizationsRepository } from './organizations.repository.js';
+import {
+  type OrganizationRow,
+  type OrganizationScope,
+  OrganizationsRepository,
+  UNSCOPED_PLATFORM_WIDE,
+} from './organizations.repository.js';
 import type { CreateOrganization, Organization, UpdateOrganization } from './organizations.schema.js';
 
 const toOrganization = (row: OrganizationRow): Organization => row;
 
 /** What the caller may see: every organization for a platform admin, otherwise their own. */
 function visibleTo(ctx: RequestContext): OrganizationScope {
-  return ctx.user.platformAdmin ? 'all' : ctx.memberships.map((m) => m.organizationId);
+  return ctx.user.platformAdmin ? UNSCOPED_PLATFORM_WIDE : ctx.memberships.map((m) => m.organizationId);
 }
 
 /** Tenants. Platform admins see and create all; members see their own; org admins edit theirs. */
@@ -47,7 +52,10 @@ export class OrganizationsService {
   async create(ctx: RequestContext, input: CreateOrganization) {
     if (!ctx.user.platformAdmin) throw new AppError('FORBIDDEN', 'only a platform admin may create organizations');
     return inTransaction(this.db, async (tx) => {
-      const organization = await new OrganizationsRepository(tx, 'all').create({ name: input.name, slug: input.slug });
+      const organization = await new OrganizationsRepository(tx, UNSCOPED_PLATFORM_WIDE).create({
+        name: input.name,
+        slug: input.slug,
+      });
       const invitation = input.adminEmail
         ? await this.invitations.invite(tx, organization.id, ctx.user.id, { email: input.adminEmail, role: 'admin' })
         : null;
@@ -66,7 +74,7 @@ export class OrganizationsService {
   async invite(ctx: RequestContext, id: string, input: CreateInvitation): Promise<CreatedInvitation> {
     if (!ctx.user.platformAdmin) throw new AppError('NOT_FOUND', 'organization not found');
     return inTransaction(this.db, async (tx) => {
-      if (!(await new OrganizationsRepository(tx, 'all').find(id)))
+      if (!(await new OrganizationsRepository(tx, UNSCOPED_PLATFORM_WIDE).find(id)))
         throw new AppError('NOT_FOUND', 'organization not found');
       return this.invitations.invite(tx, id, ctx.user.id, input);
     });

@@ -1,4 +1,5 @@
 import type { SessionStore } from '../../platform/auth/session-store.js';
+import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
@@ -18,7 +19,7 @@ export class ProfileService {
   constructor(
     private readonly db: Db,
     private readonly sessions: Pick<SessionStore, 'forget'>,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: Clock,
   ) {}
 
   async listSessions(ctx: RequestContext, page: PageQuery) {
