@@ -153,13 +153,20 @@ describe('the Better Auth surface', () => {
     expect(listed.json().users).toEqual([]);
   });
 
-  it('ends every session of an account whose password a platform admin sets', async () => {
+  it('ends every session and API key of an account whose password a platform admin sets', async () => {
     const root = await createPlatformAdmin(t.app);
     const other = await createTenant(t.app);
     const victim = other.users.operator;
     const stolen = await signIn(t.app, victim.email);
     const bystander = as(t.app, other.users.nurse.token);
     expect((await as(t.app, stolen)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+    const planted = await as(
+      t.app,
+      stolen,
+    )({ method: 'POST', url: '/api/auth/api-key/create', payload: { name: 'planted' } });
+    const key = planted.json<{ key: string }>().key;
+    const withKey = () => t.app.inject({ method: 'GET', url: '/api/v1/profile', headers: { 'x-api-key': key } });
+    expect((await withKey()).statusCode).toBe(200);
     const set = await as(
       t.app,
       root.token,
@@ -172,6 +179,7 @@ describe('the Better Auth surface', () => {
     for (const token of [stolen, victim.token]) {
       expect((await as(t.app, token)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(401);
     }
+    expect((await withKey()).statusCode).toBe(401);
     expect((await bystander({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
     await signIn(t.app, victim.email, 'a-brand-new-password-456');
   });

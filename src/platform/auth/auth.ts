@@ -9,7 +9,7 @@ import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Config } from '../../config.js';
 import type { Db } from '../db/database.js';
 import { accessControl, organizationPluginRoles } from '../permissions.js';
-import { authSchema, invitations } from './auth.schema.js';
+import { apiKeys, authSchema, invitations } from './auth.schema.js';
 
 export const AUTH_BASE_PATH = '/api/auth';
 export const API_KEY_HEADER = 'x-api-key';
@@ -107,14 +107,19 @@ function requestRules(db: Db) {
 }
 
 /** What Wardline does after a Better Auth endpoint succeeded. */
-const afterRules = createAuthMiddleware(async (ctx) => {
-  // A password set by an admin (after a suspected compromise, a forgotten password) ends every
-  // session of that account, as a password reset does: whoever held one must sign in again.
-  if (ctx.path === '/admin/set-user-password' && !(ctx.context.returned instanceof Error)) {
-    const { userId } = (ctx.body ?? {}) as { userId?: unknown };
-    if (typeof userId === 'string') await ctx.context.internalAdapter.deleteUserSessions(userId);
-  }
-});
+function afterRules(db: Db) {
+  return createAuthMiddleware(async (ctx) => {
+    // A password set by an admin (after a suspected compromise, a forgotten password) ends every
+    // session of that account and deletes its API keys, which whoever held the old password may have
+    // made: every credential has to be issued again.
+    if (ctx.path === '/admin/set-user-password' && !(ctx.context.returned instanceof Error)) {
+      const { userId } = (ctx.body ?? {}) as { userId?: unknown };
+      if (typeof userId !== 'string') return;
+      await ctx.context.internalAdapter.deleteUserSessions(userId);
+      await db.delete(apiKeys).where(eq(apiKeys.referenceId, userId));
+    }
+  });
+}
 
 /** Origins allowed to send cookie-authenticated writes: the API's own (both loopback spellings) and CORS_ORIGINS. */
 function trustedOrigins(config: Config): string[] {
@@ -176,7 +181,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog,
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    hooks: { before: requestRules(db), after: afterRules },
+    hooks: { before: requestRules(db), after: afterRules(db) },
     // Whatever path Better Auth takes to end sessions or change a user, the cached copies go with it.
     databaseHooks: {
       session: { delete: { after: (session) => deps.sessionsEnded([session.token]) } },
