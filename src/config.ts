@@ -21,6 +21,13 @@ const redisUrl = z.string().refine((value) => {
   }
 }, 'must be a redis:// or rediss:// URL');
 
+/** Password lengths Better Auth is configured to accept (auth.ts), so a configured password can sign in. */
+export const PASSWORD_LENGTH = { min: 12, max: 128 } as const;
+const password = z
+  .string()
+  .min(PASSWORD_LENGTH.min, `must be at least ${PASSWORD_LENGTH.min} characters`)
+  .max(PASSWORD_LENGTH.max, `must be at most ${PASSWORD_LENGTH.max} characters`);
+
 /** Every setting Wardline reads from the environment. The README table is generated from it. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
@@ -107,13 +114,9 @@ export const envSchema = z.object({
     .default(10000)
     .describe('How long a graceful shutdown waits for in-flight requests.'),
   ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
-  ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional().describe('Password of ADMIN_EMAIL.'),
+  ADMIN_PASSWORD: password.optional().describe('Password of ADMIN_EMAIL (12 to 128 characters).'),
   DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
-  DEMO_PASSWORD: z
-    .string()
-    .min(12, 'must be at least 12 characters')
-    .default('demo-password-123')
-    .describe('Password of every demo user.'),
+  DEMO_PASSWORD: password.default('demo-password-123').describe('Password of every demo user (12 to 128 characters).'),
 });
 
 // Rules across variables, checked on the raw values so they are reported alongside every other problem.
@@ -161,7 +164,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const value = parsed.data;
   const embedded = !value.DATABASE_URL;
   const demoEnabled = value.DEMO ?? (embedded && value.NODE_ENV !== 'production');
-  const displayHost = value.HOST === '0.0.0.0' || value.HOST === '::' ? '127.0.0.1' : value.HOST;
+  const reachable = value.HOST === '0.0.0.0' || value.HOST === '::' ? '127.0.0.1' : value.HOST;
+  // An IPv6 address goes in brackets in a URL.
+  const displayHost = reachable.includes(':') ? `[${reachable}]` : reachable;
   return {
     ...value,
     publicUrl: (value.PUBLIC_URL ?? `http://${displayHost}:${value.PORT}`).replace(/\/$/, ''),

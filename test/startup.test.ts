@@ -84,6 +84,13 @@ describe('loadConfig', () => {
   it('wants HOST to be an address or a host name', () => {
     expect(() => loadConfig({ HOST: 'not_a_host' })).toThrow(/HOST: must be an IP address or a host name/);
     for (const host of ['0.0.0.0', '::', 'wardline.internal']) expect(loadConfig({ HOST: host }).HOST).toBe(host);
+    expect(loadConfig({ HOST: '::1' }).publicUrl).toBe('http://[::1]:5000');
+    expect(loadConfig({ HOST: '::' }).publicUrl).toBe('http://127.0.0.1:5000');
+  });
+
+  it('wants passwords Better Auth accepts at sign-in', () => {
+    expect(() => loadConfig({ DEMO_PASSWORD: 'x'.repeat(129) })).toThrow(/DEMO_PASSWORD: must be at most 128/);
+    expect(() => loadConfig({ ADMIN_EMAIL: 'a@example.test', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
   });
 
   it('wants ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { Auth } from '../platform/auth/auth.js';
 import { members, organizations } from '../platform/auth/auth.schema.js';
-import { ensurePlatformAdmin, insertPasswordAccounts } from '../platform/auth/first-admin.js';
+import { ensurePlatformAdmin, hashPassword, insertPasswordAccounts } from '../platform/auth/first-admin.js';
 import type { Db, Executor } from '../platform/db/database.js';
 import { inTransaction } from '../platform/db/transaction.js';
 import { ROLES, type Role } from '../platform/permissions.js';
@@ -24,6 +24,8 @@ export async function createStaffedOrganization(
   executor: Executor,
   input: { name: string; slug: string; synthetic: boolean; staff: StaffMember[]; password: string },
 ) {
+  // Hashing is slow by design: done before the transaction, which would otherwise hold PGlite meanwhile.
+  const hashes = await Promise.all(input.staff.map(() => hashPassword(auth, input.password)));
   // On an open transaction this is a savepoint inside it.
   return executor.transaction(async (tx) => {
     const [organization] = await tx
@@ -31,12 +33,16 @@ export async function createStaffedOrganization(
       .values({ name: input.name, slug: input.slug, metadata: JSON.stringify({ synthetic: input.synthetic }) })
       .returning({ id: organizations.id });
     const organizationId = organization!.id;
-    const ids = await insertPasswordAccounts(auth, tx, input.staff, input.password);
+    const ids = await insertPasswordAccounts(
+      tx,
+      input.staff.map((person, i) => ({ email: person.email, name: person.name, passwordHash: hashes[i]! })),
+    );
+    const userIds = Object.fromEntries(
+      input.staff.map((person) => [person.email, ids.get(person.email.toLowerCase())!]),
+    );
     await tx
       .insert(members)
-      .values(input.staff.map((person, i) => ({ organizationId, userId: ids[i]!, role: person.role })));
-    const userIds: Partial<Record<string, string>> = {};
-    input.staff.forEach((person, i) => (userIds[person.email] = ids[i]));
+      .values(input.staff.map((person) => ({ organizationId, userId: userIds[person.email]!, role: person.role })));
     return { organizationId, userIds };
   });
 }

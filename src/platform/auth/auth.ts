@@ -6,7 +6,7 @@ import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { admin, bearer, jwt, openAPI, organization, twoFactor } from 'better-auth/plugins';
 import { createHash } from 'node:crypto';
 import { and, eq, gt, sql } from 'drizzle-orm';
-import type { Config } from '../../config.js';
+import { type Config, PASSWORD_LENGTH } from '../../config.js';
 import type { Db } from '../db/database.js';
 import { accessControl, organizationPluginRoles } from '../permissions.js';
 import { apiKeys, authSchema, invitations } from './auth.schema.js';
@@ -163,8 +163,8 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog,
     rateLimit: { enabled: false },
     emailAndPassword: {
       enabled: true,
-      minPasswordLength: 12,
-      maxPasswordLength: 128,
+      minPasswordLength: PASSWORD_LENGTH.min,
+      maxPasswordLength: PASSWORD_LENGTH.max,
       revokeSessionsOnPasswordReset: true,
     },
     secondaryStorage: deps.sessionStorage,

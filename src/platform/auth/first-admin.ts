@@ -1,4 +1,4 @@
-import { count, eq } from 'drizzle-orm';
+import { count } from 'drizzle-orm';
 import type { Db, Executor } from '../db/database.js';
 import type { Auth } from './auth.js';
 import { accounts, users } from './auth.schema.js';
@@ -8,51 +8,72 @@ export async function countUsers(db: Db): Promise<number> {
   return row?.n ?? 0;
 }
 
+/** Better Auth's hash of a password, after the length checks its own endpoints make. */
+export async function hashPassword(auth: Auth, password: string): Promise<string> {
+  const { password: hasher } = await auth.$context;
+  const { minPasswordLength: min, maxPasswordLength: max } = hasher.config;
+  if (password.length < min || password.length > max) {
+    throw new Error(`a password must have ${min} to ${max} characters`);
+  }
+  return hasher.hash(password);
+}
+
 export interface NewAccount {
   email: string;
   name: string;
-  /** Platform role: "admin" for a platform admin, "user" for everyone else. */
+  /** From hashPassword. */
+  passwordHash: string;
+  /** Platform role: "admin" for a platform admin, "user" (the default) for everyone else. */
   platformRole?: 'admin' | 'user';
 }
 
 /**
- * Creates email + password accounts the way Better Auth's admin `createUser` does (a user row
- * and a "credential" account holding Better Auth's own password hash), but on `executor`, so
- * that seeding several accounts can be one transaction. Returns the new ids in input order.
+ * Creates email + password accounts with the rows Better Auth's admin `createUser` writes (a user
+ * and a "credential" account holding the hash), but on `executor`, so that seeding several accounts
+ * can be one transaction. Better Auth's database hooks for user creation do not run (Wardline has
+ * none). With `skipExisting`, an email that already has an account is left alone instead of failing.
+ * Returns the new user ids by lower-cased email.
  */
 export async function insertPasswordAccounts(
-  auth: Auth,
   executor: Executor,
   people: NewAccount[],
-  password: string,
-): Promise<string[]> {
-  if (people.length === 0) return [];
-  const { password: hasher } = await auth.$context;
-  const hashes = await Promise.all(people.map(() => hasher.hash(password)));
-  const created = await executor
+  options: { skipExisting?: boolean } = {},
+): Promise<Map<string, string>> {
+  if (people.length === 0) return new Map();
+  const byEmail = new Map(people.map((p) => [p.email.toLowerCase(), p]));
+  const insert = executor
     .insert(users)
-    .values(people.map((p) => ({ email: p.email.toLowerCase(), name: p.name, role: p.platformRole ?? 'user' })))
-    .returning({ id: users.id });
-  await executor
-    .insert(accounts)
-    .values(created.map((u, i) => ({ userId: u.id, accountId: u.id, providerId: 'credential', password: hashes[i] })));
-  return created.map((u) => u.id);
+    .values([...byEmail].map(([email, p]) => ({ email, name: p.name, role: p.platformRole ?? 'user' })));
+  const created = await (options.skipExisting ? insert.onConflictDoNothing({ target: users.email }) : insert).returning(
+    { id: users.id, email: users.email },
+  );
+  if (created.length > 0) {
+    await executor.insert(accounts).values(
+      created.map((u) => ({
+        userId: u.id,
+        accountId: u.id,
+        providerId: 'credential',
+        password: byEmail.get(u.email)!.passwordHash,
+      })),
+    );
+  }
+  return new Map(created.map((u) => [u.email, u.id]));
 }
 
-/** Creates a platform admin unless that email already has an account. Returns whether it created one. */
+/**
+ * Creates a platform admin unless that email already has an account (also when several instances
+ * start at once on an empty database). Returns whether it created one.
+ */
 export async function ensurePlatformAdmin(
   auth: Auth,
   executor: Executor,
   account: { email: string; password: string; name?: string },
 ): Promise<boolean> {
-  const email = account.email.toLowerCase();
-  const existing = await executor.select({ id: users.id }).from(users).where(eq(users.email, email));
-  if (existing.length > 0) return false;
-  await insertPasswordAccounts(
-    auth,
+  const passwordHash = await hashPassword(auth, account.password);
+  const created = await insertPasswordAccounts(
     executor,
-    [{ email, name: account.name ?? 'Platform admin', platformRole: 'admin' }],
-    account.password,
+    [{ email: account.email, name: account.name ?? 'Platform admin', passwordHash, platformRole: 'admin' }],
+    { skipExisting: true },
   );
-  return true;
+  return created.size > 0;
 }
