@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { members } from '../src/platform/auth/auth.schema.js';
 import { can, PERMISSIONS, ROLES } from '../src/platform/permissions.js';
+import { checkOrganizationParam } from '../src/platform/tenancy/tenancy.plugin.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
@@ -56,6 +57,27 @@ describe('the permission table', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+});
+
+describe('routes about the organization in their path', () => {
+  it('refuse to start with a misspelt or permission-less organizationParam', () => {
+    const ok = { permission: 'organization:update', organizationParam: 'id' } as const;
+    expect(() => checkOrganizationParam('/api/v1/organizations/:id', ok)).not.toThrow();
+    expect(() => checkOrganizationParam('/api/v1/organizations/:orgId', ok)).toThrow(/organizationParam/);
+    expect(() => checkOrganizationParam('/api/v1/organizations/:identifier', ok)).toThrow(/organizationParam/);
+    expect(() => checkOrganizationParam('/api/v1/organizations/:id', { organizationParam: 'id' })).toThrow(
+      /organizationParam/,
+    );
+  });
+
+  it('answer a malformed organization id with 400 before looking at memberships', async () => {
+    const res = await as(
+      t.app,
+      tenant.users.doctor.token,
+    )({ method: 'PATCH', url: '/api/v1/organizations/a%00b', payload: {} });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details).toEqual([{ path: 'params.id', message: 'is not a valid id' }]);
   });
 });
 

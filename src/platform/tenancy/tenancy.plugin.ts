@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError } from '../http/errors.js';
+import { AppError, invalidPartMessage } from '../http/errors.js';
 import { RecordId } from '../http/ids.js';
 import { can, type Permission } from '../permissions.js';
 import { authenticate } from './authenticate.js';
@@ -46,6 +46,17 @@ function bindLog(request: FastifyRequest, reply: FastifyReply, fields: Record<st
 }
 
 /**
+ * A route about the organization in its path is authorized by that parameter: a misspelt one must
+ * fail at start-up, not let requests through unchecked.
+ */
+export function checkOrganizationParam(url: string, config: FastifyContextConfig): void {
+  const { permission, organizationParam } = config;
+  if (organizationParam && (!permission || !url.split('/').includes(`:${organizationParam}`))) {
+    throw new Error(`${url}: organizationParam needs a permission and a :${organizationParam} in the path`);
+  }
+}
+
+/**
  * Builds `request.ctx` for every /api/v1 route: the caller (session cookie, bearer token or API
  * key), their memberships and, for routes that declare a permission, the organization and role,
  * failing with 401 or 403 before any handler runs.
@@ -53,6 +64,8 @@ function bindLog(request: FastifyRequest, reply: FastifyReply, fields: Record<st
 export const tenancyPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('ctx', null as unknown as RequestContext);
+
+    app.addHook('onRoute', (route) => checkOrganizationParam(route.url, route.config ?? {}));
 
     app.addHook('onRequest', async (request, reply) => {
       const url = request.routeOptions.url;
@@ -81,7 +94,9 @@ export const tenancyPlugin = fp(
       const requested = request.headers[ORGANIZATION_HEADER];
       bindLog(request, reply, {
         userId: ctx.user.id,
-        ...(typeof requested === 'string' && requested !== '' ? { requestedOrganizationId: requested } : {}),
+        ...(typeof requested === 'string' && RecordId.safeParse(requested).success
+          ? { requestedOrganizationId: requested }
+          : {}),
       });
       if (!permission) return;
       const actAs = (membership: Membership) => {
@@ -94,9 +109,13 @@ export const tenancyPlugin = fp(
       };
       if (!organizationParam) return actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
 
-      // An organization named in the path. A malformed id is left to validation, for a 400.
+      // An organization named in the path.
       const organizationId = (request.params as Record<string, string>)[organizationParam] ?? '';
-      if (!RecordId.safeParse(organizationId).success) return;
+      if (!RecordId.safeParse(organizationId).success) {
+        throw new AppError('VALIDATION_FAILED', invalidPartMessage('params'), [
+          { path: `params.${organizationParam}`, message: 'is not a valid id' },
+        ]);
+      }
       const membership = ctx.memberships.find((m) => m.organizationId === organizationId);
       if (ctx.user.platformAdmin) {
         // A platform admin acts on any organization, member or not.
