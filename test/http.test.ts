@@ -116,11 +116,16 @@ describe('the error envelope', () => {
     bare.get('/typed', () => {
       throw new AppError('CONFLICT', 'already there');
     });
+    bare.get('/typed-internal', () => {
+      throw new AppError('INTERNAL', 'lookup of patient Jane Doe failed');
+    });
     const res = await bare.inject({ method: 'GET', url: '/boom' });
     expect(res.statusCode).toBe(500);
     expect(res.json().error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
     expect(res.body).not.toMatch(/Jane|1970|at |\.ts/);
     expect((await bare.inject({ method: 'GET', url: '/typed' })).statusCode).toBe(409);
+    const typed = await bare.inject({ method: 'GET', url: '/typed-internal' });
+    expect(typed.json().error).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
     await bare.close();
   });
 });
@@ -166,6 +171,7 @@ describe('shutdown', () => {
     expect(responses[0]).toMatch(/^HTTP\/1\.1 401/);
     expect(responses[1]).toMatch(/^HTTP\/1\.1 503/);
     expect(responses[1]!.toLowerCase()).toContain('connection: close');
+    expect(responses[1]!.toLowerCase()).toContain('x-content-type-options: nosniff');
     const body = JSON.parse(responses[1]!.slice(responses[1]!.indexOf('\r\n\r\n') + 4));
     expect(body).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE', requestId: expect.any(String) } });
   });

@@ -194,13 +194,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapError(error);
     const status = codeToStatus(mapped.code);
-    if (status >= 500 && mapped.code !== 'SERVICE_UNAVAILABLE') {
+    // Wardline's own "shutting down" is expected and says so; every other 5xx is logged and hidden.
+    const shuttingDown = error instanceof AppError && error.code === 'SERVICE_UNAVAILABLE';
+    if (status >= 500 && !shuttingDown) {
       request.log.error({ err: safeError(error) }, 'request failed');
     } else {
       request.log.info({ code: mapped.code }, 'request rejected');
     }
-    // Only messages Wardline wrote itself (an AppError) are shown on a 5xx.
-    const message = status >= 500 && !(error instanceof AppError) ? 'internal error' : mapped.message;
+    const message = status >= 500 && !shuttingDown ? 'internal error' : mapped.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
     return reply

@@ -37,17 +37,6 @@ declare module 'fastify' {
  */
 export const httpPlugin = fp(
   async (app: FastifyInstance, opts: { corsOrigins: string[] }) => {
-    // While shutting down, a request that still arrives on an open connection gets a 503 in our
-    // envelope (Fastify's own, turned off in app.ts with return503OnClosing, has another body).
-    let closing = false;
-    app.addHook('preClose', async () => {
-      closing = true;
-    });
-    app.addHook('onRequest', async (_request, reply) => {
-      if (!closing) return;
-      void reply.header('connection', 'close');
-      throw new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down: retry the request');
-    });
     // helmet's middleware, built once. (@fastify/helmet rebuilds it, parsing the CSP, on every request:
     // a tenth of the CPU time of a simple API call.)
     const securityHeaders = helmet({
@@ -72,6 +61,18 @@ export const httpPlugin = fp(
       // @fastify/cors allows only GET, HEAD and POST unless told otherwise.
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
       exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
+    });
+    // While shutting down, a request that still arrives on an open connection gets a 503 in our envelope
+    // (Fastify's own, turned off in app.ts with return503OnClosing, has another body). Added after the
+    // security headers and CORS, so that the 503 has them too.
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    app.addHook('onRequest', async (_request, reply) => {
+      if (!closing) return;
+      void reply.header('connection', 'close');
+      throw new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down: retry the request');
     });
     await app.register(compress, { threshold: 1024 });
     registerErrorHandling(app);
