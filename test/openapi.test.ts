@@ -131,6 +131,20 @@ describe('security requirements', () => {
       expect(document.paths[path]![method]!.security, path).toEqual([]);
     }
     expect((await t.app.inject({ method: 'GET', url: '/api/auth/jwks' })).statusCode).toBe(200);
+    // Without any credential: a sign-in is judged on its password, a sign-up on its invitation.
+    const { users } = await createTenant(t.app);
+    const signIn = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      payload: { email: users.nurse.email, password: PASSWORD },
+    });
+    expect(signIn.statusCode).toBe(200);
+    const signUp = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-up/email',
+      payload: { email: 'newcomer@example.test', password: PASSWORD, name: 'New', invitationToken: 'none' },
+    });
+    expect(signUp.json().error.details).toEqual([{ path: 'auth', message: 'INVITATION_REQUIRED' }]);
   });
 
   it('ask for a session or bearer token, never an API key, where Better Auth needs a session', async () => {
@@ -204,19 +218,19 @@ describe('error statuses', () => {
     expect(tooLarge.statusCode).toBe(413);
   });
 
-  it('keep what a route declares, and add 429 where the route has its own rate limit', () => {
+  it('keep what a route declares', () => {
     expect(document.paths['/api/v1/users/{id}']!.delete!.responses['409']!.description).not.toBe('Error');
     const declared = { description: 'Our own 500', content: {} };
     const doc = {
       paths: {
-        '/limited': { post: { requestBody: {}, responses: { '500': declared } } },
+        '/with-body': { post: { requestBody: {}, responses: { '500': declared } } },
         '/free': { get: { responses: {} } },
       },
       security: [{ session: [] }],
     };
-    documentCommonErrors(doc, new Set(['post /limited']));
-    expect(doc.paths['/limited'].post.responses).toMatchObject({ '500': declared });
-    expect(Object.keys(doc.paths['/limited'].post.responses).sort()).toEqual(['401', '413', '415', '429', '500']);
+    documentCommonErrors(doc);
+    expect(doc.paths['/with-body'].post.responses).toMatchObject({ '500': declared });
+    expect(Object.keys(doc.paths['/with-body'].post.responses).sort()).toEqual(['401', '413', '415', '500']);
     expect(Object.keys(doc.paths['/free'].get.responses).sort()).toEqual(['401', '500']);
   });
 });

@@ -46,11 +46,11 @@ const needsCredential = (operation: Operation, document: OpenApiDocument) => {
 
 /**
  * The errors any operation can give whatever its route declares (declared ones are kept): 500 from
- * the error handler, 413 and 415 from the body parser, 401 from authentication, and 429 from the
- * rate limiter on the operations in `rateLimited` ("post /api/v1/x").
+ * the error handler, 413 and 415 from the body parser, 401 from authentication. (429 is declared
+ * where a limit applies: the guarded auth routes.)
  */
-export function documentCommonErrors(document: OpenApiDocument, rateLimited: ReadonlySet<string>): void {
-  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+export function documentCommonErrors(document: OpenApiDocument): void {
+  for (const operations of Object.values(document.paths ?? {})) {
     for (const [method, operation] of Object.entries(operations)) {
       if (!METHODS.includes(method)) continue;
       const responses = (operation.responses ??= {});
@@ -62,19 +62,8 @@ export function documentCommonErrors(document: OpenApiDocument, rateLimited: Rea
       if (needsCredential(operation, document)) {
         responses['401'] ??= errorResponse('No credential, or not a valid one');
       }
-      if (rateLimited.has(`${method} ${path}`))
-        responses['429'] ??= errorResponse('Too many requests; see Retry-After');
     }
   }
-}
-
-/** "post /api/v1/x" for each route with its own limit (@fastify/rate-limit's route option). */
-function rateLimitedOperations(app: FastifyInstance): Set<string> {
-  return new Set(
-    app.routeCatalog
-      .filter((route) => route.config.rateLimit)
-      .map((route) => `${route.method.toLowerCase()} ${openApiPath(route.url)}`),
-  );
 }
 
 /** OpenAPI 3.1 at /api/docs/openapi.json (from the zod route schemas plus Better Auth's), UI at /api/docs. */
@@ -129,7 +118,7 @@ export const docsPlugin = fp(
             },
           };
         }
-        documentCommonErrors(document, rateLimitedOperations(app));
+        documentCommonErrors(document);
         return document;
       },
     });
