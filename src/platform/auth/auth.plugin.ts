@@ -3,6 +3,7 @@ import { fromNodeHeaders } from 'better-auth/node';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
+import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
 import {
   AppError,
@@ -35,7 +36,7 @@ export interface AuthPluginOptions {
   database: Database;
   redis: Redis | null;
   secret: string;
-  now?: () => Date;
+  now: Clock;
 }
 
 function toFetchRequest(request: FastifyRequest, origin: string): Request {
@@ -126,6 +127,7 @@ export const authPlugin = fp(
         sessionsEnded: (tokens) => sessions.forget(tokens),
         userChanged: (userId) => sessions.forgetUser(userId),
         membershipChanged: (userId) => memberships.forget(userId),
+        now: opts.now,
       },
     );
     const guard = new SignInGuard(database.db, {

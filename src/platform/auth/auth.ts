@@ -7,6 +7,7 @@ import { admin, bearer, jwt, openAPI, organization, twoFactor } from 'better-aut
 import { createHash } from 'node:crypto';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { type Config, PASSWORD_LENGTH } from '../../config.js';
+import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { accessControl, organizationPluginRoles } from '../permissions.js';
 import { apiKeys, authSchema, invitations } from './auth.schema.js';
@@ -23,7 +24,12 @@ export function hashInvitationToken(token: string): string {
 }
 
 /** Is there a pending, unexpired invitation with this token (and, when given, this id or email)? */
-async function hasOpenInvitation(db: Db, token: string, match: { email?: string; id?: string }): Promise<boolean> {
+async function hasOpenInvitation(
+  db: Db,
+  now: Clock,
+  token: string,
+  match: { email?: string; id?: string },
+): Promise<boolean> {
   const rows = await db
     .select({ id: invitations.id })
     .from(invitations)
@@ -33,7 +39,7 @@ async function hasOpenInvitation(db: Db, token: string, match: { email?: string;
         match.email === undefined ? undefined : eq(sql`lower(${invitations.email})`, match.email.toLowerCase()),
         match.id === undefined ? undefined : eq(invitations.id, match.id),
         eq(invitations.status, 'pending'),
-        gt(invitations.expiresAt, new Date()),
+        gt(invitations.expiresAt, now()),
       ),
     )
     .limit(1);
@@ -52,14 +58,14 @@ const INVITATION_PATHS = new Set([
 // - Accepting or rejecting needs the token too, not just the invitation id (which the organization's
 //   managers can list) and a session with the invited email: otherwise whoever holds an account with
 //   that address, made through an invitation of their own, could take up another tenant's invitation.
-async function requireInvitationToken(db: Db, path: string, body: Record<string, unknown>) {
+async function requireInvitationToken(db: Db, now: Clock, path: string, body: Record<string, unknown>) {
   const { invitationToken, ...rest } = body;
   const signUp = path === '/sign-up/email';
   const key = signUp ? body.email : body.invitationId;
   const open =
     typeof invitationToken === 'string' &&
     typeof key === 'string' &&
-    (await hasOpenInvitation(db, invitationToken, signUp ? { email: key } : { id: key }));
+    (await hasOpenInvitation(db, now, invitationToken, signUp ? { email: key } : { id: key }));
   if (!open) {
     throw new APIError('FORBIDDEN', {
       message: signUp
@@ -85,10 +91,10 @@ function requirePlatformRole(role: unknown) {
 }
 
 /** Wardline's rules on top of the Better Auth endpoints it exposes. */
-function requestRules(db: Db) {
+function requestRules(db: Db, now: Clock) {
   return createAuthMiddleware(async (ctx) => {
     const body = (ctx.body ?? {}) as Record<string, unknown>;
-    if (INVITATION_PATHS.has(ctx.path)) return requireInvitationToken(db, ctx.path, body);
+    if (INVITATION_PATHS.has(ctx.path)) return requireInvitationToken(db, now, ctx.path, body);
     if (ctx.path === '/admin/set-role') requirePlatformRole(body.role);
     if (ctx.path === '/admin/create-user') {
       const data = (body.data ?? {}) as Record<string, unknown>;
@@ -142,6 +148,8 @@ export interface AuthDependencies {
   userChanged: (userId: string) => Promise<void>;
   /** Told after a membership changed through Better Auth (an accepted invitation), to drop cached copies. */
   membershipChanged: (userId: string) => Promise<void>;
+  /** The app's clock, for invitation expiry (which the invitations service sets by it). */
+  now: Clock;
 }
 
 export function createAuth(db: Db, config: Config, secret: string, log: AuthLog, deps: AuthDependencies) {
@@ -181,7 +189,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog,
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    hooks: { before: requestRules(db), after: afterRules(db) },
+    hooks: { before: requestRules(db, deps.now), after: afterRules(db) },
     // Whatever path Better Auth takes to end sessions or change a user, the cached copies go with it.
     databaseHooks: {
       session: { delete: { after: (session) => deps.sessionsEnded([session.token]) } },

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { and, asc, eq, gt, lte } from 'drizzle-orm';
+import { type Clock, systemClock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { signInFailures } from './auth.schema.js';
 
 export interface SignInGuardOptions {
   maxFailures: number;
   windowSeconds: number;
-  now?: () => Date;
+  now?: Clock;
 }
 
 /** A sign-in attempt let through (retryAfter 0, with the id of its row), or refused (retryAfter > 0). */
@@ -19,13 +20,13 @@ export type Attempt = { id: string; retryAfter: 0 } | { id: null; retryAfter: nu
  * Kept in the database, so every instance agrees.
  */
 export class SignInGuard {
-  private readonly now: () => Date;
+  private readonly now: Clock;
 
   constructor(
     private readonly db: Db,
     private readonly options: SignInGuardOptions,
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
   }
 
   private key(email: string): string {
