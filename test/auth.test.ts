@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
-import * as OTPAuth from 'otpauth';
 import { sessions } from '../src/platform/auth/auth.schema.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { as, buildTestApp, createTenant, PASSWORD, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
+import { enableTotp } from './helpers/two-factor.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -206,17 +206,7 @@ describe('two-factor (TOTP)', () => {
   it('once enabled, sign-in needs the current code', async () => {
     const tenant = await createTenant(t.app);
     const { email, token } = tenant.users.doctor;
-    const call = as(t.app, token);
-
-    const enabled = await call({ method: 'POST', url: '/api/auth/two-factor/enable', payload: { password: PASSWORD } });
-    expect(enabled.statusCode).toBe(200);
-    const totp = OTPAuth.URI.parse(enabled.json().totpURI as string) as OTPAuth.TOTP;
-    const verified = await call({
-      method: 'POST',
-      url: '/api/auth/two-factor/verify-totp',
-      payload: { code: totp.generate() },
-    });
-    expect(verified.statusCode).toBe(200);
+    const totp = await enableTotp(t.app, token);
 
     const first = await signInAttempt(email, PASSWORD);
     expect(first.statusCode).toBe(200);

@@ -1,10 +1,10 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
-import * as OTPAuth from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentCommonErrors } from '../src/platform/docs.plugin.js';
 import { withoutNullable } from '../src/platform/docs/auth-openapi.js';
 import { codeToStatus, statusToCode } from '../src/platform/http/errors.js';
 import { as, buildTestApp, createTenant, PASSWORD, type TestApp } from './helpers/test-app.js';
+import { enableTotp } from './helpers/two-factor.js';
 
 type Security = Record<string, string[]>[];
 type Operation = {
@@ -253,15 +253,7 @@ describe('sign-in with two-factor', () => {
     expect(plain.statusCode).toBe(200);
     expectToFit(plain.json(), session);
 
-    const call = as(t.app, users.nurse.token);
-    const enabled = await call({ method: 'POST', url: '/api/auth/two-factor/enable', payload: { password: PASSWORD } });
-    const totp = OTPAuth.URI.parse(enabled.json().totpURI as string) as OTPAuth.TOTP;
-    const verified = await call({
-      method: 'POST',
-      url: '/api/auth/two-factor/verify-totp',
-      payload: { code: totp.generate() },
-    });
-    expect(verified.statusCode).toBe(200);
+    await enableTotp(t.app, users.nurse.token);
     const twoFactor = await signIn();
     expect(twoFactor.statusCode).toBe(200);
     expectToFit(twoFactor.json(), challenge);
