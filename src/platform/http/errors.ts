@@ -196,12 +196,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const status = codeToStatus(mapped.code);
     // Wardline's own "shutting down" is expected and says so; every other 5xx is logged and hidden.
     const shuttingDown = error instanceof AppError && error.code === 'SERVICE_UNAVAILABLE';
-    if (status >= 500 && !shuttingDown) {
+    const failed = status >= 500 && !shuttingDown;
+    if (failed) {
       request.log.error({ err: safeError(error) }, 'request failed');
     } else {
       request.log.info({ code: mapped.code }, 'request rejected');
     }
-    const message = status >= 500 && !shuttingDown ? 'internal error' : mapped.message;
+    const message = failed ? 'internal error' : mapped.message;
     const headers = (error as { headers?: Record<string, string> }).headers;
     if (headers?.['retry-after']) void reply.header('retry-after', headers['retry-after']);
     return reply

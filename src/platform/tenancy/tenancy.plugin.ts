@@ -107,13 +107,18 @@ export const tenancyPlugin = fp(
           throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the ${permission} permission`);
         }
       };
-      if (!organizationParam) return actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
+      if (!organizationParam) {
+        actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
+        return;
+      }
 
-      // An organization named in the path.
+      // An organization named in the path, checked with the same id rule its params schema uses.
       const organizationId = (request.params as Record<string, string>)[organizationParam] ?? '';
-      if (!RecordId.safeParse(organizationId).success) {
+      const valid = RecordId.safeParse(organizationId);
+      if (!valid.success) {
+        const message = valid.error.issues[0]?.message ?? 'is not a valid id';
         throw new AppError('VALIDATION_FAILED', invalidPartMessage('params'), [
-          { path: `params.${organizationParam}`, message: 'is not a valid id' },
+          { path: `params.${organizationParam}`, message },
         ]);
       }
       const membership = ctx.memberships.find((m) => m.organizationId === organizationId);
@@ -121,7 +126,8 @@ export const tenancyPlugin = fp(
         // A platform admin acts on any organization, member or not.
         ctx.organizationId = organizationId;
         ctx.role = membership?.role ?? null;
-        return bindLog(request, reply, { organizationId });
+        bindLog(request, reply, { organizationId });
+        return;
       }
       // Another tenant's organization: its existence is not revealed.
       if (!membership) throw new AppError('NOT_FOUND', 'organization not found');
