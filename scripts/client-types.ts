@@ -11,7 +11,7 @@ export const CLIENT_TYPES_FILE = fileURLToPath(new URL('../packages/client/src/g
 
 /** The OpenAPI document the server serves, from the app built on an in-memory database. */
 export async function serverOpenApiDocument(): Promise<OpenAPI3> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', DEMO: '0' });
+  const config = loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://' });
   const database = await openDatabase({ dataDir: 'memory://' });
   try {
     await database.migrate();

@@ -58,13 +58,10 @@ export async function signIn(
   });
   if (!response.ok || !data) throw WardlineError.fromResponse(response, error);
   if ('twoFactorRedirect' in data) {
+    // The challenge is Better Auth's `two_factor` cookie (its name carries the deployment's prefix).
     const cookies = cookiesSetBy(response);
-    // The challenge cookie is Better Auth's `two_factor` (with the deployment's prefix).
-    const challenge = (
-      cookies.filter((cookie) => cookie.includes('two_factor')).length
-        ? cookies.filter((cookie) => cookie.includes('two_factor'))
-        : cookies
-    ).join('; ');
+    const twoFactor = cookies.filter((cookie) => cookie.includes('two_factor'));
+    const challenge = (twoFactor.length > 0 ? twoFactor : cookies).join('; ');
     return {
       status: 'two-factor-required',
       methods: data.twoFactorMethods,
@@ -87,7 +84,7 @@ export async function verifyTotp(
 ): Promise<SignedIn> {
   const { data, error, response } = await client(baseUrl, options).POST('/api/auth/two-factor/verify-totp', {
     body: { code, ...(options.trustDevice === undefined ? {} : { trustDevice: options.trustDevice }) },
-    headers: { cookie: challenge },
+    headers: challenge ? { cookie: challenge } : {},
   });
   if (!response.ok) throw WardlineError.fromResponse(response, error);
   // Better Auth documents only `{ status }`, but answers with the session's token and user.
