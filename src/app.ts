@@ -14,6 +14,7 @@ import { docsPlugin } from './platform/docs.plugin.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { clientErrorHandler } from './platform/http/errors.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
+import { jsonBodyPlugin } from './platform/http/json-body.js';
 import type { Redis } from './platform/redis.js';
 import { tenancyPlugin } from './platform/tenancy/tenancy.plugin.js';
 
@@ -67,6 +68,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(httpPlugin, { corsOrigins: config.CORS_ORIGINS });
+  await app.register(jsonBodyPlugin);
   await app.register(dbPlugin, { database: deps.database, closeOnShutdown: deps.ownsConnections ?? false });
   if (deps.redis && deps.ownsConnections) {
     const redis = deps.redis;

@@ -70,6 +70,19 @@ export const envSchema = z.object({
     .min(32, 'must be at least 32 characters')
     .optional()
     .describe('Secret that signs sessions; required in production. Embedded dev mode keeps one in DATA_DIR.'),
+  AUTH_SECRET_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters')))
+    .describe(
+      'Comma-separated earlier AUTH_SECRETs: after a change of secret, two-factor secrets and token keys they sealed are sealed again with the new one.',
+    ),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(300).default(43200).describe('Session lifetime (a 12-hour shift).'),
   SESSION_REFRESH_SECONDS: z.coerce
     .number()

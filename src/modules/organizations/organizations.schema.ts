@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IdParams } from '../../platform/http/ids.js';
+import { plainText } from '../../platform/http/text.js';
 
 export const Slug = z
   .string()
@@ -19,15 +20,17 @@ export type Organization = z.infer<typeof Organization>;
 
 export const OrganizationParams = IdParams;
 
+const OrganizationName = plainText(2, 200);
+
 export const CreateOrganization = z.object({
-  name: z.string().trim().min(2).max(200),
+  name: OrganizationName,
   slug: Slug,
   adminEmail: z.email().optional().describe("Invite this person as the organization's first admin."),
 });
 export type CreateOrganization = z.infer<typeof CreateOrganization>;
 
 export const UpdateOrganization = z
-  .object({ name: z.string().trim().min(2).max(200), slug: Slug })
+  .object({ name: OrganizationName, slug: Slug.describe('Platform admins only: a slug is unique across tenants.') })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one field to change');
 export type UpdateOrganization = z.infer<typeof UpdateOrganization>;

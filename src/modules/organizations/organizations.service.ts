@@ -82,6 +82,11 @@ export class OrganizationsService {
 
   /** The route declares organization:update for this organization (or the caller is a platform admin). */
   async update(ctx: RequestContext, id: string, patch: UpdateOrganization): Promise<Organization> {
+    // Slugs are unique across tenants, so whether one is taken would tell an organization's admin
+    // that another tenant uses it: only platform admins, who see every tenant anyway, change them.
+    if (patch.slug !== undefined && !ctx.user.platformAdmin) {
+      throw new AppError('FORBIDDEN', 'only a platform admin may change an organization slug');
+    }
     const row = await new OrganizationsRepository(this.db, visibleTo(ctx)).update(id, patch);
     if (!row) throw new AppError('NOT_FOUND', 'organization not found');
     return toOrganization(row);

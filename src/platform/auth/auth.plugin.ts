@@ -5,17 +5,13 @@ import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
-import {
-  AppError,
-  codeToStatus,
-  type ErrorDetail,
-  errorBody,
-  invalidPartMessage,
-  statusToCode,
-} from '../http/errors.js';
+import { AppError, errorBody } from '../http/errors.js';
 import type { Redis } from '../redis.js';
 import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
-import { AUTH_BASE_PATH, type Auth, CLIENT_IP_HEADER, createAuth } from './auth.js';
+import { AUTH_BASE_PATH, type Auth, createAuth, trustedOrigins } from './auth.js';
+import { checkCsrf } from './csrf.js';
+import { isRefusalLogLine, relay, toFetchRequest } from './relay.js';
+import { describeSecretChange, reconcileAuthSecret } from './secret.js';
 import { Memberships } from '../tenancy/memberships.js';
 import { SessionStore } from './session-store.js';
 import { SignInGuard } from './sign-in-guard.js';
@@ -39,78 +35,6 @@ export interface AuthPluginOptions {
   now: Clock;
 }
 
-function toFetchRequest(request: FastifyRequest, origin: string): Request {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(request.headers)) {
-    if (value === undefined || key === CLIENT_IP_HEADER) continue;
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(key, item);
-  }
-  headers.set(CLIENT_IP_HEADER, request.ip);
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body !== undefined;
-  if (/%00/i.test(request.url)) throw nulRefused();
-  return new Request(new URL(request.url, origin), {
-    method: request.method,
-    headers,
-    body: hasBody ? JSON.stringify(request.body, refuseNul) : undefined,
-  });
-}
-
-// No credential, id or name contains a NUL; PostgreSQL text cannot hold one.
-const nulRefused = () =>
-  new AppError('VALIDATION_FAILED', 'the request is not valid', [{ message: 'contains a NUL character' }]);
-
-function refuseNul(key: string, value: unknown): unknown {
-  if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) throw nulRefused();
-  return value;
-}
-
-/** Sends Better Auth's response, with its errors rewritten into Wardline's envelope. */
-async function relay(response: Response, request: FastifyRequest, reply: FastifyReply) {
-  reply.code(response.status);
-  response.headers.forEach((value, key) => {
-    // CORS headers are the CORS plugin's; length and encoding are recomputed by Fastify.
-    if (key === 'set-cookie' || key === 'content-length' || key === 'content-encoding') return;
-    if (key.startsWith('access-control-')) return;
-    void reply.header(key, value);
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length) void reply.header('set-cookie', cookies);
-  const text = await response.text();
-  if (response.status < 400) return reply.send(text || null);
-
-  let message = 'request failed';
-  let reason: string | undefined;
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown; code?: unknown };
-    if (typeof parsed.message === 'string') message = parsed.message;
-    if (typeof parsed.code === 'string') reason = parsed.code;
-  } catch {
-    // not JSON: keep the generic message
-  }
-  const code = statusToCode(response.status);
-  reply.code(codeToStatus(code));
-  void reply.header('content-type', 'application/json; charset=utf-8');
-  if (response.status >= 500) {
-    request.log.error({ status: response.status, reason }, 'auth request failed');
-    return reply.send(errorBody(code, 'internal error', request.id));
-  }
-  if (reason === 'VALIDATION_ERROR') {
-    // The same details as a failed validation on /api/v1, one per field.
-    const details = validationDetails(message);
-    const part = details[0]?.path?.split('.')[0];
-    return reply.send(errorBody('VALIDATION_FAILED', invalidPartMessage(part), request.id, details));
-  }
-  return reply.send(errorBody(code, message, request.id, reason ? [{ path: 'auth', message: reason }] : undefined));
-}
-
-/** Better Auth's validation message, "[body.email] Invalid email; [query.id] ...", as one detail per field. */
-function validationDetails(message: string): ErrorDetail[] {
-  return [...message.matchAll(/\[([^\]]*)\] (.*?)(?=; \[|$)/gs)].map(([, path = '', text = '']) => ({
-    path: path.replace(/^query\b/, 'querystring'),
-    message: text,
-  }));
-}
-
 /** Better Auth at /api/auth/*, with per-IP and per-account brute-force protection in front. */
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: AuthPluginOptions) => {
@@ -121,7 +45,10 @@ export const authPlugin = fp(
       database.db,
       config,
       opts.secret,
-      (level, message) => app.log[level]({ source: 'better-auth' }, message),
+      (level, message) => {
+        if (isRefusalLogLine(message)) return;
+        app.log[level]({ source: 'better-auth' }, message);
+      },
       {
         sessionStorage: sessions.storage,
         sessionsEnded: (tokens) => sessions.forget(tokens),
@@ -130,6 +57,12 @@ export const authPlugin = fp(
         now: opts.now,
       },
     );
+    // Before any request: a changed AUTH_SECRET is carried through completely, or not at all.
+    const secretChange = await reconcileAuthSecret(database.db, opts.secret, config.AUTH_SECRET_PREVIOUS);
+    if (secretChange.changed) {
+      await sessions.forgetAll();
+      app.log.warn({ source: 'auth' }, describeSecretChange(secretChange));
+    }
     const guard = new SignInGuard(database.db, {
       maxFailures: config.SIGNIN_MAX_FAILURES,
       windowSeconds: config.SIGNIN_FAILURE_WINDOW_SECONDS,
@@ -139,6 +72,16 @@ export const authPlugin = fp(
     app.decorate('sessions', sessions);
     app.decorate('memberships', memberships);
     app.decorate('signInGuard', guard);
+
+    // One CSRF rule for Better Auth's routes and Wardline's own, before anything reads the cookie.
+    const authContext = await auth.$context;
+    const csrf = {
+      trustedOrigins: trustedOrigins(config),
+      credentialCookies: [authContext.authCookies.sessionToken.name, authContext.createAuthCookie('two_factor').name],
+    };
+    app.addHook('onRequest', async (request) => {
+      if (request.url.startsWith('/api/auth/') || request.url.startsWith('/api/v1/')) checkCsrf(request, csrf);
+    });
 
     await app.register(rateLimit, {
       global: false,

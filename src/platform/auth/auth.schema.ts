@@ -211,6 +211,16 @@ export const signInFailures = pgTable(
   ],
 );
 
+/**
+ * One row: an HMAC fingerprint of the AUTH_SECRET that sealed the stored secrets (JWKS private keys,
+ * two-factor secrets) and signed the cookies, so that a change of secret is noticed at start-up.
+ */
+export const authSecretState = pgTable('auth_secret_state', {
+  id: integer('id').primaryKey(),
+  fingerprint: text('fingerprint').notNull(),
+  changedAt: timestamp('changed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
+
 /** The keys Better Auth's drizzle adapter looks tables up by. */
 export const authSchema = {
   user: users,

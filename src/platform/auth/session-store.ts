@@ -50,6 +50,11 @@ export class SessionStore {
     return this.cache.invalidate(SessionStore.NAMESPACE, tokens);
   }
 
+  /** Drops every cached session and verification, here and on every instance (after a change of secret). */
+  async forgetAll(): Promise<void> {
+    await this.entries.clear();
+  }
+
   /**
    * Drops every cached session of a user whose record changed (platform role, ban, two-factor...):
    * each cached session carries a copy of the user. Better Auth refreshes those copies itself, but
