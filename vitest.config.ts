@@ -6,6 +6,8 @@ export default defineConfig({
     // Each file boots its own app on its own database, so files run in parallel safely.
     pool: 'forks',
     fileParallelism: true,
+    // Makes the migrated template database every test app starts from.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -17,15 +17,27 @@ export interface StaffMember {
 
 /**
  * Creates an organization and an account plus membership for each staff member, all in one
- * transaction: a failure part-way leaves nothing behind.
+ * transaction: a failure part-way leaves nothing behind. With `passwordHash` (hashPassword's result
+ * for `password`), every account gets that hash instead of one made for it: tests make many
+ * accounts, and hashing is slow by design.
  */
 export async function createStaffedOrganization(
   auth: Auth,
   executor: Executor,
-  input: { name: string; slug: string; synthetic: boolean; staff: StaffMember[]; password: string },
+  input: {
+    name: string;
+    slug: string;
+    synthetic: boolean;
+    staff: StaffMember[];
+    password: string;
+    passwordHash?: string;
+  },
 ) {
   // Hashing is slow by design: done before the transaction, which would otherwise hold PGlite meanwhile.
-  const hashes = await Promise.all(input.staff.map(() => hashPassword(auth, input.password)));
+  const { passwordHash } = input;
+  const hashes = passwordHash
+    ? input.staff.map(() => passwordHash)
+    : await Promise.all(input.staff.map(() => hashPassword(auth, input.password)));
   // On an open transaction this is a savepoint inside it.
   return executor.transaction(async (tx) => {
     const [organization] = await tx

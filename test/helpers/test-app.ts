@@ -1,12 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createStaffedOrganization } from '../../src/demo/demo-tenant.js';
+import { hashPassword, insertPasswordAccounts } from '../../src/platform/auth/first-admin.js';
 import { type Database, openDatabase } from '../../src/platform/db/database.js';
 import { ROLES, type Role } from '../../src/platform/permissions.js';
 import { connectRedis, type Redis } from '../../src/platform/redis.js';
+import { loadPgliteTemplate, withDatabase } from './template.js';
 
 export const PASSWORD = 'correct-horse-battery-staple';
 /** A Redis URL where nothing listens. */
@@ -20,17 +23,31 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A fresh PostgreSQL database for one test file, dropped by `drop`. */
-export async function createScratchDatabase(url: string) {
+/**
+ * A fresh PostgreSQL database for one test file, dropped by `drop`: empty, or a copy of `template`
+ * (buildTestApp passes the run's migrated template, made by test/global-setup.ts).
+ */
+export async function createScratchDatabase(url: string, template?: string | null) {
   const name = `wardline_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const scratch = new URL(url);
-  scratch.pathname = `/${name}`;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`create database ${name}${template ? ` template ${template}` : ''}`);
+        break;
+      } catch (error) {
+        // 55006: the template is in use. Nothing connects to it, but a CREATE DATABASE copying it may
+        // still count; a moment later it is free.
+        if ((error as { code?: string }).code !== '55006' || attempt === 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25 * attempt));
+      }
+    }
+  } finally {
+    await admin.end();
+  }
   return {
-    url: scratch.toString(),
+    url: withDatabase(url, name),
     async drop() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -59,7 +76,9 @@ export async function buildTestApp(
   options: { now?: () => Date; logStream?: { write(line: string): void } } = {},
 ): Promise<TestApp> {
   const base = loadConfig({ DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL });
-  const scratch = base.DATABASE_URL ? await createScratchDatabase(base.DATABASE_URL) : undefined;
+  const scratch = base.DATABASE_URL
+    ? await createScratchDatabase(base.DATABASE_URL, inject('postgresTemplate'))
+    : undefined;
   const prefix = `wardline-test:${randomBytes(6).toString('hex')}:`;
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -71,9 +90,14 @@ export async function buildTestApp(
     REDIS_KEY_PREFIX: prefix,
     ...env,
   });
+  const pgliteTemplate = inject('pgliteTemplate');
   const database = config.DATABASE_URL
     ? await openDatabase({ url: config.DATABASE_URL, poolSize: 4 })
-    : await openDatabase({ dataDir: 'memory://' });
+    : await openDatabase({
+        dataDir: 'memory://',
+        loadDataDir: pgliteTemplate ? loadPgliteTemplate(pgliteTemplate) : undefined,
+      });
+  // A no-op on the template's copy, unless a migration was added since the template was made.
   await database.migrate();
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
   const app = await buildApp(config, {
@@ -114,6 +138,14 @@ export interface Tenant {
   users: Record<Role, TestUser>;
 }
 
+let passwordHash: Promise<string> | undefined;
+
+/** Better Auth's hash of PASSWORD, made once per test process: hashing is slow by design. */
+export function passwordHashOf(app: FastifyInstance): Promise<string> {
+  passwordHash ??= hashPassword(app.auth, PASSWORD);
+  return passwordHash;
+}
+
 /** Signs in through the real auth route and returns the bearer token. */
 export async function signIn(app: FastifyInstance, email: string, password = PASSWORD): Promise<string> {
   const response = await app.inject({ method: 'POST', url: '/api/auth/sign-in/email', payload: { email, password } });
@@ -132,19 +164,23 @@ export async function createTenant(app: FastifyInstance, label = randomUUID().sl
     synthetic: true,
     staff,
     password: PASSWORD,
+    passwordHash: await passwordHashOf(app),
   });
-  const users = {} as Record<Role, TestUser>;
-  for (const person of staff) {
-    users[person.role] = { id: userIds[person.email]!, email: person.email, token: await signIn(app, person.email) };
-  }
+  const tokens = await Promise.all(staff.map((person) => signIn(app, person.email)));
+  const users = Object.fromEntries(
+    staff.map((person, i) => [person.role, { id: userIds[person.email]!, email: person.email, token: tokens[i]! }]),
+  ) as Record<Role, TestUser>;
   return { organizationId, slug, users };
 }
 
 /** A platform admin, signed in. */
 export async function createPlatformAdmin(app: FastifyInstance): Promise<TestUser> {
   const email = `root.${randomUUID().slice(0, 8)}@example.test`;
-  const { user } = await app.auth.api.createUser({ body: { email, password: PASSWORD, name: 'Root', role: 'admin' } });
-  return { id: user.id, email, token: await signIn(app, email) };
+  // The rows Better Auth's admin createUser writes, without hashing the password again.
+  const ids = await insertPasswordAccounts(app.database.db, [
+    { email, name: 'Root', passwordHash: await passwordHashOf(app), platformRole: 'admin' },
+  ]);
+  return { id: ids.get(email)!, email, token: await signIn(app, email) };
 }
 
 /** `app.inject` as a bearer-token caller. */

@@ -31,6 +31,11 @@ export type DatabaseOptions =
   | {
       /** Folder for PGlite's files; `memory://` keeps the database in memory (tests). */
       dataDir: string;
+      /**
+       * A tarball from PGlite's `dumpDataDir()` to start from instead of running initdb; tests load
+       * an already migrated database this way. Only for a new database (`memory://` or an empty folder).
+       */
+      loadDataDir?: Blob;
     };
 
 export const migrationsFolder = fileURLToPath(new URL('../../../migrations', import.meta.url));
@@ -65,7 +70,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
 
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
-  const client = await PGlite.create(options.dataDir);
+  const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
