@@ -76,7 +76,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
       await redis.quit().catch(() => redis.disconnect());
     });
   }
-  await app.register(cachePlugin, { redis: deps.redis, keyPrefix: config.REDIS_KEY_PREFIX });
+  await app.register(cachePlugin, {
+    redis: deps.redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    connectWaitMs: config.REDIS_CONNECT_WAIT_MS,
+  });
   await app.register(authPlugin, {
     config,
     database: deps.database,

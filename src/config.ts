@@ -65,6 +65,12 @@ export const envSchema = z.object({
     .optional()
     .describe('Redis URL for the shared cache layer, its invalidation bus and rate-limit counters.'),
   REDIS_KEY_PREFIX: z.string().min(1).default('wardline:').describe('Prefix of every Redis key Wardline writes.'),
+  REDIS_CONNECT_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(3000)
+    .describe('How long start-up waits for Redis before serving without it (it keeps reconnecting).'),
   AUTH_SECRET: z
     .string()
     .min(32, 'must be at least 32 characters')

@@ -8,8 +8,6 @@ import { type Redis, whenConnected } from './redis.js';
 
 /** Entries kept in each process's memory layer; the least recently used go first. */
 const MEMORY_MAX_ITEMS = 50_000;
-/** How long start-up waits for Redis before going on without it. */
-const CONNECT_WAIT_MS = 3_000;
 /** How often invalidations that could not reach Redis are tried again. */
 const RETRY_INTERVAL_MS = 5_000;
 
@@ -105,7 +103,7 @@ declare module 'fastify' {
 }
 
 export const cachePlugin = fp(
-  async (app: FastifyInstance, opts: { redis: Redis | null; keyPrefix: string }) => {
+  async (app: FastifyInstance, opts: { redis: Redis | null; keyPrefix: string; connectWaitMs: number }) => {
     // Only warnings and errors: bentocache's debug lines name keys, and some keys are session tokens.
     const quiet = ['error', 'fatal', 'silent'].includes(app.log.level) ? app.log.level : 'warn';
     const log = app.log.child({ module: 'cache' }, { level: quiet });
@@ -117,7 +115,7 @@ export const cachePlugin = fp(
     app.addHook('onClose', () => cache.close());
     // Commands fail at once while Redis is unreachable, so give it a moment to connect at start.
     if (opts.redis && l2) {
-      const connected = await Promise.all([opts.redis, l2].map((client) => whenConnected(client, CONNECT_WAIT_MS)));
+      const connected = await Promise.all([opts.redis, l2].map((client) => whenConnected(client, opts.connectWaitMs)));
       if (!connected.every(Boolean)) log.warn('Redis is unreachable; the cache runs on memory and the database');
     }
   },
