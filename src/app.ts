@@ -12,7 +12,7 @@ import type { Database } from './platform/db/database.js';
 import { dbPlugin } from './platform/db/db.plugin.js';
 import { docsPlugin } from './platform/docs.plugin.js';
 import { healthRoutes } from './platform/health.routes.js';
-import { clientErrorHandler } from './platform/http/errors.js';
+import { edgeServerOptions } from './platform/http/edge.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
 import type { Redis } from './platform/redis.js';
@@ -59,9 +59,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-    clientErrorHandler,
-    // The http plugin answers requests that arrive during shutdown, in the error envelope.
-    return503OnClosing: false,
+    // Timeouts, shutdown, and the answers given before a route is found, all in the error envelope.
+    ...edgeServerOptions(config),
   });
   app.decorate('now', deps.now ?? systemClock);
   app.setValidatorCompiler(validatorCompiler);

@@ -108,6 +108,26 @@ export const envSchema = z.object({
     .pipe(z.array(z.url()))
     .describe('Comma-separated origins allowed to call the API from a browser.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576).describe('Largest request body accepted.'),
+  HEADERS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(10000)
+    .describe('Time a client has to send the request line and headers; then 408 and the connection is closed.'),
+  REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(30000)
+    .describe('Time a client has to send the whole request, body included; then 408 and the connection is closed.'),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(72000)
+    .describe(
+      "How long an idle keep-alive connection stays open; keep it above a load balancer's idle timeout (often 60 s).",
+    ),
   SIGNIN_MAX_FAILURES: z.coerce
     .number()
     .int()
@@ -146,6 +166,11 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push(`${env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}: ADMIN_EMAIL and ADMIN_PASSWORD go together`);
   }
+  // Node refuses a headers timeout longer than the request timeout (which includes it).
+  const headersTimeout = envSchema.shape.HEADERS_TIMEOUT_MS.safeParse(env.HEADERS_TIMEOUT_MS).data;
+  const requestTimeout = envSchema.shape.REQUEST_TIMEOUT_MS.safeParse(env.REQUEST_TIMEOUT_MS).data;
+  if (headersTimeout !== undefined && requestTimeout !== undefined && headersTimeout > requestTimeout)
+    problems.push('HEADERS_TIMEOUT_MS: must not be longer than REQUEST_TIMEOUT_MS');
   return problems;
 }
 

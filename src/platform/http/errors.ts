@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,8 +8,10 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'REQUEST_TIMEOUT'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'URI_TOO_LONG'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
@@ -46,10 +46,14 @@ export function codeToStatus(code: ErrorCode): number {
       return 404;
     case 'METHOD_NOT_ALLOWED':
       return 405;
+    case 'REQUEST_TIMEOUT':
+      return 408;
     case 'CONFLICT':
       return 409;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
+    case 'URI_TOO_LONG':
+      return 414;
     case 'UNSUPPORTED_MEDIA_TYPE':
       return 415;
     case 'RATE_LIMITED':
@@ -72,11 +76,15 @@ export function statusToCode(status: number): ErrorCode {
       return 'NOT_FOUND';
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return 'REQUEST_TIMEOUT';
     case 409:
     case 422:
       return 'CONFLICT';
     case 413:
       return 'PAYLOAD_TOO_LARGE';
+    case 414:
+      return 'URI_TOO_LONG';
     case 415:
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 429:
@@ -209,31 +217,4 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .code(status)
       .send(errorBody(mapped.code, message, request.id, status >= 500 ? undefined : mapped.details));
   });
-}
-
-/**
- * Errors Node's HTTP parser raises before Fastify sees a request (headers too large, malformed
- * request line): answered in the same envelope, then the connection is closed.
- */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const [status, reason] = tooLarge ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-  const requestId = randomUUID();
-  const body = JSON.stringify(
-    errorBody(
-      tooLarge ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED',
-      tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP',
-      requestId,
-    ),
-  );
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n` +
-      'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n' +
-      body,
-  );
 }
