@@ -53,9 +53,13 @@ describe('the generated types', () => {
     const document = (await (await fetch(`${baseUrl}/api/docs/openapi.json`)).json()) as OpenAPI3;
     const expected = await renderClientTypes(document);
     const committed = await readFile(CLIENT_TYPES_FILE, 'utf8').catch(() => '');
+    const [ours, theirs] = [committed.split('\n'), expected.split('\n')];
+    const line = ours.findIndex((text, i) => text !== theirs[i]);
+    const where = line === -1 ? `line ${ours.length + 1}` : `line ${line + 1}: ${JSON.stringify(theirs[line] ?? '')}`;
     expect(
       committed === expected,
-      'packages/client/src/generated/openapi.ts differs from the live OpenAPI document: run `npm run client:generate` and commit the result',
+      `packages/client/src/generated/openapi.ts differs from the live OpenAPI document (first at ${where}): ` +
+        'run `npm run client:generate` and commit the result',
     ).toBe(true);
   });
 });
