@@ -674,6 +674,7 @@ export interface paths {
         content: {
           'application/json': {
             name?: string;
+            /** @description Platform admins only: a slug is unique across tenants. */
             slug?: string;
           };
         };
