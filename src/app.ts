@@ -5,6 +5,7 @@ import { invitationsModule } from './modules/invitations/invitations.routes.js';
 import { organizationsModule } from './modules/organizations/organizations.routes.js';
 import { profileModule } from './modules/profile/profile.routes.js';
 import { usersModule } from './modules/users/users.routes.js';
+import { auditRoutes } from './platform/audit/audit.routes.js';
 import { authPlugin } from './platform/auth/auth.plugin.js';
 import { cachePlugin } from './platform/cache.js';
 import { type Clock, systemClock } from './platform/clock.js';
@@ -15,6 +16,7 @@ import { healthRoutes } from './platform/health.routes.js';
 import { edgeServerOptions } from './platform/http/edge.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
+import { kitPlugin } from './platform/kit.plugin.js';
 import type { Redis } from './platform/redis.js';
 import { tenancyPlugin } from './platform/tenancy/tenancy.plugin.js';
 
@@ -87,10 +89,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     secret: deps.authSecret,
     now: app.now,
   });
+  await app.register(kitPlugin);
   await app.register(tenancyPlugin);
   await app.register(docsPlugin, { publicUrl: config.publicUrl });
 
   await app.register(healthRoutes, { redis: deps.redis });
+  await app.register(auditRoutes);
   await app.register(invitationsModule);
   await app.register(organizationsModule);
   await app.register(usersModule);

@@ -66,6 +66,15 @@ export function documentCommonErrors(document: OpenApiDocument): void {
   }
 }
 
+/** A CSP without `upgrade-insecure-requests`. */
+export function withoutUpgradeInsecureRequests(header: string): string {
+  return header
+    .split(';')
+    .map((directive) => directive.trim())
+    .filter((directive) => directive && directive !== 'upgrade-insecure-requests')
+    .join('; ');
+}
+
 /** OpenAPI 3.1 at /api/docs/openapi.json (from the zod route schemas plus Better Auth's), UI at /api/docs. */
 export const docsPlugin = fp(
   async (app: FastifyInstance, opts: { publicUrl: string }) => {
@@ -122,8 +131,21 @@ export const docsPlugin = fp(
         return document;
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
-    app.get('/api/docs/openapi.json', { schema: { hide: true } }, () => app.swagger());
+    // The UI's own routes (its page and assets) are public, as the document is.
+    await app.register(async (ui) => {
+      ui.addHook('onRoute', (route) => {
+        route.config = { ...route.config, access: 'public' };
+      });
+      await ui.register(swaggerUi, {
+        routePrefix: '/api/docs',
+        staticCSP: true,
+        // Its CSP asks browsers to upgrade every asset URL to https, so over plain HTTP (any host name
+        // but localhost and 127.0.0.1, which browsers exempt) the page stays blank. TLS, where there is
+        // some, is a proxy's business: it sets Strict-Transport-Security.
+        transformStaticCSP: (header) => withoutUpgradeInsecureRequests(header),
+      });
+    });
+    app.get('/api/docs/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => app.swagger());
   },
   { name: 'docs', dependencies: ['auth'] },
 );

@@ -41,6 +41,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         security: [],
         response: { 200: z.object({ status: z.literal('ok'), uptimeSeconds: z.number() }) },
       },
+      config: { access: 'public' },
       logLevel: 'warn',
     },
     async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }),
@@ -55,6 +56,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         security: [],
         response: { 200: Readiness, 503: Readiness },
       },
+      config: { access: 'public' },
       logLevel: 'warn',
     },
     async (_request, reply) => {

@@ -12,6 +12,7 @@ export const RESOURCES = {
   organization: ['read', 'update'],
   users: ['read', 'update-role', 'remove'],
   invitations: ['read', 'create', 'cancel'],
+  audit: ['read'],
 } as const;
 
 type Resource = keyof typeof RESOURCES;
@@ -29,8 +30,9 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'invitations:read',
     'invitations:create',
     'invitations:cancel',
+    'audit:read',
   ],
-  manager: ['organization:read', 'users:read', 'invitations:read'],
+  manager: ['organization:read', 'users:read', 'invitations:read', 'audit:read'],
   doctor: ['organization:read'],
   nurse: ['organization:read'],
   operator: ['organization:read'],

@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { invitations, members, users } from '../../platform/auth/auth.schema.js';
-import type { Executor } from '../../platform/db/database.js';
 import { afterCursor } from '../../platform/db/keyset.js';
+import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 
 const columns = {
@@ -24,23 +24,15 @@ export type InvitationRow = {
   createdAt: Date;
 };
 
-/** All SQL on invitations, for one organization. */
-export class InvitationsRepository {
-  constructor(
-    private readonly db: Executor,
-    private readonly organizationId: string,
-  ) {}
-
-  private scoped(...conditions: (SQL | undefined)[]) {
-    return and(eq(invitations.organizationId, this.organizationId), ...conditions);
-  }
-
+/** All SQL on an organization's invitations (Better Auth's `invitations` table). */
+export class InvitationsRepository extends TenantRepository {
   listPending(now: Date, limit: number, cursor: Cursor | undefined): Promise<InvitationRow[]> {
     return this.db
       .select(columns)
       .from(invitations)
       .where(
-        this.scoped(
+        this.where(
+          invitations,
           eq(invitations.status, 'pending'),
           gt(invitations.expiresAt, now),
           afterCursor(invitations.createdAt, invitations.id, cursor),
@@ -55,7 +47,7 @@ export class InvitationsRepository {
       .select({ id: members.id })
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
-      .where(and(eq(members.organizationId, this.organizationId), eq(sql`lower(${users.email})`, email)))
+      .where(this.where(members, eq(sql`lower(${users.email})`, email)))
       .limit(1);
     return rows.length > 0;
   }
@@ -65,7 +57,7 @@ export class InvitationsRepository {
     await this.db
       .update(invitations)
       .set({ status: 'canceled' })
-      .where(this.scoped(eq(sql`lower(${invitations.email})`, email), eq(invitations.status, 'pending')));
+      .where(this.where(invitations, eq(sql`lower(${invitations.email})`, email), eq(invitations.status, 'pending')));
   }
 
   async create(values: {
@@ -77,7 +69,7 @@ export class InvitationsRepository {
   }): Promise<InvitationRow> {
     const [row] = await this.db
       .insert(invitations)
-      .values({ ...values, organizationId: this.organizationId, status: 'pending' })
+      .values(this.owned({ ...values, status: 'pending' }))
       .returning(columns);
     return row!;
   }
@@ -86,7 +78,7 @@ export class InvitationsRepository {
     const [row] = await this.db
       .update(invitations)
       .set({ status: 'canceled' })
-      .where(this.scoped(eq(invitations.id, id), eq(invitations.status, 'pending')))
+      .where(this.where(invitations, and(eq(invitations.id, id), eq(invitations.status, 'pending'))))
       .returning(columns);
     return row;
   }

@@ -3,7 +3,6 @@ import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { PageQuery, pageOf } from '../../platform/http/pagination.js';
-import { assertTenant } from '../../platform/tenancy/context.js';
 import { CreatedInvitation, CreateInvitation, Invitation, InvitationParams } from './invitations.schema.js';
 import { InvitationsService } from './invitations.service.js';
 
@@ -15,7 +14,7 @@ declare module 'fastify' {
 
 export const invitationsModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('invitations', new InvitationsService(app.database.db, app.now));
+    app.decorate('invitations', new InvitationsService(app.uow, app.now));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.post(
@@ -34,10 +33,7 @@ export const invitationsModule = fp(
           response: { 201: CreatedInvitation, ...commonErrors, 409: ErrorBody },
         },
       },
-      async (request, reply) => {
-        assertTenant(request.ctx);
-        return reply.code(201).send(await app.invitations.create(request.ctx, request.body));
-      },
+      async (request, reply) => reply.code(201).send(await app.invitations.create(request.tenant, request.body)),
     );
 
     r.get(
@@ -51,10 +47,7 @@ export const invitationsModule = fp(
           response: { 200: pageOf(Invitation), ...commonErrors },
         },
       },
-      async (request) => {
-        assertTenant(request.ctx);
-        return app.invitations.listPending(request.ctx, request.query);
-      },
+      async (request) => app.invitations.listPending(request.tenant, request.query),
     );
 
     r.delete(
@@ -68,11 +61,8 @@ export const invitationsModule = fp(
           response: { 200: Invitation, ...commonErrors, 404: ErrorBody },
         },
       },
-      async (request) => {
-        assertTenant(request.ctx);
-        return app.invitations.cancel(request.ctx, request.params.id);
-      },
+      async (request) => app.invitations.cancel(request.tenant, request.params.id),
     );
   },
-  { name: 'invitations', dependencies: ['db', 'tenancy'] },
+  { name: 'invitations', dependencies: ['kit', 'tenancy'] },
 );

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashInvitationToken, INVITATION_TTL_SECONDS } from '../../platform/auth/auth.js';
 import type { Clock } from '../../platform/clock.js';
-import type { Db, Executor } from '../../platform/db/database.js';
-import { inTransaction } from '../../platform/db/transaction.js';
+import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import { isRole, type Role } from '../../platform/permissions.js';
@@ -19,18 +18,18 @@ function toInvitation(row: InvitationRow): Invitation {
 /** Invitations into an organization. Acceptance is Better Auth's flow (/api/auth/organization/accept-invitation). */
 export class InvitationsService {
   constructor(
-    private readonly db: Db,
+    private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
     private readonly now: Clock,
   ) {}
 
-  /** Invites `email` to `organizationId` as `role`; the caller has already been authorized. */
-  async invite(
-    tx: Executor,
-    organizationId: string,
-    inviterId: string,
-    input: { email: string; role: Role },
-  ): Promise<CreatedInvitation> {
-    const repo = new InvitationsRepository(tx, organizationId);
+  /**
+   * Invites `email` as `role` into the work's organization, within that unit of work (also used by
+   * the organizations module, in the transaction that creates an organization).
+   */
+  async invite(work: Work, input: { email: string; role: Role }): Promise<CreatedInvitation> {
+    const repo = work.repo(InvitationsRepository);
+    const inviterId = work.ctx.userId;
+    if (!inviterId) throw new Error('an invitation needs a person who invites');
     const email = input.email.toLowerCase();
     if (await repo.isMember(email)) throw new AppError('CONFLICT', 'that person is already a member');
     await repo.cancelPendingFor(email);
@@ -43,25 +42,30 @@ export class InvitationsService {
       expiresAt,
       tokenHash: hashInvitationToken(token),
     });
+    work.audit({ action: 'invitations.create', resourceType: 'invitation', resourceId: row.id });
     return { ...toInvitation(row), token };
   }
 
   create(ctx: TenantContext, input: CreateInvitation): Promise<CreatedInvitation> {
-    return inTransaction(this.db, (tx) => this.invite(tx, ctx.organizationId, ctx.user.id, input));
+    return this.uow.write(ctx, (work) => this.invite(work, input));
   }
 
-  async listPending(ctx: TenantContext, page: PageQuery) {
-    const rows = await new InvitationsRepository(this.db, ctx.organizationId).listPending(
-      this.now(),
-      page.limit,
-      decodeCursor(page.cursor),
-    );
-    return toPage(rows, page.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toInvitation);
+  listPending(ctx: TenantContext, page: PageQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work
+        .repo(InvitationsRepository)
+        .listPending(this.now(), page.limit, decodeCursor(page.cursor));
+      work.audit({ action: 'invitations.list', resourceType: 'invitation' });
+      return toPage(rows, page.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toInvitation);
+    });
   }
 
-  async cancel(ctx: TenantContext, id: string): Promise<Invitation> {
-    const row = await new InvitationsRepository(this.db, ctx.organizationId).cancel(id);
-    if (!row) throw new AppError('NOT_FOUND', 'no pending invitation with that id');
-    return toInvitation(row);
+  cancel(ctx: TenantContext, id: string): Promise<Invitation> {
+    return this.uow.write(ctx, async (work) => {
+      const row = await work.repo(InvitationsRepository).cancel(id);
+      if (!row) throw new AppError('NOT_FOUND', 'no pending invitation with that id');
+      work.audit({ action: 'invitations.cancel', resourceType: 'invitation', resourceId: id });
+      return toInvitation(row);
+    });
   }
 }

@@ -52,7 +52,7 @@ export class OrganizationsRepository {
     return row;
   }
 
-  async create(values: { name: string; slug: string }): Promise<OrganizationRow> {
+  async create(values: { id: string; name: string; slug: string }): Promise<OrganizationRow> {
     if (this.scope !== UNSCOPED_PLATFORM_WIDE) throw new Error('only a platform-wide repository creates organizations');
     const [row] = await this.db.insert(organizations).values(values).returning(columns);
     return row!;

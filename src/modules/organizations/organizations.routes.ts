@@ -21,12 +21,13 @@ declare module 'fastify' {
 
 export const organizationsModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('organizations', new OrganizationsService(app.database.db, app.invitations));
+    app.decorate('organizations', new OrganizationsService(app.database.db, app.uow, app.invitations));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(
       '/api/v1/organizations',
       {
+        config: { access: 'signed-in' },
         schema: {
           tags: ['organizations'],
           summary: "Organizations: all for a platform admin, otherwise the caller's own",
@@ -40,6 +41,7 @@ export const organizationsModule = fp(
     r.post(
       '/api/v1/organizations',
       {
+        config: { access: 'platform-admin' },
         schema: {
           tags: ['organizations'],
           summary: 'Create an organization (platform admin)',
@@ -67,6 +69,7 @@ export const organizationsModule = fp(
     r.post(
       '/api/v1/organizations/:id/invitations',
       {
+        config: { access: 'platform-admin' },
         schema: {
           tags: ['organizations'],
           summary: 'Invite someone into an organization (platform admin), e.g. a replacement admin',

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../../platform/db/database.js';
-import { inTransaction } from '../../platform/db/transaction.js';
+import { actingAs, type UnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import type { RequestContext } from '../../platform/tenancy/context.js';
@@ -24,7 +25,8 @@ function visibleTo(ctx: RequestContext): OrganizationScope {
 export class OrganizationsService {
   constructor(
     private readonly db: Db,
-    private readonly invitations: InvitationsService,
+    private readonly uow: Pick<UnitOfWork, 'write'>,
+    private readonly invitations: Pick<InvitationsService, 'invite'>,
   ) {}
 
   async list(ctx: RequestContext, page: PageQuery) {
@@ -49,15 +51,18 @@ export class OrganizationsService {
     return toOrganization(row);
   }
 
-  async create(ctx: RequestContext, input: CreateOrganization) {
-    if (!ctx.user.platformAdmin) throw new AppError('FORBIDDEN', 'only a platform admin may create organizations');
-    return inTransaction(this.db, async (tx) => {
-      const organization = await new OrganizationsRepository(tx, UNSCOPED_PLATFORM_WIDE).create({
+  /** The route is for platform admins only. The organization, its first admin's invitation and their audit events commit together. */
+  create(ctx: RequestContext, input: CreateOrganization) {
+    const id = randomUUID();
+    return this.uow.write(actingAs(ctx, id), async (work) => {
+      const organization = await new OrganizationsRepository(work.db, UNSCOPED_PLATFORM_WIDE).create({
+        id,
         name: input.name,
         slug: input.slug,
       });
+      work.audit({ action: 'organizations.create', resourceType: 'organization', resourceId: id });
       const invitation = input.adminEmail
-        ? await this.invitations.invite(tx, organization.id, ctx.user.id, { email: input.adminEmail, role: 'admin' })
+        ? await this.invitations.invite(work, { email: input.adminEmail, role: 'admin' })
         : null;
       return {
         ...toOrganization(organization),
@@ -71,24 +76,26 @@ export class OrganizationsService {
    * A platform admin invites someone into an existing organization, e.g. a new admin for a tenant
    * that has lost its own. Organization members invite through /api/v1/invitations instead.
    */
-  async invite(ctx: RequestContext, id: string, input: CreateInvitation): Promise<CreatedInvitation> {
-    if (!ctx.user.platformAdmin) throw new AppError('NOT_FOUND', 'organization not found');
-    return inTransaction(this.db, async (tx) => {
-      if (!(await new OrganizationsRepository(tx, UNSCOPED_PLATFORM_WIDE).find(id)))
+  invite(ctx: RequestContext, id: string, input: CreateInvitation): Promise<CreatedInvitation> {
+    return this.uow.write(actingAs(ctx, id), async (work) => {
+      if (!(await new OrganizationsRepository(work.db, UNSCOPED_PLATFORM_WIDE).find(id)))
         throw new AppError('NOT_FOUND', 'organization not found');
-      return this.invitations.invite(tx, id, ctx.user.id, input);
+      return this.invitations.invite(work, input);
     });
   }
 
   /** The route declares organization:update for this organization (or the caller is a platform admin). */
-  async update(ctx: RequestContext, id: string, patch: UpdateOrganization): Promise<Organization> {
+  update(ctx: RequestContext, id: string, patch: UpdateOrganization): Promise<Organization> {
     // Slugs are unique across tenants, so whether one is taken would tell an organization's admin
     // that another tenant uses it: only platform admins, who see every tenant anyway, change them.
     if (patch.slug !== undefined && !ctx.user.platformAdmin) {
       throw new AppError('FORBIDDEN', 'only a platform admin may change an organization slug');
     }
-    const row = await new OrganizationsRepository(this.db, visibleTo(ctx)).update(id, patch);
-    if (!row) throw new AppError('NOT_FOUND', 'organization not found');
-    return toOrganization(row);
+    return this.uow.write(actingAs(ctx, id), async (work) => {
+      const row = await new OrganizationsRepository(work.db, visibleTo(ctx)).update(id, patch);
+      if (!row) throw new AppError('NOT_FOUND', 'organization not found');
+      work.audit({ action: 'organizations.update', resourceType: 'organization', resourceId: id });
+      return toOrganization(row);
+    });
   }
 }

@@ -205,10 +205,14 @@ describe('POST /api/v1/organizations/:id/invitations', () => {
     expect(signUp.statusCode).toBe(200);
   });
 
-  it('is 404 to anyone but a platform admin, and for an unknown organization', async () => {
+  it('is 403 to anyone but a platform admin, whatever the organization, and 404 for an unknown one', async () => {
     const payload = { email: 'x@example.test', role: 'admin' };
-    const url = `/api/v1/organizations/${a.organizationId}/invitations`;
-    expect((await as(t.app, a.users.admin.token)({ method: 'POST', url, payload })).statusCode).toBe(404);
+    for (const id of [a.organizationId, 'nope']) {
+      const url = `/api/v1/organizations/${id}/invitations`;
+      const res = await as(t.app, a.users.admin.token)({ method: 'POST', url, payload });
+      expect(res.statusCode).toBe(403);
+      expect(res.json().error.message).toBe('only a platform admin may do this');
+    }
     const unknown = await as(
       t.app,
       root.token,

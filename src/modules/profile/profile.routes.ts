@@ -43,6 +43,7 @@ export const profileModule = fp(
     r.get(
       '/api/v1/profile',
       {
+        config: { access: 'signed-in' },
         schema: {
           tags: ['profile'],
           summary: 'The caller, their organizations and role in each',
@@ -59,6 +60,7 @@ export const profileModule = fp(
     r.get(
       '/api/v1/profile/sessions',
       {
+        config: { access: 'signed-in' },
         schema: {
           tags: ['profile'],
           summary: "The caller's live sessions (sign-ins and bearer tokens), without their tokens",
@@ -72,6 +74,7 @@ export const profileModule = fp(
     r.delete(
       '/api/v1/profile/sessions/:id',
       {
+        config: { access: 'signed-in' },
         schema: {
           tags: ['profile'],
           summary: 'Sign out one of your sessions',

@@ -1,7 +1,7 @@
-import { and, asc, eq, notExists, type SQL } from 'drizzle-orm';
+import { and, asc, eq, notExists } from 'drizzle-orm';
 import { apiKeys, members, sessions, users } from '../../platform/auth/auth.schema.js';
-import type { Executor } from '../../platform/db/database.js';
 import { afterCursor } from '../../platform/db/keyset.js';
+import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 
 const columns = {
@@ -22,23 +22,14 @@ export type MemberRow = {
   joinedAt: Date;
 };
 
-/** All SQL on an organization's members; every query is filtered by the organization. */
-export class UsersRepository {
-  constructor(
-    private readonly db: Executor,
-    private readonly organizationId: string,
-  ) {}
-
-  private scoped(...conditions: (SQL | undefined)[]) {
-    return and(eq(members.organizationId, this.organizationId), ...conditions);
-  }
-
+/** All SQL on an organization's members (Better Auth's `members` table, joined to `users`). */
+export class UsersRepository extends TenantRepository {
   list(limit: number, cursor: Cursor | undefined): Promise<MemberRow[]> {
     return this.db
       .select(columns)
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
-      .where(this.scoped(afterCursor(members.createdAt, members.userId, cursor)))
+      .where(this.where(members, afterCursor(members.createdAt, members.userId, cursor)))
       .orderBy(asc(members.createdAt), asc(members.userId))
       .limit(limit + 1);
   }
@@ -48,7 +39,7 @@ export class UsersRepository {
       .select(columns)
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
-      .where(this.scoped(eq(members.userId, userId)));
+      .where(this.where(members, eq(members.userId, userId)));
     return row;
   }
 
@@ -57,7 +48,7 @@ export class UsersRepository {
     const rows = await this.db
       .select({ id: members.id })
       .from(members)
-      .where(this.scoped(eq(members.role, 'admin')))
+      .where(this.where(members, eq(members.role, 'admin')))
       .for('update');
     return rows.length;
   }
@@ -66,17 +57,17 @@ export class UsersRepository {
     await this.db
       .update(members)
       .set({ role })
-      .where(this.scoped(eq(members.userId, userId)));
+      .where(this.where(members, eq(members.userId, userId)));
   }
 
   async remove(userId: string): Promise<void> {
-    await this.db.delete(members).where(this.scoped(eq(members.userId, userId)));
+    await this.db.delete(members).where(this.where(members, eq(members.userId, userId)));
   }
 
-  /**
-   * Deletes the user's API keys once they belong to no organization and are not a platform admin:
-   * a key of someone who has left has nothing legitimate left to call.
-   */
+  // The two below act on the person, not on this organization's data: someone removed from an
+  // organization is signed out everywhere, and keeps no API key once they belong to none.
+
+  /** Deletes the user's API keys once they belong to no organization and are not a platform admin. */
   async deleteApiKeysIfUnaffiliated(userId: string): Promise<void> {
     const stillMember = this.db.select({ id: members.id }).from(members).where(eq(members.userId, userId));
     const platformAdmin = this.db

@@ -4,7 +4,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { PageQuery, pageOf } from '../../platform/http/pagination.js';
-import { assertTenant } from '../../platform/tenancy/context.js';
 import { ChangeRole, Member, UserParams } from './users.schema.js';
 import { UsersService } from './users.service.js';
 
@@ -16,7 +15,7 @@ declare module 'fastify' {
 
 export const usersModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('users', new UsersService(app.database.db, app.sessions, app.memberships));
+    app.decorate('users', new UsersService(app.uow, app.sessions, app.memberships));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(
@@ -30,10 +29,7 @@ export const usersModule = fp(
           response: { 200: pageOf(Member), ...commonErrors },
         },
       },
-      async (request) => {
-        assertTenant(request.ctx);
-        return app.users.list(request.ctx, request.query);
-      },
+      async (request) => app.users.list(request.tenant, request.query),
     );
 
     r.patch(
@@ -48,10 +44,7 @@ export const usersModule = fp(
           response: { 200: Member, ...commonErrors, 404: ErrorBody, 409: ErrorBody },
         },
       },
-      async (request) => {
-        assertTenant(request.ctx);
-        return app.users.changeRole(request.ctx, request.params.id, request.body.role);
-      },
+      async (request) => app.users.changeRole(request.tenant, request.params.id, request.body.role),
     );
 
     r.delete(
@@ -66,11 +59,10 @@ export const usersModule = fp(
         },
       },
       async (request, reply) => {
-        assertTenant(request.ctx);
-        await app.users.remove(request.ctx, request.params.id);
+        await app.users.remove(request.tenant, request.params.id);
         return reply.code(204).send(null);
       },
     );
   },
-  { name: 'users', dependencies: ['db', 'tenancy'] },
+  { name: 'users', dependencies: ['kit', 'tenancy'] },
 );

@@ -1,6 +1,5 @@
 import type { SessionStore } from '../../platform/auth/session-store.js';
-import type { Db } from '../../platform/db/database.js';
-import { inTransaction } from '../../platform/db/transaction.js';
+import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import { isRole, type Role } from '../../platform/permissions.js';
@@ -18,19 +17,23 @@ function toMember(row: MemberRow): Member {
 /** Members of the caller's organization: listing, role changes, removal. */
 export class UsersService {
   constructor(
-    private readonly db: Db,
+    private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
     private readonly sessions: Pick<SessionStore, 'forget'>,
     private readonly memberships: Pick<Memberships, 'forget'>,
   ) {}
 
-  async list(ctx: TenantContext, page: PageQuery) {
-    const rows = await new UsersRepository(this.db, ctx.organizationId).list(page.limit, decodeCursor(page.cursor));
-    return toPage(rows, page.limit, (row) => ({ sort: row.joinedAt.toISOString(), id: row.id }), toMember);
+  list(ctx: TenantContext, page: PageQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work.repo(UsersRepository).list(page.limit, decodeCursor(page.cursor));
+      // Staff names and emails are personal data: reading them is on the trail too.
+      work.audit({ action: 'users.list', resourceType: 'user' });
+      return toPage(rows, page.limit, (row) => ({ sort: row.joinedAt.toISOString(), id: row.id }), toMember);
+    });
   }
 
-  async changeRole(ctx: TenantContext, userId: string, role: Role): Promise<Member> {
-    const member = await inTransaction(this.db, async (tx) => {
-      const repo = new UsersRepository(tx, ctx.organizationId);
+  changeRole(ctx: TenantContext, userId: string, role: Role): Promise<Member> {
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(UsersRepository);
       const admins = await repo.lockAdmins();
       const member = await repo.find(userId);
       if (!member) throw new AppError('NOT_FOUND', 'user not found');
@@ -38,16 +41,17 @@ export class UsersService {
         throw new AppError('CONFLICT', 'the last admin of an organization cannot be demoted');
       }
       await repo.setRole(userId, role);
+      work.audit({ action: 'users.role-change', resourceType: 'user', resourceId: userId });
+      // After the commit, so no request can cache the old role again in between.
+      work.afterCommit(() => this.memberships.forget(userId));
       return toMember({ ...member, role });
     });
-    await this.memberships.forget(userId);
-    return member;
   }
 
   /** Removes the membership and revokes the user's sessions (and API keys, if no membership is left), so access ends now. */
-  async remove(ctx: TenantContext, userId: string): Promise<void> {
-    const tokens = await inTransaction(this.db, async (tx) => {
-      const repo = new UsersRepository(tx, ctx.organizationId);
+  remove(ctx: TenantContext, userId: string): Promise<void> {
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(UsersRepository);
       const admins = await repo.lockAdmins();
       const member = await repo.find(userId);
       if (!member) throw new AppError('NOT_FOUND', 'user not found');
@@ -56,10 +60,12 @@ export class UsersService {
       }
       await repo.remove(userId);
       await repo.deleteApiKeysIfUnaffiliated(userId);
-      return repo.revokeSessions(userId);
+      const tokens = await repo.revokeSessions(userId);
+      work.audit({ action: 'users.remove', resourceType: 'user', resourceId: userId });
+      work.afterCommit(async () => {
+        await this.sessions.forget(tokens);
+        await this.memberships.forget(userId);
+      });
     });
-    // After the commit, so no request can cache the old state again in between.
-    await this.sessions.forget(tokens);
-    await this.memberships.forget(userId);
   }
 }

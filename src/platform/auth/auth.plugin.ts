@@ -9,6 +9,7 @@ import { AppError, errorBody } from '../http/errors.js';
 import type { Redis } from '../redis.js';
 import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, createAuth, trustedOrigins } from './auth.js';
+import { AUDITED_AUTH_ACTIONS, authAudit } from './auth-audit.js';
 import { checkCsrf } from './csrf.js';
 import { isRefusalLogLine, relay, toFetchRequest } from './relay.js';
 import { describeSecretChange, reconcileAuthSecret } from './secret.js';
@@ -145,12 +146,26 @@ export const authPlugin = fp(
       return endpoint.checksPassword ? passwordRecheck : forward;
     };
 
+    const audit = authAudit(app);
     for (const [path, endpoint] of Object.entries(AUTH_ENDPOINTS)) {
+      const audited = path in AUDITED_AUTH_ACTIONS;
       app.route({
         method: endpoint.method,
         url: `${AUTH_BASE_PATH}${path}`,
+        config: { access: 'better-auth' },
         // One counter per client address across all of these routes, not one per route.
         ...(endpoint.guarded ? { onRequest: secretGuessLimit } : {}),
+        ...(audited
+          ? {
+              preHandler: (request: FastifyRequest) => audit.rememberCaller(request, path),
+              // After the answer: a security event is recorded whatever the outcome.
+              onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+                app.auditLog.recordLater(audit.events(request, path, reply.statusCode), (error) =>
+                  request.log.error({ err: error }, 'audit record failed'),
+                );
+              },
+            }
+          : {}),
         handler: handlerFor(path, endpoint),
       });
     }

@@ -67,6 +67,31 @@ function twoFactorBody(text: string, newSessionCookie: string | null): string {
   }
 }
 
+/** What a successful Better Auth answer was about, for the audit trail: the account, and the API key. */
+export interface AuthOutcome {
+  userId: string | null;
+  keyId: string | null;
+}
+
+const outcomes = new WeakMap<FastifyRequest, AuthOutcome>();
+
+export function authOutcomeOf(request: FastifyRequest): AuthOutcome | undefined {
+  return outcomes.get(request);
+}
+
+function rememberOutcome(request: FastifyRequest, text: string): void {
+  try {
+    const body = JSON.parse(text) as { user?: { id?: unknown }; id?: unknown; userId?: unknown; referenceId?: unknown };
+    const userId = body.user?.id ?? body.userId ?? body.referenceId;
+    outcomes.set(request, {
+      userId: typeof userId === 'string' ? userId : null,
+      keyId: typeof body.id === 'string' && typeof body.referenceId === 'string' ? body.id : null,
+    });
+  } catch {
+    // not JSON: nothing to remember
+  }
+}
+
 /** Sends Better Auth's response, with its errors rewritten into Wardline's envelope. */
 export async function relay(response: Response, request: FastifyRequest, reply: FastifyReply) {
   reply.code(response.status);
@@ -80,6 +105,7 @@ export async function relay(response: Response, request: FastifyRequest, reply: 
   if (cookies.length) void reply.header('set-cookie', cookies);
   const text = await response.text();
   if (response.status < 400) {
+    rememberOutcome(request, text);
     const path = request.url.split('?')[0]!;
     if (TWO_FACTOR_STEPS.has(path)) return reply.send(twoFactorBody(text, response.headers.get('set-auth-token')));
     return reply.send(text || null);

@@ -1,2 +1,4 @@
-/** Every table Wardline owns; drizzle-kit generates migrations from this module. */
+/** Every table Wardline owns, for drizzle's typed queries (drizzle-kit reads the *.schema.ts files directly). */
+export * from '../audit/audit.schema.js';
 export * from '../auth/auth.schema.js';
+export * from '../outbox/outbox.schema.js';

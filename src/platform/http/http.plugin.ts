@@ -97,7 +97,16 @@ export const httpPlugin = fp(
       );
       if (methods.length === 0) return;
       const hidden = route.schema?.hide === true;
-      for (const method of methods) catalog.push({ method, url: route.url, hidden, config: route.config ?? {} });
+      // Read when needed: a later onRoute hook (a child context's) may still set the route's config.
+      for (const method of methods)
+        catalog.push({
+          method,
+          url: route.url,
+          hidden,
+          get config() {
+            return route.config ?? {};
+          },
+        });
       try {
         known.on(methods, route.url, () => {});
       } catch {

@@ -10,6 +10,7 @@ export interface Principal {
   sessionId: string;
   activeOrganizationId: string | null;
   authMethod: RequestContext['authMethod'];
+  apiKeyId: string | null;
 }
 
 async function fromApiKey(app: FastifyInstance, key: string): Promise<Principal | null> {
@@ -28,7 +29,13 @@ async function fromApiKey(app: FastifyInstance, key: string): Promise<Principal 
     .where(eq(users.id, result.key.referenceId));
   if (!user) return null;
   if (user.banned && (!user.banExpires || user.banExpires > new Date())) return null;
-  return { user, sessionId: `api-key:${result.key.id}`, activeOrganizationId: null, authMethod: 'api-key' };
+  return {
+    user,
+    sessionId: `api-key:${result.key.id}`,
+    activeOrganizationId: null,
+    authMethod: 'api-key',
+    apiKeyId: result.key.id,
+  };
 }
 
 /**
@@ -66,6 +73,7 @@ function principalOf(
     sessionId: found.session.id,
     activeOrganizationId: (found.session as { activeOrganizationId?: string | null }).activeOrganizationId ?? null,
     authMethod,
+    apiKeyId: null,
   };
 }
 

@@ -17,6 +17,10 @@ export interface RequestContext {
   };
   authMethod: 'session' | 'bearer' | 'api-key';
   sessionId: string;
+  /** The API key the call was made with, for `api-key` calls: the audit trail names the key, not only its owner. */
+  apiKeyId: string | null;
+  /** Where the call came from (the address as TRUST_PROXY resolves it), for the audit trail. */
+  client: { ip: string | null; userAgent: string | null };
   memberships: Membership[];
   /** Resolved for routes that declare a permission. */
   organizationId: string | null;
@@ -26,6 +30,6 @@ export interface RequestContext {
 /** The context of a route that declared a permission: the tenant is always known there. */
 export type TenantContext = RequestContext & { organizationId: string; role: Role };
 
-export function assertTenant(ctx: RequestContext): asserts ctx is TenantContext {
-  if (!ctx.organizationId || !ctx.role) throw new Error('route uses tenant data but declares no permission');
+export function isTenantContext(ctx: RequestContext | null): ctx is TenantContext {
+  return ctx !== null && ctx.organizationId !== null && ctx.role !== null;
 }

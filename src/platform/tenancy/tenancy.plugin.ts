@@ -4,11 +4,24 @@ import { AppError, invalidPartMessage } from '../http/errors.js';
 import { RecordId } from '../http/ids.js';
 import { can, type Permission } from '../permissions.js';
 import { authenticate } from './authenticate.js';
-import type { Membership, RequestContext } from './context.js';
+import { isTenantContext, type Membership, type RequestContext, type TenantContext } from './context.js';
+
+/**
+ * Who may call a route that declares no permission:
+ * - public: anyone, unauthenticated (health, API docs, sign-in);
+ * - signed-in: any authenticated caller, in no particular organization (their profile);
+ * - platform-admin: platform administrators only;
+ * - better-auth: a Better Auth endpoint under /api/auth, which authenticates its callers itself.
+ */
+export const ACCESS = ['public', 'signed-in', 'platform-admin', 'better-auth'] as const;
+export type Access = (typeof ACCESS)[number];
 
 declare module 'fastify' {
   interface FastifyRequest {
+    /** The caller, on every route that is not public. */
     ctx: RequestContext;
+    /** The caller in their organization, on routes that declare a permission (anywhere else, reading it throws). */
+    readonly tenant: TenantContext;
   }
   interface FastifyContextConfig {
     /** The action a route needs; implies authentication and a resolved organization. */
@@ -18,10 +31,30 @@ declare module 'fastify' {
      * The caller's membership there decides (none: 404); a platform admin may act on any.
      */
     organizationParam?: string;
+    /** Who may call a route without a permission; every route declares one or the other. */
+    access?: Access;
   }
 }
 
 export const ORGANIZATION_HEADER = 'x-organization-id';
+
+/**
+ * Why a route's declaration cannot stand, or undefined when it can. Every route says who may call
+ * it: a permission (tenant routes), or an explicit access; a route that says nothing would otherwise
+ * be reachable by anyone, so it stops start-up instead.
+ */
+export function declarationProblem(url: string, config: FastifyContextConfig): string | undefined {
+  const { permission, organizationParam, access } = config;
+  if (permission && access) return 'declares both a permission and an access; choose one';
+  if (!permission && !access) {
+    return `declares neither config.permission nor config.access (${ACCESS.join(', ')})`;
+  }
+  if (access && !ACCESS.includes(access)) return `declares an unknown access "${String(access)}"`;
+  if (organizationParam && (!permission || !url.split('/').includes(`:${organizationParam}`))) {
+    return `organizationParam needs a permission and a :${organizationParam} in the path`;
+  }
+  return undefined;
+}
 
 function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizationId: string | null): Membership {
   if (typeof header === 'string' && header !== '') {
@@ -45,32 +78,47 @@ function bindLog(request: FastifyRequest, reply: FastifyReply, fields: Record<st
   reply.log = request.log;
 }
 
-/**
- * A route about the organization in its path is authorized by that parameter: a misspelt one must
- * fail at start-up, not let requests through unchecked.
- */
-export function checkOrganizationParam(url: string, config: FastifyContextConfig): void {
-  const { permission, organizationParam } = config;
-  if (organizationParam && (!permission || !url.split('/').includes(`:${organizationParam}`))) {
-    throw new Error(`${url}: organizationParam needs a permission and a :${organizationParam} in the path`);
+/** The organization named in the path, checked with the same id rule its params schema uses. */
+function organizationInPath(request: FastifyRequest, param: string): string {
+  const organizationId = (request.params as Record<string, string>)[param] ?? '';
+  const valid = RecordId.safeParse(organizationId);
+  if (!valid.success) {
+    const message = valid.error.issues[0]?.message ?? 'is not a valid id';
+    throw new AppError('VALIDATION_FAILED', invalidPartMessage('params'), [{ path: `params.${param}`, message }]);
   }
+  return organizationId;
 }
 
 /**
- * Builds `request.ctx` for every /api/v1 route: the caller (session cookie, bearer token or API
- * key), their memberships and, for routes that declare a permission, the organization and role,
- * failing with 401 or 403 before any handler runs.
+ * Builds `request.ctx` for every route that is not public, from what the route declares: the caller
+ * (session cookie, bearer token or API key), their memberships and, for routes that declare a
+ * permission, the organization and role, failing with 401 or 403 before any handler runs.
  */
 export const tenancyPlugin = fp(
   async (app: FastifyInstance) => {
     app.decorateRequest('ctx', null as unknown as RequestContext);
+    app.decorateRequest('tenant', {
+      getter(this: FastifyRequest): TenantContext {
+        if (!isTenantContext(this.ctx)) {
+          throw new Error(`${this.routeOptions.url} reads request.tenant but declares no permission`);
+        }
+        return this.ctx;
+      },
+    });
 
-    app.addHook('onRoute', (route) => checkOrganizationParam(route.url, route.config ?? {}));
+    // Checked over every route, also those registered before this plugin (Better Auth's).
+    app.addHook('onReady', async () => {
+      const problems = app.routeCatalog.flatMap((route) => {
+        const problem = declarationProblem(route.url, route.config);
+        return problem ? [`${route.method} ${route.url} ${problem}`] : [];
+      });
+      if (problems.length > 0)
+        throw new Error(`Routes without a valid access declaration:\n  ${problems.join('\n  ')}`);
+    });
 
     app.addHook('onRequest', async (request, reply) => {
-      const url = request.routeOptions.url;
-      if (!url?.startsWith('/api/v1/')) return;
-      const { permission, organizationParam } = request.routeOptions.config;
+      const { permission, organizationParam, access } = request.routeOptions.config;
+      if (!permission && (access === undefined || access === 'public' || access === 'better-auth')) return;
 
       const principal = await authenticate(app, request);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
@@ -85,6 +133,8 @@ export const tenancyPlugin = fp(
         },
         authMethod: principal.authMethod,
         sessionId: principal.sessionId,
+        apiKeyId: principal.apiKeyId,
+        client: { ip: request.ip ?? null, userAgent: request.headers['user-agent'] ?? null },
         memberships: await app.memberships.of(principal.user.id),
         organizationId: null,
         role: null,
@@ -98,6 +148,9 @@ export const tenancyPlugin = fp(
           ? { requestedOrganizationId: requested }
           : {}),
       });
+      if (access === 'platform-admin' && !ctx.user.platformAdmin) {
+        throw new AppError('FORBIDDEN', 'only a platform admin may do this');
+      }
       if (!permission) return;
       const actAs = (membership: Membership) => {
         ctx.organizationId = membership.organizationId;
@@ -111,16 +164,7 @@ export const tenancyPlugin = fp(
         actAs(chooseMembership(ctx, requested, principal.activeOrganizationId));
         return;
       }
-
-      // An organization named in the path, checked with the same id rule its params schema uses.
-      const organizationId = (request.params as Record<string, string>)[organizationParam] ?? '';
-      const valid = RecordId.safeParse(organizationId);
-      if (!valid.success) {
-        const message = valid.error.issues[0]?.message ?? 'is not a valid id';
-        throw new AppError('VALIDATION_FAILED', invalidPartMessage('params'), [
-          { path: `params.${organizationParam}`, message },
-        ]);
-      }
+      const organizationId = organizationInPath(request, organizationParam);
       const membership = ctx.memberships.find((m) => m.organizationId === organizationId);
       if (ctx.user.platformAdmin) {
         // A platform admin acts on any organization, member or not.
@@ -134,5 +178,5 @@ export const tenancyPlugin = fp(
       actAs(membership);
     });
   },
-  { name: 'tenancy', dependencies: ['auth', 'db'] },
+  { name: 'tenancy', dependencies: ['auth', 'db', 'http'] },
 );

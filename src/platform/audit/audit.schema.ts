@@ -1,0 +1,50 @@
+import { bigint, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { idColumn, timestampColumn } from '../db/tenant-table.js';
+
+/**
+ * The audit trail: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE, migrations/0003) and
+ * hash-chained per organization (`chain_id` is the organization id, or `platform` for events outside
+ * any organization, such as a failed sign-in for an unknown email). Rows are written only by the SQL
+ * function `audit_append`, which numbers and chains them; no foreign key ties them to the
+ * organization, because the record must outlive what it records.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: idColumn(),
+    chainId: text('chain_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    organizationId: text('organization_id'),
+    occurredAt: timestampColumn('occurred_at').notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id'),
+    actorRole: text('actor_role'),
+    action: text('action').notNull(),
+    resourceType: text('resource_type'),
+    resourceId: text('resource_id'),
+    patientId: text('patient_id'),
+    outcome: text('outcome').notNull(),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    /** SHA-256 of the event's canonical serialization (audit-event.ts). */
+    digest: text('digest').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    /** SHA-256 of `prev_hash:seq:digest`. */
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_events_chain_seq_idx').on(t.chainId, t.seq),
+    index('audit_events_organization_time_idx').on(t.organizationId, t.occurredAt, t.id),
+    index('audit_events_organization_patient_idx').on(t.organizationId, t.patientId, t.occurredAt),
+    index('audit_events_organization_actor_idx').on(t.organizationId, t.actorId, t.occurredAt),
+    index('audit_events_organization_resource_idx').on(t.organizationId, t.resourceType, t.resourceId),
+  ],
+);
+
+/** The last sequence number and hash of each chain; locked while a batch is appended to it. */
+export const auditChainHeads = pgTable('audit_chain_heads', {
+  chainId: text('chain_id').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: text('hash').notNull(),
+});

@@ -1,0 +1,99 @@
+/**
+ * Tenant-owned tables: one helper gives a table its `organization_id` (required, referencing the
+ * organization) and puts that column first in every index the table declares, so that every query
+ * a tenant repository makes (they all filter by it) can use an index.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  type ExtraConfigColumn,
+  index,
+  type PgColumnBuilderBase,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { organizations } from '../auth/auth.schema.js';
+
+/** A primary key as Wardline generates them (UUIDs, as text). */
+export const idColumn = () =>
+  text('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()::text`);
+
+/** A timestamp with time zone, kept to the millisecond (what JavaScript dates hold, so values round-trip). */
+export const timestampColumn = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+type IndexColumn = ExtraConfigColumn | SQL | AnyPgColumn;
+
+/** An index of a tenant table, declared without its organization column, which `tenantTable` puts first. */
+export class TenantIndex {
+  private condition: SQL | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly unique: boolean,
+    private readonly columns: IndexColumn[],
+  ) {}
+
+  /** A partial index. */
+  where(condition: SQL): this {
+    this.condition = condition;
+    return this;
+  }
+
+  build(organizationId: ExtraConfigColumn) {
+    const builder = (this.unique ? uniqueIndex(this.name) : index(this.name)).on(
+      organizationId,
+      ...(this.columns as ExtraConfigColumn[]),
+    );
+    return this.condition ? builder.where(this.condition) : builder;
+  }
+}
+
+/** `tenantIndex('patients_mrn_idx').unique().on(t.mrn)` is an index on (organization_id, mrn). */
+export function tenantIndex(name: string) {
+  let unique = false;
+  const builder = {
+    unique() {
+      unique = true;
+      return builder;
+    },
+    on: (...columns: IndexColumn[]) => new TenantIndex(name, unique, columns),
+  };
+  return builder;
+}
+
+const tenantColumns = () => ({
+  id: idColumn(),
+  organizationId: text('organization_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'restrict' }),
+  createdAt: timestampColumn('created_at').notNull().defaultNow(),
+  updatedAt: timestampColumn('updated_at').notNull().defaultNow(),
+});
+
+type TenantColumns = ReturnType<typeof tenantColumns>;
+
+/**
+ * A tenant-owned table: `id`, `organization_id`, `created_at`, `updated_at`, then `columns`. Every
+ * index from `indexes` starts with `organization_id`; one on (organization_id, created_at, id), for
+ * lists in creation order, is always there.
+ */
+export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
+  name: TName,
+  columns: TColumns,
+  indexes: (table: Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>) => TenantIndex[] = () => [],
+) {
+  return pgTable(name, { ...tenantColumns(), ...columns }, (table) => {
+    const t = table as unknown as Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>;
+    return [
+      index(`${name}_organization_created_idx`).on(t.organizationId, t.createdAt, t.id),
+      ...indexes(t).map((tenant) => tenant.build(t.organizationId)),
+    ];
+  });
+}
+
+/** Any table made by `tenantTable`. */
+export type TenantTable = ReturnType<typeof tenantTable<string, Record<string, PgColumnBuilderBase>>>;

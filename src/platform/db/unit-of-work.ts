@@ -1,0 +1,160 @@
+/**
+ * The one way services touch tenant data. A unit of work carries who acts and for which tenant,
+ * hands out repositories bound to that tenant, and collects what the operation must leave behind:
+ * audit events, outbox messages, and actions for after the commit (cache invalidation).
+ *
+ *   write: one transaction. The audit events are inserted in it, with the change; a write that
+ *          records no audit event is refused (rolled back), so no change can commit unrecorded.
+ *   read:  no transaction. The read's audit events go to the group commit, and the result is
+ *          returned only once they are durable.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { AuditEvent, AuditOutcome, ActorType } from '../audit/audit-event.js';
+import { boundedUserAgent } from '../audit/audit-event.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../clock.js';
+import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
+import type { RequestContext } from '../tenancy/context.js';
+import type { Db, Executor } from './database.js';
+import type { TenantRepository, TenantRepositoryClass } from './tenant-repository.js';
+
+/** Who acts, in which organization, from where: what every audit event names. */
+export interface ActingContext {
+  organizationId: string;
+  requestId: string | null;
+  /** The person behind the act (also for an API key, its owner); null for Wardline itself. */
+  userId: string | null;
+  actor: { type: ActorType; id: string | null; role: string | null };
+  client: { ip: string | null; userAgent: string | null };
+}
+
+/** A signed-in caller acting in an organization (their own, or, for a platform admin, any). */
+export function actingAs(ctx: RequestContext, organizationId: string): ActingContext {
+  return {
+    organizationId,
+    requestId: ctx.requestId,
+    userId: ctx.user.id,
+    actor: {
+      type: ctx.apiKeyId ? 'api-key' : 'user',
+      id: ctx.apiKeyId ?? ctx.user.id,
+      role: ctx.organizationId === organizationId ? ctx.role : ctx.user.platformAdmin ? 'platform-admin' : null,
+    },
+    client: { ip: ctx.client.ip, userAgent: boundedUserAgent(ctx.client.userAgent ?? undefined) },
+  };
+}
+
+/** Wardline itself (a job, a seed, start-up), acting in an organization. */
+export function systemActing(organizationId: string, requestId: string | null = null): ActingContext {
+  return {
+    organizationId,
+    requestId,
+    userId: null,
+    actor: { type: 'system', id: null, role: null },
+    client: { ip: null, userAgent: null },
+  };
+}
+
+/** What an operation records: the rest of the event comes from the acting context and the clock. */
+export interface AuditEntry {
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  patientId?: string | null;
+  outcome?: AuditOutcome;
+}
+
+type Acting = ActingContext | (RequestContext & { organizationId: string });
+
+function acting(ctx: Acting): ActingContext {
+  return 'actor' in ctx ? ctx : actingAs(ctx, ctx.organizationId);
+}
+
+export class Work {
+  readonly events: AuditEvent[] = [];
+  readonly messages: PendingMessage[] = [];
+  readonly afterCommitActions: (() => Promise<void>)[] = [];
+
+  constructor(
+    /** The transaction (write) or the database (read); repositories run their queries on it. */
+    readonly db: Executor,
+    readonly ctx: ActingContext,
+    private readonly now: Clock,
+    private readonly writable: boolean,
+  ) {}
+
+  /** A repository bound to this work's organization and transaction. */
+  repo<R extends TenantRepository>(Repo: TenantRepositoryClass<R>): R {
+    return new Repo(this.db, this.ctx.organizationId);
+  }
+
+  audit(entry: AuditEntry): void {
+    const { ctx } = this;
+    this.events.push({
+      organizationId: ctx.organizationId,
+      occurredAt: this.now(),
+      actorType: ctx.actor.type,
+      actorId: ctx.actor.id,
+      actorRole: ctx.actor.role,
+      action: entry.action,
+      resourceType: entry.resourceType,
+      resourceId: entry.resourceId ?? null,
+      patientId: entry.patientId ?? null,
+      outcome: entry.outcome ?? 'success',
+      ip: ctx.client.ip,
+      userAgent: ctx.client.userAgent,
+      requestId: ctx.requestId,
+    });
+  }
+
+  /** A message for after the commit (a job, a real-time event), written in this transaction. */
+  publish<K extends Topic>(topic: K, payload: OutboxTopics[K]): void {
+    if (!this.writable) throw new Error('a read does not publish messages');
+    this.messages.push({ organizationId: this.ctx.organizationId, topic, payload, requestId: this.ctx.requestId });
+  }
+
+  /** Runs after a successful commit (never after a rollback): cache invalidation, notifications. */
+  afterCommit(action: () => Promise<void>): void {
+    this.afterCommitActions.push(action);
+  }
+}
+
+export class UnitOfWork {
+  constructor(
+    private readonly db: Db,
+    private readonly auditLog: AuditLog,
+    private readonly outbox: Outbox,
+    private readonly now: Clock,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async write<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
+    let work: Work | undefined;
+    const result = await this.db.transaction(async (tx) => {
+      work = new Work(tx, acting(ctx), this.now, true);
+      const value = await operation(work);
+      if (work.events.length === 0)
+        throw new Error('a write must record an audit event (work.audit) before it commits');
+      await this.auditLog.append(tx, work.events);
+      await this.outbox.insert(tx, work.messages);
+      return value;
+    });
+    await this.finish(work!);
+    if (work!.messages.length > 0) this.outbox.kick();
+    return result;
+  }
+
+  async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
+    const work = new Work(this.db, acting(ctx), this.now, false);
+    const value = await operation(work);
+    await this.auditLog.record(work.events);
+    await this.finish(work);
+    return value;
+  }
+
+  // After-commit actions cannot undo the commit: a failure is logged, and the caller still gets its answer.
+  private async finish(work: Work): Promise<void> {
+    for (const action of work.afterCommitActions) {
+      await action().catch((error: unknown) => this.log.error({ err: error }, 'after-commit action failed'));
+    }
+  }
+}
