@@ -29,6 +29,11 @@ export interface AppDependencies {
   ownsConnections?: boolean;
   /** The clock, swappable in tests. */
   now?: Clock;
+  /**
+   * Whether reads are audited (default true). Only the benchmark turns it off, to measure what the
+   * audit costs; it is deliberately not a setting.
+   */
+  auditReads?: boolean;
   /** Where logs go (stdout by default); tests capture them to check what they carry. */
   logStream?: { write(line: string): void };
 }
@@ -89,7 +94,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     secret: deps.authSecret,
     now: app.now,
   });
-  await app.register(kitPlugin);
+  await app.register(kitPlugin, { auditReads: deps.auditReads ?? true });
   await app.register(tenancyPlugin);
   await app.register(docsPlugin, { publicUrl: config.publicUrl });
 

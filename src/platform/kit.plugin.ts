@@ -43,14 +43,17 @@ export function requestEvent(
  * refusal itself needs no durable record before it is sent).
  */
 export const kitPlugin = fp(
-  async (app: FastifyInstance, opts: { outboxPollMs?: number }) => {
+  async (app: FastifyInstance, opts: { auditReads: boolean; outboxPollMs?: number }) => {
     const auditLog = new AuditLog(app.database.db);
     const outbox = new Outbox(app.database.db, app.now, app.log.child({ module: 'outbox' }), {
       ...(opts.outboxPollMs ? { pollMs: opts.outboxPollMs } : {}),
     });
     app.decorate('auditLog', auditLog);
     app.decorate('outbox', outbox);
-    app.decorate('uow', new UnitOfWork(app.database.db, auditLog, outbox, app.now, app.log));
+    app.decorate(
+      'uow',
+      new UnitOfWork(app.database.db, auditLog, outbox, app.now, app.log, { auditReads: opts.auditReads }),
+    );
     app.addHook('onReady', async () => outbox.start());
     app.addHook('preClose', async () => {
       await outbox.stop();

@@ -125,6 +125,7 @@ export class UnitOfWork {
     private readonly outbox: Outbox,
     private readonly now: Clock,
     private readonly log: FastifyBaseLogger,
+    private readonly options: { auditReads: boolean } = { auditReads: true },
   ) {}
 
   async write<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
@@ -146,7 +147,7 @@ export class UnitOfWork {
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
     const work = new Work(this.db, acting(ctx), this.now, false);
     const value = await operation(work);
-    await this.auditLog.record(work.events);
+    if (this.options.auditReads) await this.auditLog.record(work.events);
     await this.finish(work);
     return value;
   }
