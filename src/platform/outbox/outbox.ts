@@ -102,6 +102,11 @@ export class Outbox {
     await this.running;
   }
 
+  /** Resolves when no delivery run is going on (nor queued behind one). */
+  async settle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Starts a delivery run soon, unless one is running (then another follows it). */
   kick(): void {
     if (this.running) {
