@@ -1,33 +1,33 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { hasDemoTenant, seedDemoTenant } from './demo/demo-tenant.js';
 import { countUsers, ensurePlatformAdmin } from './platform/auth/first-admin.js';
+import { resolveAuthSecret } from './platform/auth/secret.js';
 import { type Database, openDatabase } from './platform/db/database.js';
 import { connectRedis } from './platform/redis.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/** AUTH_SECRET, or for the embedded database one kept beside its data so sessions survive restarts. */
-function authSecret(config: Config): string {
-  if (config.AUTH_SECRET) return config.AUTH_SECRET;
-  if (config.embedded) {
-    const file = join(config.DATA_DIR, '.auth-secret');
-    if (existsSync(file)) {
-      const kept = readFileSync(file, 'utf8').trim();
-      if (kept.length < 32) throw new ConfigError([`AUTH_SECRET: ${file} is damaged (under 32 characters); delete it`]);
-      return kept;
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Calls `stop` on the first SIGTERM or SIGINT. A terminal's Ctrl-C reaches the server twice under
+ * `npm start` (from the terminal, and forwarded by npm), so the same signal again within a second is
+ * that one keypress; any later one means "stop now", and the process exits 1 without waiting.
+ */
+function onStopSignal(stop: (signal: NodeJS.Signals) => void): void {
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  const handle = (signal: NodeJS.Signals) => {
+    if (!first) {
+      first = { signal, at: Date.now() };
+      stop(signal);
+    } else if (signal !== first.signal || Date.now() - first.at > 1000) {
+      console.error(`Second ${signal}: exiting without waiting for requests in flight.`);
+      process.exit(1);
     }
-    mkdirSync(config.DATA_DIR, { recursive: true });
-    const secret = randomBytes(32).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
-  }
-  console.warn('AUTH_SECRET is not set: using a random one, so sessions end when the process restarts.');
-  return randomBytes(32).toString('base64url');
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, handle);
 }
 
 async function connect(config: Config): Promise<Database> {
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
   const emptyDatabase = (await countUsers(database.db)) === 0;
 
-  const app = await buildApp(config, { database, redis, authSecret: authSecret(config), ownsConnections: true });
+  const app = await buildApp(config, { database, redis, authSecret: resolveAuthSecret(config), ownsConnections: true });
   await app.ready();
 
   const notes: string[] = [];
@@ -104,10 +104,18 @@ async function main(): Promise<void> {
     );
   }
 
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an error');
-    else app.log.info({ signal }, 'shutting down');
-    await app.close();
+  // SIGTERM and SIGINT are handled below; close-with-grace keeps the other signals and fatal errors.
+  const graceful = closeWithGrace(
+    { delay: config.SHUTDOWN_TIMEOUT_MS, skip: [...STOP_SIGNALS] },
+    async ({ signal, err }) => {
+      if (err) app.log.error({ err }, 'shutting down after an error');
+      else if (signal) app.log.info({ signal }, 'shutting down');
+      await app.close();
+    },
+  );
+  onStopSignal((signal) => {
+    app.log.info({ signal }, 'shutting down');
+    graceful.close();
   });
 
   try {
