@@ -128,6 +128,264 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/audit-events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Audit events of the organization, newest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description User id, or API key id, of whoever acted. */
+          actor?: string;
+          /** @description For example patient.read, users.role-change, auth.sign-in. */
+          action?: string;
+          resourceType?: string;
+          resourceId?: string;
+          patientId?: string;
+          outcome?: 'success' | 'denied' | 'failed';
+          /** @description ISO 8601; events at or after. */
+          from?: string;
+          /** @description ISO 8601; events at or before. */
+          to?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['AuditEvent'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/audit-events/export.csv': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The same selection as CSV, oldest first, streamed */
+    get: {
+      parameters: {
+        query?: {
+          /** @description User id, or API key id, of whoever acted. */
+          actor?: string;
+          /** @description For example patient.read, users.role-change, auth.sign-in. */
+          action?: string;
+          resourceType?: string;
+          resourceId?: string;
+          patientId?: string;
+          outcome?: 'success' | 'denied' | 'failed';
+          /** @description ISO 8601; events at or after. */
+          from?: string;
+          /** @description ISO 8601; events at or before. */
+          to?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description text/csv */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': string;
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/audit-events/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Walk the organization's hash chain and report the first broken link */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AuditChainReport'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/invitations': {
     parameters: {
       query?: never;
@@ -3560,6 +3818,36 @@ export interface components {
       twoFactorEnabled: boolean;
       joinedAt: unknown;
     };
+    AuditEventInput: {
+      id: string;
+      /** @description Position in the organization’s hash chain. */
+      seq: number;
+      occurredAt: unknown;
+      /** @description user, api-key, system or anonymous */
+      actorType: string;
+      actorId: string | null;
+      actorRole: string | null;
+      action: string;
+      resourceType: string | null;
+      resourceId: string | null;
+      patientId: string | null;
+      outcome: string;
+      ip: string | null;
+      userAgent: string | null;
+      requestId: string | null;
+    };
+    AuditChainReportInput: {
+      chainId: string;
+      /** @description Events checked. */
+      events: number;
+      /** @description The first link that does not hold, or null when the whole chain holds. */
+      broken: {
+        seq: number;
+        /** @enum {string} */
+        problem: 'altered' | 'missing' | 'relinked';
+        eventId: string | null;
+      } | null;
+    };
     Error: {
       error: {
         /** @example NOT_FOUND */
@@ -3652,6 +3940,37 @@ export interface components {
       twoFactorEnabled: boolean;
       /** Format: date-time */
       joinedAt: string;
+    };
+    AuditEvent: {
+      id: string;
+      /** @description Position in the organization’s hash chain. */
+      seq: number;
+      /** Format: date-time */
+      occurredAt: string;
+      /** @description user, api-key, system or anonymous */
+      actorType: string;
+      actorId: string | null;
+      actorRole: string | null;
+      action: string;
+      resourceType: string | null;
+      resourceId: string | null;
+      patientId: string | null;
+      outcome: string;
+      ip: string | null;
+      userAgent: string | null;
+      requestId: string | null;
+    };
+    AuditChainReport: {
+      chainId: string;
+      /** @description Events checked. */
+      events: number;
+      /** @description The first link that does not hold, or null when the whole chain holds. */
+      broken: {
+        seq: number;
+        /** @enum {string} */
+        problem: 'altered' | 'missing' | 'relinked';
+        eventId: string | null;
+      } | null;
     };
     AuthUser: {
       readonly id: string;
