@@ -9,6 +9,16 @@ import { connectRedis } from './platform/redis.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** What runs degraded while Redis is unreachable (README, "Running against PostgreSQL and Redis"). */
+function redisDown(url: string): string[] {
+  const { host } = new URL(url);
+  return [
+    `WARNING: Redis at ${host} is unreachable. Until it answers, the cache is this process's memory and`,
+    'the database, other instances learn of sign-outs only when it is back, and the per-IP sign-in limit is',
+    'not counted (the per-account lockout still is). Wardline keeps trying; /health/ready reports Redis down.',
+  ];
+}
+
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
@@ -44,13 +54,35 @@ async function connect(config: Config): Promise<Database> {
     return database;
   } catch (error) {
     await database?.close().catch(() => {});
-    throw new ConfigError([`${where} (${reasonOf(error)})`]);
+    const password = config.DATABASE_URL ? decodeURIComponent(new URL(config.DATABASE_URL).password) : '';
+    const reason = reasonOf(error);
+    throw new ConfigError([`${where} (${password ? reason.replaceAll(password, '***') : reason})`]);
   }
 }
 
-/** The most telling part of a start-up error: drizzle and PGlite wrap the system error that says what is wrong. */
+const SYSTEM_ERRORS: Partial<Record<string, string>> = {
+  ECONNREFUSED: 'nothing accepts connections there',
+  ECONNRESET: 'the connection was reset',
+  ETIMEDOUT: 'no answer',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the host name could not be resolved',
+  EHOSTUNREACH: 'the host cannot be reached',
+};
+
+/**
+ * The most telling part of a start-up error. A PostgreSQL error says what is wrong in its message
+ * (`database "x" does not exist`, 3D000; `role "x" does not exist`, 28000), with its SQLSTATE; a
+ * system error has its code (drizzle and PGlite wrap it as the cause).
+ */
 function reasonOf(error: unknown): string {
-  const cause = ((error as { cause?: unknown }).cause ?? error) as { code?: string; message?: string };
+  const cause = ((error as { cause?: unknown }).cause ?? error) as {
+    code?: string;
+    message?: string;
+    severity?: string;
+  };
+  if (cause.severity && cause.code && cause.message) return `${cause.message}, SQLSTATE ${cause.code}`;
+  const system = cause.code ? SYSTEM_ERRORS[cause.code] : undefined;
+  if (system) return `${cause.code}: ${system}`;
   return cause.code ?? cause.message ?? 'unknown error';
 }
 
@@ -125,11 +157,15 @@ async function main(): Promise<void> {
     throw listenProblem(error, config) ?? error;
   }
   const base = config.publicUrl;
+  // Start-up has waited REDIS_CONNECT_WAIT_MS for it already (the cache plugin).
+  const redisReady = redis?.status === 'ready';
   console.log(
     [
       '',
       `Wardline is running on ${database.kind === 'pglite' ? `embedded PGlite (${config.DATA_DIR})` : 'PostgreSQL'}` +
-        `${redis ? ' with Redis' : ''}.`,
+        `${redisReady ? ' with Redis' : ''}.`,
+      // Wardline serves without Redis (it may come back later); the banner says what that costs.
+      ...(redis && !redisReady ? redisDown(config.REDIS_URL!) : []),
       `  API:       ${base}/api/v1/... (start with GET /api/v1/profile)`,
       `  API docs:  ${base}/api/docs`,
       `  Sign in:   POST ${base}/api/auth/sign-in/email`,

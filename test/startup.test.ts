@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { UNREACHABLE_REDIS } from './helpers/test-app.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -27,6 +28,49 @@ function start(env: Record<string, string>) {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+/** A copy of a postgres:// URL with another database, user or password. */
+function withUrl(url: string, parts: { database?: string; user?: string; password?: string }) {
+  const copy = new URL(url);
+  if (parts.database) copy.pathname = `/${parts.database}`;
+  if (parts.user) copy.username = parts.user;
+  if (parts.password) copy.password = parts.password;
+  return copy.toString();
+}
+
+/**
+ * The PostgreSQL server of DATABASE_URL when the suite runs against one; otherwise a stand-in that
+ * answers every connection's start-up message as PostgreSQL does for a database or role it does not
+ * have (an ErrorResponse with the same fields).
+ */
+async function postgresServer(): Promise<{ url: string; host: string; close(): Promise<void> }> {
+  if (process.env.DATABASE_URL) {
+    const url = process.env.DATABASE_URL;
+    return { url, host: new URL(url).host, close: async () => {} };
+  }
+  const server = createServer((socket) => {
+    socket.once('data', (startup: Buffer) => {
+      // Start-up message: length, protocol version, then "name\0value\0" pairs.
+      const pairs = startup.subarray(8).toString('utf8').split('\0');
+      const setting = (name: string) => pairs[pairs.indexOf(name) + 1] ?? '';
+      const [code, message] =
+        setting('user') === 'postgres'
+          ? ['3D000', `database "${setting('database')}" does not exist`]
+          : ['28000', `role "${setting('user')}" does not exist`];
+      const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(fields.length + 4);
+      socket.end(Buffer.concat([Buffer.from('E'), length, fields]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: `postgres://postgres@${host}/postgres`,
+    host,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 const freePort = () => String(20000 + Math.floor(Math.random() * 20000));
@@ -114,7 +158,49 @@ describe('start-up', () => {
   it('stops with a clear message when DATABASE_URL cannot be reached', async () => {
     const run = start({ DATABASE_URL: 'postgres://127.0.0.1:1/wardline' });
     expect(await run.exited).toBe(1);
-    expect(run.output().stderr).toMatch(/DATABASE_URL: cannot use the database at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    expect(run.output().stderr).toMatch(
+      /DATABASE_URL: cannot use the database at 127\.0\.0\.1:1 \(ECONNREFUSED: nothing accepts connections there\)/,
+    );
+  });
+
+  it('names a database that does not exist (3D000) and a role that does not exist (28000), never the password', async () => {
+    const server = await postgresServer();
+    try {
+      const missingDatabase = withUrl(server.url, { database: 'wardline_nowhere', password: 'pw-secret-123' });
+      const first = start({ DATABASE_URL: missingDatabase });
+      expect(await first.exited).toBe(1);
+      expect(first.output().stderr).toContain(
+        `DATABASE_URL: cannot use the database at ${server.host} ` +
+          '(database "wardline_nowhere" does not exist, SQLSTATE 3D000)',
+      );
+      expect(first.output().stderr).not.toContain('pw-secret-123');
+
+      const missingRole = withUrl(server.url, { user: 'wardline_nobody', password: 'pw-secret-123' });
+      const second = start({ DATABASE_URL: missingRole });
+      expect(await second.exited).toBe(1);
+      expect(second.output().stderr).toContain('(role "wardline_nobody" does not exist, SQLSTATE 28000)');
+      expect(second.output().stderr).not.toContain('pw-secret-123');
+      expect(second.output().stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says what is degraded when Redis is unreachable, and still serves', async () => {
+    const port = freePort();
+    const run = await startServing({
+      PORT: port,
+      DATA_DIR: tempDir(),
+      REDIS_URL: UNREACHABLE_REDIS,
+      REDIS_CONNECT_WAIT_MS: '500',
+    });
+    const { stdout } = run.output();
+    expect(stdout).not.toContain('with Redis');
+    expect(stdout).toContain(`Redis at ${new URL(UNREACHABLE_REDIS).host} is unreachable`);
+    expect(stdout).toContain('per-IP sign-in limit is');
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
   });
 
   it('names PORT, without a stack trace, when the port is taken', async () => {
