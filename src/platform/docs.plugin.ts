@@ -66,12 +66,21 @@ export function documentCommonErrors(document: OpenApiDocument): void {
   }
 }
 
-/** A CSP without `upgrade-insecure-requests`. */
-export function withoutUpgradeInsecureRequests(header: string): string {
+/**
+ * The docs UI's CSP (@fastify/swagger-ui's `staticCSP`), made to work over plain HTTP at any host name:
+ * - without `upgrade-insecure-requests`, which has the browser fetch every asset over https (only
+ *   localhost and 127.0.0.1 are exempt), so the page stayed blank; TLS, where there is some, is the
+ *   proxy's business;
+ * - with inline styles allowed (as helmet's CSP for the rest of the app allows them): Swagger UI sets
+ *   some at run time that the listed hashes do not cover, and a hash in `style-src` would make the
+ *   browser ignore 'unsafe-inline'. Scripts keep their hashes.
+ */
+export function docsCsp(header: string): string {
   return header
     .split(';')
     .map((directive) => directive.trim())
     .filter((directive) => directive && directive !== 'upgrade-insecure-requests')
+    .map((directive) => (directive.startsWith('style-src ') ? "style-src 'self' 'unsafe-inline'" : directive))
     .join('; ');
 }
 
@@ -139,10 +148,7 @@ export const docsPlugin = fp(
       await ui.register(swaggerUi, {
         routePrefix: '/api/docs',
         staticCSP: true,
-        // Its CSP asks browsers to upgrade every asset URL to https, so over plain HTTP (any host name
-        // but localhost and 127.0.0.1, which browsers exempt) the page stays blank. TLS, where there is
-        // some, is a proxy's business: it sets Strict-Transport-Security.
-        transformStaticCSP: (header) => withoutUpgradeInsecureRequests(header),
+        transformStaticCSP: docsCsp,
       });
     });
     app.get('/api/docs/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, () => app.swagger());
