@@ -212,6 +212,15 @@ describe('answers outside a route', () => {
     expectEdgeAnswer(answer, 'UNAUTHENTICATED');
   });
 
+  it('answers an unknown Expect with 417 and CONNECT with 405, where Node would answer bare or not at all', async () => {
+    const expectation = await exchange('GET /health HTTP/1.1\r\nHost: localhost\r\nExpect: teapot\r\n\r\n');
+    expect(expectation.status).toBe(417);
+    expectEdgeAnswer(expectation, 'EXPECTATION_FAILED');
+    const tunnel = await exchange('CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n');
+    expect(tunnel.status).toBe(405);
+    expectEdgeAnswer(tunnel, 'METHOD_NOT_ALLOWED');
+  });
+
   it('answers what is not HTTP with 400, and oversized headers with 431, in the envelope', async () => {
     const garbage = await exchange('NOT HTTP AT ALL\r\n\r\n');
     expect(garbage.status).toBe(400);

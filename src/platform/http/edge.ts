@@ -76,6 +76,19 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
     .send(errorBody(code, message, request.id));
 }
 
+/**
+ * Requests Node answers by itself, bypassing Fastify: an `Expect` other than 100-continue (a bare
+ * 417) and `CONNECT` (the connection closed without a word). Both get the envelope here.
+ */
+export function answerWhatNodeWould(server: FastifyInstance['server']): void {
+  server.on('checkExpectation', (request: IncomingMessage) =>
+    answerOnSocket(request.socket, 417, 'EXPECTATION_FAILED', 'the only expectation this server meets is 100-continue'),
+  );
+  server.on('connect', (_request: IncomingMessage, socket: Socket) =>
+    answerOnSocket(socket, 405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported: this is not a proxy'),
+  );
+}
+
 type EdgeSettings = Pick<Config, 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS' | 'KEEP_ALIVE_TIMEOUT_MS'>;
 
 /** Fastify's options for the connection edge: timeouts, shutdown, and answers given outside a route. */

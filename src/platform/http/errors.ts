@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'URI_TOO_LONG'
+  | 'EXPECTATION_FAILED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
@@ -54,6 +55,8 @@ export function codeToStatus(code: ErrorCode): number {
       return 413;
     case 'URI_TOO_LONG':
       return 414;
+    case 'EXPECTATION_FAILED':
+      return 417;
     case 'UNSUPPORTED_MEDIA_TYPE':
       return 415;
     case 'RATE_LIMITED':
@@ -85,6 +88,8 @@ export function statusToCode(status: number): ErrorCode {
       return 'PAYLOAD_TOO_LARGE';
     case 414:
       return 'URI_TOO_LONG';
+    case 417:
+      return 'EXPECTATION_FAILED';
     case 415:
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 429:

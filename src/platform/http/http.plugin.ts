@@ -4,7 +4,7 @@ import cors from '@fastify/cors';
 import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import { closeStalledConnectionsOnShutdown } from './edge.js';
+import { answerWhatNodeWould, closeStalledConnectionsOnShutdown } from './edge.js';
 import { AppError, errorBody, registerErrorHandling } from './errors.js';
 import { setSecurityHeaders } from './security-headers.js';
 
@@ -77,6 +77,7 @@ export const httpPlugin = fp(
       closing = true;
     });
     closeStalledConnectionsOnShutdown(app);
+    answerWhatNodeWould(app.server);
     app.addHook('onRequest', async (_request, reply) => {
       if (!closing) return;
       void reply.header('connection', 'close');
