@@ -1,9 +1,14 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
+import { appointmentsModule } from './modules/appointments/appointments.routes.js';
+import { encountersModule } from './modules/encounters/encounters.routes.js';
+import { hospitalsModule } from './modules/hospitals/hospitals.routes.js';
 import { invitationsModule } from './modules/invitations/invitations.routes.js';
 import { organizationsModule } from './modules/organizations/organizations.routes.js';
+import { patientsModule } from './modules/patients/patients.routes.js';
 import { profileModule } from './modules/profile/profile.routes.js';
+import { staffModule } from './modules/staff/staff.routes.js';
 import { usersModule } from './modules/users/users.routes.js';
 import { auditRoutes } from './platform/audit/audit.routes.js';
 import { authPlugin } from './platform/auth/auth.plugin.js';
@@ -104,5 +109,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(organizationsModule);
   await app.register(usersModule);
   await app.register(profileModule);
+  await app.register(hospitalsModule);
+  await app.register(staffModule);
+  await app.register(patientsModule);
+  await app.register(appointmentsModule);
+  await app.register(encountersModule);
   return app;
 }

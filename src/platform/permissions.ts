@@ -13,6 +13,15 @@ export const RESOURCES = {
   users: ['read', 'update-role', 'remove'],
   invitations: ['read', 'create', 'cancel'],
   audit: ['read'],
+  hospitals: ['read', 'manage'],
+  staff: ['read', 'manage'],
+  shifts: ['own'],
+  patients: ['read', 'create', 'update', 'archive', 'access-log'],
+  appointments: ['read', 'schedule', 'progress'],
+  encounters: ['read', 'open', 'sign'],
+  notes: ['write', 'sign'],
+  diagnoses: ['write'],
+  vitals: ['record'],
 } as const;
 
 type Resource = keyof typeof RESOURCES;
@@ -20,9 +29,18 @@ export type Permission = {
   [R in Resource]: `${R}:${(typeof RESOURCES)[R][number]}`;
 }[Resource];
 
+/** What every member may do: see their organization, its hospitals and who works where, and work shifts. */
+const EVERY_MEMBER: Permission[] = ['organization:read', 'hospitals:read', 'staff:read', 'shifts:own'];
+
+/**
+ * Admins run the organization (members, hospitals, units, rooms, staff records, the audit trail) but
+ * read no clinical record: they see who accessed a patient's record, not the record. Managers read
+ * everything in their organization. Operators register patients and schedule; nurses record vitals
+ * and write notes; doctors open encounters, write, sign and diagnose.
+ */
 export const PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: [
-    'organization:read',
+    ...EVERY_MEMBER,
     'organization:update',
     'users:read',
     'users:update-role',
@@ -31,11 +49,57 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'invitations:create',
     'invitations:cancel',
     'audit:read',
+    'hospitals:manage',
+    'staff:manage',
+    'patients:access-log',
   ],
-  manager: ['organization:read', 'users:read', 'invitations:read', 'audit:read'],
-  doctor: ['organization:read'],
-  nurse: ['organization:read'],
-  operator: ['organization:read'],
+  manager: [
+    ...EVERY_MEMBER,
+    'users:read',
+    'invitations:read',
+    'audit:read',
+    'staff:manage',
+    'patients:read',
+    'patients:archive',
+    'patients:access-log',
+    'appointments:read',
+    'encounters:read',
+  ],
+  doctor: [
+    ...EVERY_MEMBER,
+    'patients:read',
+    'patients:create',
+    'patients:update',
+    'patients:access-log',
+    'appointments:read',
+    'appointments:progress',
+    'encounters:read',
+    'encounters:open',
+    'encounters:sign',
+    'notes:write',
+    'notes:sign',
+    'diagnoses:write',
+    'vitals:record',
+  ],
+  nurse: [
+    ...EVERY_MEMBER,
+    'patients:read',
+    'appointments:read',
+    'appointments:progress',
+    'encounters:read',
+    'notes:write',
+    'vitals:record',
+  ],
+  operator: [
+    ...EVERY_MEMBER,
+    'patients:read',
+    'patients:create',
+    'patients:update',
+    'patients:archive',
+    'appointments:read',
+    'appointments:schedule',
+    'appointments:progress',
+  ],
 };
 
 export function isRole(value: string): value is Role {

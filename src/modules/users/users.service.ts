@@ -31,6 +31,15 @@ export class UsersService {
     });
   }
 
+  /**
+   * A member of the caller's organization, or undefined: for other modules that refer to staff
+   * (a practitioner, whoever is on a shift). Not audited by itself; the caller's own operation is.
+   */
+  async member(ctx: TenantContext, userId: string): Promise<Member | undefined> {
+    const row = await this.uow.read(ctx, (work) => work.repo(UsersRepository).find(userId));
+    return row ? toMember(row) : undefined;
+  }
+
   changeRole(ctx: TenantContext, userId: string, role: Role): Promise<Member> {
     return this.uow.write(ctx, async (work) => {
       const repo = work.repo(UsersRepository);

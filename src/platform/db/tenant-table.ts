@@ -7,6 +7,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
   type ExtraConfigColumn,
+  foreignKey,
   index,
   type PgColumnBuilderBase,
   pgTable,
@@ -52,6 +53,38 @@ export class TenantIndex {
   }
 }
 
+/**
+ * A reference to another tenant table, as a foreign key on (organization_id, column): the database
+ * itself refuses a row that points at another organization's record. A null column is not checked.
+ */
+export class TenantReference {
+  constructor(
+    readonly name: string,
+    private readonly column: ExtraConfigColumn,
+    private readonly target: () => { organizationId: AnyPgColumn; id: AnyPgColumn },
+    private readonly onDelete: 'restrict' | 'cascade',
+  ) {}
+
+  build(organizationId: ExtraConfigColumn) {
+    const target = this.target();
+    return foreignKey({
+      name: this.name,
+      columns: [organizationId, this.column],
+      foreignColumns: [target.organizationId, target.id],
+    }).onDelete(this.onDelete);
+  }
+}
+
+/** `tenantReference('units_hospital_fk', t.hospitalId, () => hospitals)`. */
+export function tenantReference(
+  name: string,
+  column: ExtraConfigColumn,
+  target: () => { organizationId: AnyPgColumn; id: AnyPgColumn },
+  onDelete: 'restrict' | 'cascade' = 'restrict',
+) {
+  return new TenantReference(name, column, target, onDelete);
+}
+
 /** `tenantIndex('patients_mrn_idx').unique().on(t.mrn)` is an index on (organization_id, mrn). */
 export function tenantIndex(name: string) {
   let unique = false;
@@ -78,19 +111,23 @@ type TenantColumns = ReturnType<typeof tenantColumns>;
 
 /**
  * A tenant-owned table: `id`, `organization_id`, `created_at`, `updated_at`, then `columns`. Every
- * index from `indexes` starts with `organization_id`; one on (organization_id, created_at, id), for
- * lists in creation order, is always there.
+ * index from `extras` starts with `organization_id`, and every reference is on (organization_id,
+ * column). Two indexes are always there: (organization_id, created_at, id) for lists in creation
+ * order, and a unique (organization_id, id) that other tables' references point at.
  */
 export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
   name: TName,
   columns: TColumns,
-  indexes: (table: Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>) => TenantIndex[] = () => [],
+  extras: (
+    table: Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>,
+  ) => (TenantIndex | TenantReference)[] = () => [],
 ) {
   return pgTable(name, { ...tenantColumns(), ...columns }, (table) => {
     const t = table as unknown as Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>;
     return [
       index(`${name}_organization_created_idx`).on(t.organizationId, t.createdAt, t.id),
-      ...indexes(t).map((tenant) => tenant.build(t.organizationId)),
+      uniqueIndex(`${name}_organization_id_idx`).on(t.organizationId, t.id),
+      ...extras(t).map((extra) => extra.build(t.organizationId)),
     ];
   });
 }

@@ -130,6 +130,8 @@ function fromDatabaseError(error: unknown): AppError | undefined {
   const code = (error as { code?: unknown }).code ?? cause?.code;
   if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
   if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
+  if (code === '23P01') return new AppError('CONFLICT', 'it overlaps another record');
+  if (code === '23514') return new AppError('VALIDATION_FAILED', 'a value is out of its allowed range');
   // Class 22, data exception: a value of the wrong format, out of range, too long, with a NUL...
   if (typeof code === 'string' && code.startsWith('22'))
     return new AppError('VALIDATION_FAILED', 'a value has the wrong format or is out of range');
