@@ -114,9 +114,10 @@ export function edgeServerOptions(config: EdgeSettings) {
 }
 
 /**
- * From the start of shutdown, closes connections that hold it up without doing anything: an
- * unfinished request that sends nothing for `stallMs` is answered 408, an idle connection is
- * closed. Requests being handled are left to finish (close-with-grace bounds them).
+ * From the start of shutdown, closes connections that hold it up without doing anything, once they
+ * have sent nothing for `stallMs`: a request whose body is unfinished is answered 408; a connection
+ * between requests, or with headers still arriving, is closed. Requests being handled are left to
+ * finish (close-with-grace bounds them), and a body that keeps arriving to arrive.
  */
 export function closeStalledConnectionsOnShutdown(app: FastifyInstance, stallMs = SHUTDOWN_STALL_MS): void {
   const sockets = new Set<Socket>();

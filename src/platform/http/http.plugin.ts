@@ -70,7 +70,7 @@ export const httpPlugin = fp(
       exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
     });
     // While shutting down, a request that still arrives on an open connection gets a 503 in our envelope
-    // (Fastify's own, turned off in app.ts with return503OnClosing, has another body). Added after the
+    // (Fastify's own, turned off in edge.ts with return503OnClosing, has another body). Added after the
     // security headers and CORS, so that the 503 has them too.
     let closing = false;
     app.addHook('preClose', async () => {
