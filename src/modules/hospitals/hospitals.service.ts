@@ -1,0 +1,308 @@
+import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import { AppError } from '../../platform/http/errors.js';
+import { decodeCursor, toPage } from '../../platform/http/pagination.js';
+import type { Clock } from '../../platform/clock.js';
+import type { TenantContext } from '../../platform/tenancy/context.js';
+import { HospitalsRepository, type HospitalRow, type RoomRow, type UnitRow } from './hospitals.repository.js';
+import type {
+  CreateHospital,
+  CreateRoom,
+  CreateUnit,
+  Hospital,
+  ListQuery,
+  Room,
+  Unit,
+  UpdateHospital,
+  UpdateRoom,
+  UpdateUnit,
+} from './hospitals.shapes.js';
+
+/** SQLSTATE and constraint of a database error, as drizzle wraps it (`cause`) or not. */
+export function databaseError(error: unknown): { code?: string; constraint?: string } {
+  const outer = error as { code?: unknown; constraint?: unknown; cause?: { code?: unknown; constraint?: unknown } };
+  const source = typeof outer.cause?.code === 'string' ? outer.cause : outer;
+  return {
+    code: typeof source.code === 'string' ? source.code : undefined,
+    constraint: typeof source.constraint === 'string' ? source.constraint : undefined,
+  };
+}
+
+/** Runs `operation`, turning the named unique constraints into a clear 409 (the transaction is over by then). */
+async function uniquely<T>(operation: Promise<T>, messages: Record<string, string>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    const { code, constraint } = databaseError(error);
+    if (code === '23505' && constraint && messages[constraint]) throw new AppError('CONFLICT', messages[constraint]);
+    throw error;
+  }
+}
+
+/**
+ * A delete that something still refers to becomes a 409 that says what to do instead. ON DELETE
+ * RESTRICT answers 23001 (restrict_violation), which the error handler does not map; NO ACTION, 23503.
+ */
+async function unlessReferenced<T>(operation: Promise<T>, what: string): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    const { code } = databaseError(error);
+    if (code === '23001' || code === '23503') {
+      throw new AppError('CONFLICT', `the ${what} is referred to by other records: deactivate it instead`);
+    }
+    throw error;
+  }
+}
+
+const HOSPITAL_NAMES = { hospitals_name_idx: 'a hospital with this name already exists' };
+const UNIT_NAMES = { units_hospital_name_idx: 'a unit with this name already exists in this hospital' };
+const ROOM_NAMES = { rooms_unit_name_idx: 'a room with this name already exists in this unit' };
+
+const stamp = ({ organizationId: _, ...row }: HospitalRow) => row;
+const unitOf = ({ organizationId: _, ...row }: UnitRow): Unit => row;
+const roomOf = ({ organizationId: _, ...row }: RoomRow): Room => row;
+
+function activeAction(resource: string, before: boolean, after: boolean | undefined): string | undefined {
+  if (after === undefined || after === before) return undefined;
+  return `${resource}.${after ? 'reactivate' : 'deactivate'}`;
+}
+
+type Uow = Pick<UnitOfWork, 'read' | 'write'>;
+
+/**
+ * Hospitals, their units and rooms. Records are deactivated rather than deleted once anything refers
+ * to them; nothing new is created under a deactivated parent. Not patient data: reads are not audited.
+ */
+export class HospitalsService {
+  constructor(
+    private readonly uow: Uow,
+    private readonly now: Clock,
+  ) {}
+
+  listHospitals(ctx: TenantContext, query: ListQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work
+        .repo(HospitalsRepository)
+        .listHospitals(query.limit, decodeCursor(query.cursor), query.active);
+      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), stamp);
+    });
+  }
+
+  /** A hospital of the caller's organization, or undefined. */
+  async findHospital(ctx: TenantContext, id: string): Promise<Hospital | undefined> {
+    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findHospital(id));
+    return row && stamp(row);
+  }
+
+  async getHospital(ctx: TenantContext, id: string): Promise<Hospital> {
+    const hospital = await this.findHospital(ctx, id);
+    if (!hospital) throw new AppError('NOT_FOUND', 'hospital not found');
+    return hospital;
+  }
+
+  createHospital(ctx: TenantContext, input: CreateHospital): Promise<Hospital> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      if (input.isDefault) {
+        await repo.lockHospitals();
+        await repo.clearDefault();
+      }
+      const at = this.now();
+      const row = await repo.insertHospital({
+        name: input.name,
+        address: input.address ?? null,
+        timezone: input.timezone,
+        isDefault: input.isDefault,
+        active: true,
+        createdAt: at,
+        updatedAt: at,
+      });
+      work.audit({ action: 'hospitals.create', resourceType: 'hospital', resourceId: row.id });
+      return stamp(row);
+    });
+    return uniquely(write, HOSPITAL_NAMES);
+  }
+
+  updateHospital(ctx: TenantContext, id: string, patch: UpdateHospital): Promise<Hospital> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      // The default changes under a lock on all the organization's hospitals; other changes lock only this one.
+      if (patch.isDefault === true) await repo.lockHospitals();
+      const current = await repo.findHospital(id, true);
+      if (!current) throw new AppError('NOT_FOUND', 'hospital not found');
+      const active = patch.active ?? current.active;
+      const isDefault = patch.isDefault ?? current.isDefault;
+      if (isDefault && !active) {
+        throw new AppError(
+          'CONFLICT',
+          patch.isDefault
+            ? 'the hospital is deactivated: a deactivated hospital cannot be the default'
+            : 'the hospital is the default: make another the default (or send isDefault: false) before deactivating it',
+        );
+      }
+      if (patch.isDefault === true) await repo.clearDefault(id);
+      const row = await repo.updateHospital(id, { ...patch, updatedAt: this.now() });
+      const toggled = activeAction('hospitals', current.active, patch.active);
+      const { active: _, ...rest } = patch;
+      if (toggled) work.audit({ action: toggled, resourceType: 'hospital', resourceId: id });
+      if (Object.keys(rest).length > 0 || !toggled) {
+        work.audit({ action: 'hospitals.update', resourceType: 'hospital', resourceId: id });
+      }
+      return stamp(row);
+    });
+    return uniquely(write, HOSPITAL_NAMES);
+  }
+
+  /** Deletes a hospital nothing refers to (no units, staff, patients...); otherwise 409: deactivate it. */
+  deleteHospital(ctx: TenantContext, id: string): Promise<void> {
+    const write = this.uow.write(ctx, async (work) => {
+      if (!(await work.repo(HospitalsRepository).deleteHospital(id)))
+        throw new AppError('NOT_FOUND', 'hospital not found');
+      work.audit({ action: 'hospitals.delete', resourceType: 'hospital', resourceId: id });
+    });
+    return unlessReferenced(write, 'hospital');
+  }
+
+  listUnits(ctx: TenantContext, hospitalId: string, query: ListQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      if (!(await repo.findHospital(hospitalId))) throw new AppError('NOT_FOUND', 'hospital not found');
+      const rows = await repo.listUnits(hospitalId, query.limit, decodeCursor(query.cursor), query.active);
+      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), unitOf);
+    });
+  }
+
+  /** A unit of the caller's organization, or undefined. */
+  async findUnit(ctx: TenantContext, id: string): Promise<Unit | undefined> {
+    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findUnit(id));
+    return row && unitOf(row);
+  }
+
+  async getUnit(ctx: TenantContext, id: string): Promise<Unit> {
+    const unit = await this.findUnit(ctx, id);
+    if (!unit) throw new AppError('NOT_FOUND', 'unit not found');
+    return unit;
+  }
+
+  createUnit(ctx: TenantContext, hospitalId: string, input: CreateUnit): Promise<Unit> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      // Locked against a concurrent deactivation, which would otherwise miss the new unit.
+      const hospital = await repo.findHospital(hospitalId, true);
+      if (!hospital) throw new AppError('NOT_FOUND', 'hospital not found');
+      if (!hospital.active) throw new AppError('CONFLICT', 'the hospital is deactivated: no new units in it');
+      const at = this.now();
+      const row = await repo.insertUnit({
+        hospitalId,
+        name: input.name,
+        kind: input.kind,
+        createdAt: at,
+        updatedAt: at,
+      });
+      work.audit({ action: 'units.create', resourceType: 'unit', resourceId: row.id });
+      return unitOf(row);
+    });
+    return uniquely(write, UNIT_NAMES);
+  }
+
+  updateUnit(ctx: TenantContext, id: string, patch: UpdateUnit): Promise<Unit> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      const current = await repo.findUnit(id, true);
+      if (!current) throw new AppError('NOT_FOUND', 'unit not found');
+      if (patch.active === true && !current.active) {
+        const hospital = await repo.findHospital(current.hospitalId);
+        if (!hospital?.active) throw new AppError('CONFLICT', 'the hospital is deactivated: reactivate it first');
+      }
+      const row = await repo.updateUnit(id, { ...patch, updatedAt: this.now() });
+      const toggled = activeAction('units', current.active, patch.active);
+      const { active: _, ...rest } = patch;
+      if (toggled) work.audit({ action: toggled, resourceType: 'unit', resourceId: id });
+      if (Object.keys(rest).length > 0 || !toggled) {
+        work.audit({ action: 'units.update', resourceType: 'unit', resourceId: id });
+      }
+      return unitOf(row);
+    });
+    return uniquely(write, UNIT_NAMES);
+  }
+
+  deleteUnit(ctx: TenantContext, id: string): Promise<void> {
+    const write = this.uow.write(ctx, async (work) => {
+      if (!(await work.repo(HospitalsRepository).deleteUnit(id))) throw new AppError('NOT_FOUND', 'unit not found');
+      work.audit({ action: 'units.delete', resourceType: 'unit', resourceId: id });
+    });
+    return unlessReferenced(write, 'unit');
+  }
+
+  listRooms(ctx: TenantContext, unitId: string, query: ListQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      if (!(await repo.findUnit(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
+      const rows = await repo.listRooms(unitId, query.limit, decodeCursor(query.cursor), query.active);
+      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), roomOf);
+    });
+  }
+
+  /** A room of the caller's organization, or undefined. */
+  async findRoom(ctx: TenantContext, id: string): Promise<Room | undefined> {
+    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findRoom(id));
+    return row && roomOf(row);
+  }
+
+  async getRoom(ctx: TenantContext, id: string): Promise<Room> {
+    const room = await this.findRoom(ctx, id);
+    if (!room) throw new AppError('NOT_FOUND', 'room not found');
+    return room;
+  }
+
+  createRoom(ctx: TenantContext, unitId: string, input: CreateRoom): Promise<Room> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      const unit = await repo.findUnit(unitId, true);
+      if (!unit) throw new AppError('NOT_FOUND', 'unit not found');
+      if (!unit.active) throw new AppError('CONFLICT', 'the unit is deactivated: no new rooms in it');
+      const hospital = await repo.findHospital(unit.hospitalId);
+      if (!hospital?.active) throw new AppError('CONFLICT', 'the hospital is deactivated: no new rooms in it');
+      const at = this.now();
+      const row = await repo.insertRoom({
+        hospitalId: unit.hospitalId,
+        unitId,
+        name: input.name,
+        createdAt: at,
+        updatedAt: at,
+      });
+      work.audit({ action: 'rooms.create', resourceType: 'room', resourceId: row.id });
+      return roomOf(row);
+    });
+    return uniquely(write, ROOM_NAMES);
+  }
+
+  updateRoom(ctx: TenantContext, id: string, patch: UpdateRoom): Promise<Room> {
+    const write = this.uow.write(ctx, async (work) => {
+      const repo = work.repo(HospitalsRepository);
+      const current = await repo.findRoom(id);
+      if (!current) throw new AppError('NOT_FOUND', 'room not found');
+      if (patch.active === true && !current.active) {
+        const unit = await repo.findUnit(current.unitId);
+        if (!unit?.active) throw new AppError('CONFLICT', 'the unit is deactivated: reactivate it first');
+      }
+      const row = await repo.updateRoom(id, { ...patch, updatedAt: this.now() });
+      const toggled = activeAction('rooms', current.active, patch.active);
+      const { active: _, ...rest } = patch;
+      if (toggled) work.audit({ action: toggled, resourceType: 'room', resourceId: id });
+      if (Object.keys(rest).length > 0 || !toggled) {
+        work.audit({ action: 'rooms.update', resourceType: 'room', resourceId: id });
+      }
+      return roomOf(row);
+    });
+    return uniquely(write, ROOM_NAMES);
+  }
+
+  deleteRoom(ctx: TenantContext, id: string): Promise<void> {
+    const write = this.uow.write(ctx, async (work) => {
+      if (!(await work.repo(HospitalsRepository).deleteRoom(id))) throw new AppError('NOT_FOUND', 'room not found');
+      work.audit({ action: 'rooms.delete', resourceType: 'room', resourceId: id });
+    });
+    return unlessReferenced(write, 'room');
+  }
+}
