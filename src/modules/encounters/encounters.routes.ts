@@ -1,8 +1,213 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
+import { IdParams } from '../../platform/http/ids.js';
+import { PageQuery, pageOf } from '../../platform/http/pagination.js';
+import type { TenantContext } from '../../platform/tenancy/context.js';
+import { type AppointmentSummary, EncountersService } from './encounters.service.js';
+import {
+  AddDiagnosis,
+  AmendNote,
+  Diagnosis,
+  Encounter,
+  EncounterDetail,
+  EncounterQuery,
+  Note,
+  NoteVersion,
+  OpenEncounter,
+  RecordVital,
+  Vital,
+  WriteNote,
+} from './encounters.shapes.js';
 
-/** The encounters module: routes are being built (see the clinical core issue). */
-export const encountersModule = fp(async (_app: FastifyInstance) => {}, {
-  name: 'encounters',
-  dependencies: ['kit', 'tenancy'],
-});
+declare module 'fastify' {
+  interface FastifyInstance {
+    encounters: EncountersService;
+  }
+}
+
+/** The appointments module's lookup, as far as this module relies on it. */
+interface AppointmentsLookup {
+  get(ctx: TenantContext, id: string): Promise<AppointmentSummary | undefined>;
+}
+
+const notFound = { 404: ErrorBody };
+const notFoundOrConflict = { 404: ErrorBody, 409: ErrorBody };
+
+export const encountersModule = fp(
+  async (app: FastifyInstance) => {
+    // Read when an encounter is opened, not now: the appointments module may register after this one.
+    const appointment = (ctx: TenantContext, id: string) => {
+      const appointments = (app as unknown as { appointments?: AppointmentsLookup }).appointments;
+      if (!appointments) throw new Error('the appointments module is not registered');
+      return appointments.get(ctx, id);
+    };
+    app.decorate('encounters', new EncountersService(app.uow, app.now, appointment));
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const tags = ['encounters'];
+
+    r.post(
+      '/api/v1/encounters',
+      {
+        config: { permission: 'encounters:open' },
+        schema: {
+          tags,
+          summary: 'Open an encounter, from a checked-in appointment or as a walk-in',
+          body: OpenEncounter,
+          response: { 201: Encounter, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await app.encounters.open(request.tenant, request.body)),
+    );
+
+    r.get(
+      '/api/v1/encounters',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: 'Encounters in the order they were opened, optionally of one patient or in one state',
+          querystring: EncounterQuery,
+          response: { 200: pageOf(Encounter), ...commonErrors },
+        },
+      },
+      async (request) => app.encounters.list(request.tenant, request.query),
+    );
+
+    r.get(
+      '/api/v1/encounters/:id',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: 'An encounter with its notes (current versions), diagnoses and vitals',
+          params: IdParams,
+          response: { 200: EncounterDetail, ...commonErrors, ...notFound },
+        },
+      },
+      async (request) => app.encounters.detail(request.tenant, request.params.id),
+    );
+
+    r.post(
+      '/api/v1/encounters/:id/sign',
+      {
+        config: { permission: 'encounters:sign' },
+        schema: {
+          tags,
+          summary: 'Sign the encounter and all its notes, closing it',
+          params: IdParams,
+          response: { 200: Encounter, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request) => app.encounters.sign(request.tenant, request.params.id),
+    );
+
+    r.post(
+      '/api/v1/encounters/:id/notes',
+      {
+        config: { permission: 'notes:write' },
+        schema: {
+          tags,
+          summary: 'Write a clinical note (version 1, by the caller) on an open encounter',
+          params: IdParams,
+          body: WriteNote,
+          response: { 201: Note, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await app.encounters.notes.create(request.tenant, request.params.id, request.body.body)),
+    );
+
+    r.post(
+      '/api/v1/encounters/:id/diagnoses',
+      {
+        config: { permission: 'diagnoses:write' },
+        schema: {
+          tags,
+          summary: 'Add an ICD-10 diagnosis; a primary one demotes the previous primary',
+          params: IdParams,
+          body: AddDiagnosis,
+          response: { 201: Diagnosis, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await app.encounters.addDiagnosis(request.tenant, request.params.id, request.body)),
+    );
+
+    r.post(
+      '/api/v1/encounters/:id/vitals',
+      {
+        config: { permission: 'vitals:record' },
+        schema: {
+          tags,
+          summary: 'Record a vital sign; stored in its canonical unit',
+          params: IdParams,
+          body: RecordVital,
+          response: { 201: Vital, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await app.encounters.recordVital(request.tenant, request.params.id, request.body)),
+    );
+
+    r.get(
+      '/api/v1/notes/:id',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: 'A clinical note with its current version',
+          params: IdParams,
+          response: { 200: Note, ...commonErrors, ...notFound },
+        },
+      },
+      async (request) => app.encounters.notes.get(request.tenant, request.params.id),
+    );
+
+    r.get(
+      '/api/v1/notes/:id/versions',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: 'Every version of a note, oldest first',
+          params: IdParams,
+          querystring: PageQuery,
+          response: { 200: pageOf(NoteVersion), ...commonErrors, ...notFound },
+        },
+      },
+      async (request) => app.encounters.notes.versions(request.tenant, request.params.id, request.query),
+    );
+
+    r.post(
+      '/api/v1/notes/:id/amend',
+      {
+        config: { permission: 'notes:write' },
+        schema: {
+          tags,
+          summary: 'Amend a note: adds a version and keeps the earlier ones (its author or a doctor)',
+          params: IdParams,
+          body: AmendNote,
+          response: { 200: Note, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request) => app.encounters.notes.amend(request.tenant, request.params.id, request.body),
+    );
+
+    r.post(
+      '/api/v1/notes/:id/sign',
+      {
+        config: { permission: 'notes:sign' },
+        schema: {
+          tags,
+          summary: 'Sign a note, freezing it',
+          params: IdParams,
+          response: { 200: Note, ...commonErrors, ...notFoundOrConflict },
+        },
+      },
+      async (request) => app.encounters.notes.sign(request.tenant, request.params.id),
+    );
+  },
+  { name: 'encounters', dependencies: ['kit', 'tenancy'] },
+);

@@ -1,0 +1,124 @@
+import { and, asc, eq, gt, isNull } from 'drizzle-orm';
+import { TenantRepository } from '../../platform/db/tenant-repository.js';
+import { notes, noteVersions } from './encounters.schema.js';
+
+const noteColumns = {
+  id: notes.id,
+  encounterId: notes.encounterId,
+  patientId: notes.patientId,
+  authorId: notes.authorId,
+  version: notes.currentVersion,
+  body: noteVersions.body,
+  createdAt: notes.createdAt,
+  updatedAt: notes.updatedAt,
+  signedAt: notes.signedAt,
+  signedBy: notes.signedBy,
+};
+
+/** A note with the text of its current version. */
+export interface NoteRow {
+  id: string;
+  encounterId: string;
+  patientId: string;
+  authorId: string;
+  version: number;
+  body: string;
+  createdAt: Date;
+  updatedAt: Date;
+  signedAt: Date | null;
+  signedBy: string | null;
+}
+
+export type NoteVersionRow = typeof noteVersions.$inferSelect;
+
+/** All SQL on clinical notes and their append-only versions. */
+export class NotesRepository extends TenantRepository {
+  private current() {
+    return this.db
+      .select(noteColumns)
+      .from(notes)
+      .innerJoin(
+        noteVersions,
+        and(
+          eq(noteVersions.organizationId, notes.organizationId),
+          eq(noteVersions.noteId, notes.id),
+          eq(noteVersions.version, notes.currentVersion),
+        ),
+      );
+  }
+
+  /** A new note, as version 1 by its author. */
+  async insert(values: {
+    encounterId: string;
+    patientId: string;
+    authorId: string;
+    body: string;
+    at: Date;
+  }): Promise<NoteRow> {
+    const { body, at, ...rest } = values;
+    const [note] = await this.db
+      .insert(notes)
+      .values(this.owned({ ...rest, currentVersion: 1, createdAt: at, updatedAt: at }))
+      .returning();
+    await this.insertVersion({ noteId: note!.id, version: 1, body, authorId: rest.authorId, reason: null, at });
+    return { ...note!, version: 1, body };
+  }
+
+  async insertVersion(values: {
+    noteId: string;
+    version: number;
+    body: string;
+    authorId: string;
+    reason: string | null;
+    at: Date;
+  }): Promise<void> {
+    const { at, ...rest } = values;
+    await this.db.insert(noteVersions).values(this.owned({ ...rest, createdAt: at, updatedAt: at }));
+  }
+
+  /** One note; `lock` holds its row (FOR UPDATE) so amendments and signing take turns. */
+  async find(id: string, lock = false): Promise<NoteRow | undefined> {
+    const query = this.current().where(this.where(notes, eq(notes.id, id)));
+    const [row] = lock ? await query.for('update', { of: notes }) : await query;
+    return row;
+  }
+
+  ofEncounter(encounterId: string): Promise<NoteRow[]> {
+    return this.current()
+      .where(this.where(notes, eq(notes.encounterId, encounterId)))
+      .orderBy(asc(notes.createdAt), asc(notes.id));
+  }
+
+  async setCurrentVersion(id: string, version: number, at: Date): Promise<void> {
+    await this.db
+      .update(notes)
+      .set({ currentVersion: version, updatedAt: at })
+      .where(this.where(notes, eq(notes.id, id)));
+  }
+
+  async sign(id: string, by: string, at: Date): Promise<void> {
+    await this.db
+      .update(notes)
+      .set({ signedAt: at, signedBy: by })
+      .where(this.where(notes, eq(notes.id, id), isNull(notes.signedAt)));
+  }
+
+  /** Signs every note of the encounter not signed yet; returns their ids and patients, for the trail. */
+  signAllOf(encounterId: string, by: string, at: Date): Promise<{ id: string }[]> {
+    return this.db
+      .update(notes)
+      .set({ signedAt: at, signedBy: by })
+      .where(this.where(notes, eq(notes.encounterId, encounterId), isNull(notes.signedAt)))
+      .returning({ id: notes.id });
+  }
+
+  /** Versions in order, `limit + 1` of them after `afterVersion`. */
+  versions(noteId: string, limit: number, afterVersion: number): Promise<NoteVersionRow[]> {
+    return this.db
+      .select()
+      .from(noteVersions)
+      .where(this.where(noteVersions, eq(noteVersions.noteId, noteId), gt(noteVersions.version, afterVersion)))
+      .orderBy(asc(noteVersions.version))
+      .limit(limit + 1);
+  }
+}
