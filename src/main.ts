@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { hasDemoTenant, seedDemoTenant } from './demo/demo-tenant.js';
 import { countUsers, ensurePlatformAdmin } from './platform/auth/first-admin.js';
 import { resolveAuthSecret } from './platform/auth/secret.js';
+import { lockDataDir } from './platform/db/data-dir-lock.js';
 import { type Database, openDatabase } from './platform/db/database.js';
 import { connectRedis } from './platform/redis.js';
 
@@ -67,6 +68,11 @@ const SYSTEM_ERRORS: Partial<Record<string, string>> = {
   ENOTFOUND: 'no such host',
   EAI_AGAIN: 'the host name could not be resolved',
   EHOSTUNREACH: 'the host cannot be reached',
+  ENOTDIR: 'a file is in the way of a folder',
+  EEXIST: 'a file is in the way of a folder',
+  EACCES: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
 };
 
 /**
@@ -105,6 +111,8 @@ function listenProblem(error: unknown, config: Config): ConfigError | undefined 
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // One process per embedded database: a second server, or npm run seed, on the same folder is refused.
+  if (config.embedded) lockDataDir(config.DATA_DIR, 'server');
   const database = await connect(config);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
   const emptyDatabase = (await countUsers(database.db)) === 0;

@@ -5,6 +5,10 @@ import { ensurePlatformAdmin, hashPassword, insertPasswordAccounts } from '../pl
 import type { Db, Executor } from '../platform/db/database.js';
 import { inTransaction } from '../platform/db/transaction.js';
 import { ROLES, type Role } from '../platform/permissions.js';
+import { seedClinicalData } from './clinical-data.js';
+
+/** Patients the demo tenant gets, each with some history. */
+export const DEMO_PATIENTS = 300;
 
 export const DEMO_ORGANIZATION = { name: 'Demo General Hospital', slug: 'demo-general-hospital' };
 export const DEMO_ROOT_EMAIL = 'root@demo.test';
@@ -22,7 +26,7 @@ export interface StaffMember {
  * accounts, and hashing is slow by design.
  */
 export async function createStaffedOrganization(
-  auth: Auth,
+  auth: Auth | null,
   executor: Executor,
   input: {
     name: string;
@@ -37,7 +41,12 @@ export async function createStaffedOrganization(
   const { passwordHash } = input;
   const hashes = passwordHash
     ? input.staff.map(() => passwordHash)
-    : await Promise.all(input.staff.map(() => hashPassword(auth, input.password)));
+    : await Promise.all(
+        input.staff.map(() => {
+          if (!auth) throw new Error('without Better Auth, pass the password hash');
+          return hashPassword(auth, input.password);
+        }),
+      );
   // On an open transaction this is a savepoint inside it.
   return executor.transaction(async (tx) => {
     const [organization] = await tx
@@ -69,15 +78,35 @@ export async function hasDemoTenant(db: Db): Promise<boolean> {
 
 const titleCase = (word: string) => `${word[0]!.toUpperCase()}${word.slice(1)}`;
 
+/** User ids by role, for staff made one per role. */
+export function staffByRole(staff: StaffMember[], userIds: Record<string, string>): Record<Role, string> {
+  return Object.fromEntries(staff.map((person) => [person.role, userIds[person.email]!])) as Record<Role, string>;
+}
+
 /**
- * The synthetic demo tenant: one organization, one user per role and a platform admin, in one
- * transaction. Every person in it is invented; the organization is marked `synthetic` in its metadata.
+ * The synthetic demo tenant: one organization, one user per role and a platform admin, a hospital
+ * with units and rooms, staff on shift, and a few hundred patients with history, in one transaction.
+ * Every person in it is invented; the organization is marked `synthetic` in its metadata.
  */
-export async function seedDemoTenant(auth: Auth, db: Db, password: string) {
+export async function seedDemoTenant(auth: Auth, db: Db, password: string, now: Date = new Date()) {
   const staff = ROLES.map((role) => ({ email: `${role}@demo.test`, name: `Demo ${titleCase(role)}`, role }));
   const { organizationId } = await inTransaction(db, async (tx) => {
     await ensurePlatformAdmin(auth, tx, { email: DEMO_ROOT_EMAIL, password, name: 'Demo Platform Admin' });
-    return createStaffedOrganization(auth, tx, { ...DEMO_ORGANIZATION, synthetic: true, staff, password });
+    const created = await createStaffedOrganization(auth, tx, {
+      ...DEMO_ORGANIZATION,
+      synthetic: true,
+      staff,
+      password,
+    });
+    await seedClinicalData(tx, {
+      organizationId: created.organizationId,
+      hospitalName: 'Demo General Hospital',
+      staff: staffByRole(staff, created.userIds),
+      patients: DEMO_PATIENTS,
+      seed: 1,
+      now,
+    });
+    return created;
   });
   return { organizationId, emails: [DEMO_ROOT_EMAIL, ...staff.map((s) => s.email)] };
 }
