@@ -37,7 +37,7 @@ const Session = z
 /** The caller: who they are, their role in each organization, and their own sessions. */
 export const profileModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('profile', new ProfileService(app.database.db, app.sessions, app.now));
+    app.decorate('profile', new ProfileService(app.database.db, app.sessions, app.now, app.auditLog));
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(
@@ -88,5 +88,5 @@ export const profileModule = fp(
       },
     );
   },
-  { name: 'profile', dependencies: ['db', 'tenancy', 'organizations'] },
+  { name: 'profile', dependencies: ['db', 'kit', 'tenancy', 'organizations'] },
 );

@@ -1,3 +1,5 @@
+import type { AuditLog } from '../../platform/audit/audit-log.js';
+import { callerSecurityEvents } from '../../platform/audit/security-events.js';
 import type { SessionStore } from '../../platform/auth/session-store.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
@@ -20,6 +22,7 @@ export class ProfileService {
     private readonly db: Db,
     private readonly sessions: Pick<SessionStore, 'forget'>,
     private readonly now: Clock,
+    private readonly auditLog: Pick<AuditLog, 'record'>,
   ) {}
 
   async listSessions(ctx: RequestContext, page: PageQuery) {
@@ -46,5 +49,8 @@ export class ProfileService {
     if (token === undefined) throw new AppError('NOT_FOUND', 'session not found');
     await this.sessions.forget([token]);
     await repo.deleteSession(id);
+    await this.auditLog.record(
+      callerSecurityEvents(ctx, this.now(), { action: 'auth.session-revoke', resourceType: 'session', resourceId: id }),
+    );
   }
 }

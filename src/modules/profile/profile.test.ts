@@ -95,3 +95,28 @@ describe('/api/v1/profile/sessions', () => {
     expect((await t.app.inject({ method: 'DELETE', url: '/api/v1/profile/sessions/x' })).statusCode).toBe(401);
   });
 });
+
+describe('revoking one of your sessions', () => {
+  it("is on the audit trail of the caller's organization", async () => {
+    const second = await signIn(t.app, a.users.nurse.email);
+    const list = await as(t.app, second)({ method: 'GET', url: '/api/v1/profile/sessions?limit=100' });
+    const other = list.json().data.find((s: { current: boolean }) => !s.current);
+    const res = await as(t.app, second)({ method: 'DELETE', url: `/api/v1/profile/sessions/${other.id}` });
+    expect(res.statusCode).toBe(204);
+    const trail = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'GET',
+      url: `/api/v1/audit-events?action=auth.session-revoke&resourceId=${other.id}`,
+    });
+    expect(trail.json().data).toMatchObject([
+      {
+        actorId: a.users.nurse.id,
+        actorRole: 'nurse',
+        resourceType: 'session',
+        requestId: res.headers['x-request-id'],
+      },
+    ]);
+  });
+});
