@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/platform/audit/audit.schema.js';
 import { verifyChain } from '../src/platform/audit/audit-verify.js';
@@ -21,6 +21,17 @@ const eventsOf = (organizationId: string, action: string) =>
     .select()
     .from(auditEvents)
     .where(and(eq(auditEvents.organizationId, organizationId), eq(auditEvents.action, action)));
+
+/** What someone with database access could do: the append-only trigger dropped for one statement. */
+async function behindTheAppsBack(statement: SQL): Promise<void> {
+  const { db } = t.database;
+  await db.execute(sql`alter table audit_events disable trigger audit_events_append_only`);
+  try {
+    await db.execute(statement);
+  } finally {
+    await db.execute(sql`alter table audit_events enable trigger audit_events_append_only`);
+  }
+}
 
 /** Security events are recorded after the answer: wait for the group commit to write them. */
 const settled = () => t.app.auditLog.drain();
@@ -316,13 +327,7 @@ describe('the trail itself', () => {
     expect(intact.json().events).toBeGreaterThan(2);
 
     const [target] = await eventsOf(tenant.organizationId, 'users.role-change');
-    const db = t.database.db;
-    await db.execute(sql`alter table audit_events disable trigger audit_events_append_only`);
-    try {
-      await db.execute(sql`update audit_events set actor_id = 'someone-else' where id = ${target!.id}`);
-    } finally {
-      await db.execute(sql`alter table audit_events enable trigger audit_events_append_only`);
-    }
+    await behindTheAppsBack(sql`update audit_events set actor_id = 'someone-else' where id = ${target!.id}`);
     const tampered = await admin({ method: 'GET', url: '/api/v1/audit-events/verify' });
     expect(tampered.json().broken).toEqual({ seq: target!.seq, problem: 'altered', eventId: target!.id });
   });
@@ -338,14 +343,8 @@ describe('the trail itself', () => {
       });
     }
     const [first] = await eventsOf(tenant.organizationId, 'users.role-change');
-    const db = t.database.db;
-    await db.execute(sql`alter table audit_events disable trigger audit_events_append_only`);
-    try {
-      await db.execute(sql`delete from audit_events where id = ${first!.id}`);
-    } finally {
-      await db.execute(sql`alter table audit_events enable trigger audit_events_append_only`);
-    }
-    const report = await verifyChain(db, tenant.organizationId);
+    await behindTheAppsBack(sql`delete from audit_events where id = ${first!.id}`);
+    const report = await verifyChain(t.database.db, tenant.organizationId);
     expect(report.broken).toMatchObject({ seq: first!.seq, problem: 'missing' });
   });
 
