@@ -1,0 +1,213 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
+import { auditEvents } from '../../platform/audit/audit.schema.js';
+
+let t: TestApp;
+let a: Tenant;
+let b: Tenant;
+
+interface Created {
+  id: string;
+  mrn: string;
+  familyName: string;
+  givenName: string;
+}
+
+const people = {
+  jose: { givenName: 'José', familyName: 'García', birthDate: '1980-01-02', phone: '+34 600 111 222' },
+  josefina: { givenName: 'JOSEFINA', familyName: 'Lopez', birthDate: '1975-06-30' },
+  josephine: { givenName: 'Joséphine', familyName: 'Martin', birthDate: '1990-12-01' },
+  ana: { givenName: 'Ana', familyName: 'García-Jones', birthDate: '1980-01-02' },
+  mariaJose: { givenName: 'Maria Jose', familyName: 'Álvarez', birthDate: '2001-03-04' },
+  zoe: { givenName: 'Zoë', familyName: 'Ångström', birthDate: '1966-07-08', phone: '(555) 010-9999' },
+  underscore: { givenName: 'Una', familyName: 'Under_score', birthDate: '1955-01-01' },
+  underX: { givenName: 'Ugo', familyName: 'Underxscore', birthDate: '1955-01-01' },
+  percent: { givenName: 'Pat', familyName: '50% Smith', birthDate: '1955-01-01' },
+} as const;
+const made: Record<keyof typeof people, Created> = {} as never;
+
+async function create(tenant: Tenant, body: object): Promise<Created> {
+  const res = await as(t.app, tenant.users.operator.token)({ method: 'POST', url: '/api/v1/patients', payload: body });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+async function search(query: string, tenant = a, role: 'operator' | 'nurse' | 'doctor' = 'nurse') {
+  const res = await as(t.app, tenant.users[role].token)({ method: 'GET', url: `/api/v1/patients?${query}` });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<{ data: Created[]; nextCursor: string | null }>();
+}
+
+const names = (page: { data: Created[] }) => page.data.map((p) => `${p.givenName} ${p.familyName}`);
+
+beforeAll(async () => {
+  t = await buildTestApp({ SIGNIN_IP_LIMIT_PER_MINUTE: '1000' });
+  [a, b] = await Promise.all([createTenant(t.app), createTenant(t.app)]);
+  for (const [key, person] of Object.entries(people)) {
+    made[key as keyof typeof people] = await create(a, { ...person, sex: 'unknown' });
+  }
+  // A namesake in another tenant, never found from A.
+  await create(b, { ...people.jose, sex: 'male' });
+});
+afterAll(() => t.close());
+
+describe('GET /api/v1/patients: search', () => {
+  it('finds a name prefix whatever its case and accents, on given or family name, sorted by family then given', async () => {
+    const expected = ['José García', 'JOSEFINA Lopez', 'Joséphine Martin'];
+    expect(names(await search('q=jose'))).toEqual(expected);
+    expect(names(await search(`q=${encodeURIComponent('JOSÉ')}`))).toEqual(expected);
+    expect(names(await search('q=JoSePh'))).toEqual(['Joséphine Martin']);
+    expect(names(await search('q=garc'))).toEqual(['José García', 'Ana García-Jones']);
+    expect(names(await search(`q=${encodeURIComponent('ångs')}`))).toEqual(['Zoë Ångström']);
+    expect(names(await search('q=zoe'))).toEqual(['Zoë Ångström']);
+    // A prefix, not a substring: "arcia" is inside García but starts nothing.
+    expect(names(await search('q=arcia'))).toEqual([]);
+  });
+
+  it('matches two words as family and given (either order), or as one compound name', async () => {
+    expect(names(await search(`q=${encodeURIComponent('garcia jo')}`))).toEqual(['José García']);
+    expect(names(await search(`q=${encodeURIComponent('José García')}`))).toEqual(['José García']);
+    expect(names(await search(`q=${encodeURIComponent('maria jose')}`))).toEqual(['Maria Jose Álvarez']);
+    expect(names(await search(`q=${encodeURIComponent('  garcia   ana ')}`))).toEqual(['Ana García-Jones']);
+  });
+
+  it('takes % and _ in a search literally', async () => {
+    expect(names(await search('q=under_'))).toEqual(['Una Under_score']);
+    expect(names(await search(`q=${encodeURIComponent('50%')}`))).toEqual(['Pat 50% Smith']);
+    expect(names(await search(`q=${encodeURIComponent('%')}`))).toEqual([]);
+    expect(names(await search(`q=${encodeURIComponent('\\')}`))).toEqual([]);
+  });
+
+  it('finds by MRN, by birth date and by phone digits, alone or together', async () => {
+    expect(names(await search(`mrn=${made.zoe.mrn}`))).toEqual(['Zoë Ångström']);
+    expect(names(await search('birthDate=1980-01-02'))).toEqual(['José García', 'Ana García-Jones']);
+    expect(names(await search('birthDate=1980-01-02&q=ana'))).toEqual(['Ana García-Jones']);
+    expect(names(await search(`phone=${encodeURIComponent('+34 (600) 111-222')}`))).toEqual(['José García']);
+    expect(names(await search('phone=5550109999'))).toEqual(['Zoë Ångström']);
+    expect(names(await search('phone=5550109999&birthDate=1980-01-02'))).toEqual([]);
+  });
+
+  it("never lists another tenant's patients", async () => {
+    const inB = await search('q=jose', b);
+    expect(inB.data).toHaveLength(1);
+    expect(inB.data[0]!.id).not.toBe(made.jose.id);
+    expect((await search(`mrn=${made.zoe.mrn}`, b)).data.map((p) => p.id)).not.toContain(made.zoe.id);
+  });
+
+  it('refuses a malformed filter or cursor with 400', async () => {
+    for (const query of ['birthDate=1980-13-01', 'status=deleted', 'phone=abc', 'limit=0', 'cursor=bm90LWEtY3Vyc29y']) {
+      const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: `/api/v1/patients?${query}` });
+      expect(res.statusCode, query).toBe(400);
+    }
+    const control = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/patients?q=jo%00se' });
+    expect(control.statusCode).toBe(400);
+  });
+
+  it('records one read per patient listed, plus the search itself', async () => {
+    const page = await search('q=jose', a, 'doctor');
+    const events = await t.database.db
+      .select({ resourceType: auditEvents.resourceType, patientId: auditEvents.patientId })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.actorId, a.users.doctor.id), eq(auditEvents.action, 'patients.list')));
+    expect(events.filter((e) => e.resourceType === 'patient-list')).toHaveLength(1);
+    expect(
+      events
+        .filter((e) => e.resourceType === 'patient')
+        .map((e) => e.patientId)
+        .sort(),
+    ).toEqual(page.data.map((p) => p.id).sort());
+  });
+});
+
+describe('GET /api/v1/patients: pagination', () => {
+  it('pages in name order with no duplicate and no gap while patients are being added', async () => {
+    const tenant = await createTenant(t.app);
+    const families = ['Moss', 'Baker', 'Young', 'Diaz', 'Kim', 'Abbott', 'Quinn', 'Hale', 'Evans', 'Smith', 'Nash'];
+    const existing: Created[] = [];
+    for (const [i, familyName] of families.entries()) {
+      existing.push(await create(tenant, { givenName: `Pat${i}`, familyName, birthDate: '1970-01-01', sex: 'other' }));
+    }
+    // Two namesakes: the id breaks the tie, and neither is lost at a page boundary.
+    existing.push(await create(tenant, { givenName: 'Pat', familyName: 'Kim', birthDate: '1970-01-01', sex: 'other' }));
+    existing.push(await create(tenant, { givenName: 'Pat', familyName: 'Kim', birthDate: '1971-01-01', sex: 'other' }));
+
+    const seen: Created[] = [];
+    let cursor: string | null = null;
+    let round = 0;
+    do {
+      const page = await search(`limit=3${cursor ? `&cursor=${cursor}` : ''}`, tenant);
+      seen.push(...page.data);
+      cursor = page.nextCursor;
+      // Between pages, patients arrive before and after the current position (at the end only at first,
+      // so that the walk ends).
+      for (const familyName of [`Aaron${round}`, `Mid${round}`, ...(round < 3 ? [`Zz${round}`] : [])]) {
+        await create(tenant, { givenName: 'New', familyName, birthDate: '1980-01-01', sex: 'unknown' });
+      }
+      round++;
+    } while (cursor);
+
+    const ids = seen.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const patient of existing) expect(ids).toContain(patient.id);
+    const order = seen.map((p) => `${p.familyName.toLowerCase()}\u0000${p.givenName.toLowerCase()}`);
+    expect(order).toEqual([...order].sort());
+    expect(round).toBeGreaterThan(4);
+  });
+});
+
+describe('GET /api/v1/patients/lookup: two identifiers', () => {
+  const lookup = (query: string, tenant = a) =>
+    as(t.app, tenant.users.nurse.token)({ method: 'GET', url: `/api/v1/patients/lookup?${query}` });
+
+  it('selects the one patient an MRN names, and records the read', async () => {
+    const res = await lookup(`mrn=${made.josefina.mrn}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: made.josefina.id, familyName: 'Lopez' });
+    const [event] = await t.database.db
+      .select({ patientId: auditEvents.patientId })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'patients.lookup'), eq(auditEvents.actorId, a.users.nurse.id)));
+    expect(event?.patientId).toBe(made.josefina.id);
+  });
+
+  it('selects by family name (accents and case aside) with the birth date', async () => {
+    const res = await lookup('familyName=LOPEZ&birthDate=1975-06-30');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().id).toBe(made.josefina.id);
+    const withGiven = await lookup('familyName=garcia&givenName=jose&birthDate=1980-01-02');
+    expect(withGiven.json().id).toBe(made.jose.id);
+  });
+
+  it('never selects by a name alone: 400 asking for a second identifier', async () => {
+    for (const query of ['familyName=Lopez', 'familyName=Lopez&givenName=Josefina', 'givenName=Josefina', '']) {
+      const res = await lookup(query);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.details[0].message).toMatch(/second identifier/);
+    }
+    const dateAlone = await lookup('birthDate=1975-06-30');
+    expect(dateAlone.statusCode).toBe(400);
+    const givenAndDate = await lookup('givenName=Josefina&birthDate=1975-06-30');
+    expect(givenAndDate.statusCode).toBe(400);
+    expect(givenAndDate.json().error.details[0].path).toBe('querystring.familyName');
+  });
+
+  it('answers 409 without patient data when several patients match, 200 once a third identifier decides', async () => {
+    await create(a, { givenName: 'Lee', familyName: 'Twin', birthDate: '2010-10-10', sex: 'male' });
+    await create(a, { givenName: 'Kai', familyName: 'Twin', birthDate: '2010-10-10', sex: 'female' });
+    const res = await lookup('familyName=Twin&birthDate=2010-10-10');
+    expect(res.statusCode).toBe(409);
+    expect(res.body).not.toMatch(/twin|2010-10-10|Lee|Kai/i);
+    const decided = await lookup('familyName=Twin&givenName=kai&birthDate=2010-10-10');
+    expect(decided.statusCode).toBe(200);
+    expect(decided.json().givenName).toBe('Kai');
+  });
+
+  it('answers 404 when nothing matches: a wrong second identifier, an unknown MRN, another tenant', async () => {
+    expect((await lookup('familyName=Lopez&birthDate=1975-06-29')).statusCode).toBe(404);
+    expect((await lookup(`mrn=${made.josefina.mrn}&birthDate=1975-06-29`)).statusCode).toBe(404);
+    expect((await lookup('mrn=NOPE-1')).statusCode).toBe(404);
+    expect((await lookup(`mrn=${made.josefina.mrn}`, b)).statusCode).toBe(404);
+    expect((await lookup('familyName=Lopez&birthDate=1975-06-30', b)).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,173 @@
+import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { TenantRepository } from '../../platform/db/tenant-repository.js';
+import type { NameCursor } from './name-cursor.js';
+import { foldForSearch } from './patient-names.js';
+import { organizationCounters, patients } from './patients.schema.js';
+import type { PatientStatus } from './patients.shapes.js';
+
+export type PatientRow = typeof patients.$inferSelect;
+export type NewPatient = Omit<typeof patients.$inferInsert, 'organizationId'>;
+export type PatientChanges = Partial<Omit<NewPatient, 'id' | 'mrn' | 'createdAt'>>;
+
+/** What a list may filter on; every filter is an equality or a prefix some index serves. */
+export interface PatientFilter {
+  status: PatientStatus;
+  /** A name prefix as typed; folded here exactly as the stored search columns are. */
+  q?: string;
+  birthDate?: string;
+  mrn?: string;
+  phoneDigits?: string;
+}
+
+/** The name lookup of `GET /patients/lookup`: whole folded names (not prefixes) and a second identifier. */
+export interface LookupKeys {
+  mrn?: string;
+  familyName?: string;
+  givenName?: string;
+  birthDate?: string;
+}
+
+// Exactly the expressions of patients_family_name_idx and patients_given_name_idx: a LIKE prefix on
+// them becomes an index range only in the C collation, and the sort order is theirs too.
+const family = sql`${patients.searchFamily} collate "C"`;
+const given = sql`${patients.searchGiven} collate "C"`;
+
+/** Words of a search beyond this many are ignored (each split adds OR branches). */
+const MAX_WORDS = 4;
+
+/** `prefix` as a LIKE pattern that matches it literally at the start: % _ and \ escaped. */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+const startsWith = (column: SQL, prefix: string) => sql`${column} like ${likePrefix(prefix)}`;
+
+/**
+ * "jo" matches a family or a given name starting with "jo". Several words are also tried split in
+ * two: "garcia jo" matches family "garcia..." with given "jo..." (and given "garcia..." with family
+ * "jo..."), besides a compound family or given name starting with "garcia jo".
+ */
+export function namePrefixCondition(q: string): SQL | undefined {
+  const folded = foldForSearch(q);
+  if (folded === '') return undefined;
+  const words = folded.split(' ').slice(0, MAX_WORDS);
+  const whole = words.join(' ');
+  const branches: SQL[] = [startsWith(family, whole), startsWith(given, whole)];
+  for (let k = 1; k < words.length; k++) {
+    const head = words.slice(0, k).join(' ');
+    const tail = words.slice(k).join(' ');
+    branches.push(and(startsWith(family, head), startsWith(given, tail))!);
+    branches.push(and(startsWith(given, head), startsWith(family, tail))!);
+  }
+  return or(...branches);
+}
+
+/** All SQL on one organization's patients and its MRN counter. */
+export class PatientsRepository extends TenantRepository {
+  /**
+   * The list query, not yet run (so a test can EXPLAIN exactly this SQL): sorted by (family, given,
+   * id) in the C collation, after `cursor`, `limit + 1` rows.
+   */
+  searchQuery(filter: PatientFilter, limit: number, cursor: NameCursor | undefined) {
+    const p = patients;
+    return this.db
+      .select()
+      .from(p)
+      .where(
+        this.where(
+          p,
+          eq(p.status, filter.status),
+          filter.q === undefined ? undefined : namePrefixCondition(filter.q),
+          filter.birthDate === undefined ? undefined : eq(p.birthDate, filter.birthDate),
+          filter.mrn === undefined ? undefined : eq(p.mrn, filter.mrn),
+          filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, filter.phoneDigits),
+          cursor ? sql`(${family}, ${given}, ${p.id}) > (${cursor.family}, ${cursor.given}, ${cursor.id})` : undefined,
+        ),
+      )
+      .orderBy(asc(family), asc(given), asc(p.id))
+      .limit(limit + 1);
+  }
+
+  search(filter: PatientFilter, limit: number, cursor: NameCursor | undefined): Promise<PatientRow[]> {
+    return this.searchQuery(filter, limit, cursor);
+  }
+
+  /** Active patients matching every key given; at most two (two already means "ambiguous"). */
+  lookup(keys: LookupKeys): Promise<PatientRow[]> {
+    const p = patients;
+    return this.db
+      .select()
+      .from(p)
+      .where(
+        this.where(
+          p,
+          eq(p.status, 'active'),
+          keys.mrn === undefined ? undefined : eq(p.mrn, keys.mrn),
+          keys.birthDate === undefined ? undefined : eq(p.birthDate, keys.birthDate),
+          keys.familyName === undefined ? undefined : eq(p.searchFamily, foldForSearch(keys.familyName)),
+          keys.givenName === undefined ? undefined : eq(p.searchGiven, foldForSearch(keys.givenName)),
+        ),
+      )
+      .orderBy(asc(p.id))
+      .limit(2);
+  }
+
+  async find(id: string): Promise<PatientRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(patients)
+      .where(this.where(patients, eq(patients.id, id)));
+    return row;
+  }
+
+  /** The patient, locked until the end of the transaction (a change reads, checks, then writes). */
+  async lock(id: string): Promise<PatientRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(patients)
+      .where(this.where(patients, eq(patients.id, id)))
+      .for('update');
+    return row;
+  }
+
+  async status(id: string): Promise<PatientStatus | undefined> {
+    const [row] = await this.db
+      .select({ status: patients.status })
+      .from(patients)
+      .where(this.where(patients, eq(patients.id, id)));
+    return row?.status as PatientStatus | undefined;
+  }
+
+  /** Inserts the patient, or returns undefined when its MRN is taken (nothing is inserted then). */
+  async insert(values: NewPatient): Promise<PatientRow | undefined> {
+    const [row] = await this.db
+      .insert(patients)
+      .values(this.owned(values))
+      .onConflictDoNothing({ target: [patients.organizationId, patients.mrn] })
+      .returning();
+    return row;
+  }
+
+  async update(id: string, changes: PatientChanges): Promise<PatientRow | undefined> {
+    const [row] = await this.db
+      .update(patients)
+      .set(changes)
+      .where(this.where(patients, eq(patients.id, id)))
+      .returning();
+    return row;
+  }
+
+  /**
+   * The organization's next value of counter `name`, from 1. The row stays locked until the
+   * transaction ends, so concurrent callers get consecutive values, none twice.
+   */
+  async nextCounter(name: string): Promise<number> {
+    const c = organizationCounters;
+    const [row] = await this.db
+      .insert(c)
+      .values(this.owned({ name, value: 1 }))
+      .onConflictDoUpdate({ target: [c.organizationId, c.name], set: { value: sql`${c.value} + 1` } })
+      .returning({ value: c.value });
+    return row!.value;
+  }
+}

@@ -1,0 +1,273 @@
+import { AuditRepository } from '../../platform/audit/audit.repository.js';
+import type { Clock } from '../../platform/clock.js';
+import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
+import { AppError } from '../../platform/http/errors.js';
+import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
+import type { TenantContext } from '../../platform/tenancy/context.js';
+import { decodeNameCursor, toNamePage } from './name-cursor.js';
+import { foldForSearch, phoneDigits } from './patient-names.js';
+import { type PatientChanges, type PatientRow, PatientsRepository } from './patients.repository.js';
+import type {
+  CreatePatient,
+  Patient,
+  PatientListQuery,
+  PatientLookupQuery,
+  PatientStatus,
+  UpdatePatient,
+} from './patients.shapes.js';
+
+/** Whether the caller (a doctor) treats the patient: an appointment or an encounter with them. */
+export type TreatingCheck = (ctx: TenantContext, patientId: string) => Promise<boolean>;
+
+const MRN_COUNTER = 'mrn';
+/** Generated MRNs skip values someone gave by hand; this many in a row would mean something is wrong. */
+const MRN_ATTEMPTS = 50;
+// The earliest time zone is UTC+14: a birth date is "in the future" only if it is after today there.
+const EARLIEST_ZONE_MS = 14 * 60 * 60 * 1000;
+
+export const formatMrn = (n: number) => `MRN-${String(n).padStart(6, '0')}`;
+
+function toPatient(row: PatientRow): Patient {
+  return {
+    id: row.id,
+    mrn: row.mrn,
+    givenName: row.givenName,
+    familyName: row.familyName,
+    birthDate: row.birthDate,
+    sex: row.sex,
+    phone: row.phone,
+    email: row.email,
+    address: row.address,
+    emergencyContact: row.emergencyContact,
+    allergies: row.allergies,
+    primaryHospitalId: row.primaryHospitalId,
+    status: row.status as PatientStatus,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function isForeignKeyError(error: unknown, constraint: string): boolean {
+  const cause = (error as { cause?: { code?: unknown; constraint?: unknown } }).cause;
+  const code = (error as { code?: unknown }).code ?? cause?.code;
+  const name = (error as { constraint?: unknown }).constraint ?? cause?.constraint;
+  return code === '23503' && name === constraint;
+}
+
+const patientNotFound = () => new AppError('NOT_FOUND', 'patient not found');
+
+/**
+ * Patients of the caller's organization: registration with a unique MRN, search, the two-identifier
+ * lookup, archiving, and the access log. Every read of a patient is on the audit trail with its id.
+ */
+export class PatientsService {
+  constructor(
+    private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
+    private readonly now: Clock,
+    private readonly isTreating: TreatingCheck,
+  ) {}
+
+  create(ctx: TenantContext, input: CreatePatient): Promise<Patient> {
+    this.checkBirthDate(input.birthDate);
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(PatientsRepository);
+      const at = this.now();
+      const values = {
+        givenName: input.givenName,
+        familyName: input.familyName,
+        searchGiven: foldForSearch(input.givenName),
+        searchFamily: foldForSearch(input.familyName),
+        birthDate: input.birthDate,
+        sex: input.sex,
+        phone: input.phone ?? null,
+        phoneDigits: input.phone === undefined ? null : phoneDigits(input.phone),
+        email: input.email ?? null,
+        address: input.address ?? null,
+        emergencyContact: input.emergencyContact ?? null,
+        allergies: input.allergies,
+        primaryHospitalId: input.primaryHospitalId ?? null,
+        createdAt: at,
+        updatedAt: at,
+      };
+      const row = await this.hospitalChecked(async () => {
+        if (input.mrn !== undefined) return repo.insert({ ...values, mrn: input.mrn });
+        for (let attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
+          const inserted = await repo.insert({ ...values, mrn: formatMrn(await repo.nextCounter(MRN_COUNTER)) });
+          if (inserted) return inserted;
+        }
+        throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);
+      });
+      if (!row) throw new AppError('CONFLICT', 'a patient with this MRN already exists');
+      work.audit({ action: 'patients.create', resourceType: 'patient', resourceId: row.id, patientId: row.id });
+      return toPatient(row);
+    });
+  }
+
+  update(ctx: TenantContext, id: string, patch: UpdatePatient): Promise<Patient> {
+    if (patch.birthDate !== undefined) this.checkBirthDate(patch.birthDate);
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(PatientsRepository);
+      const current = await repo.lock(id);
+      if (!current) throw patientNotFound();
+      if (current.status === 'archived') throw new AppError('CONFLICT', 'the patient is archived: unarchive first');
+      const changes: PatientChanges = { ...patch, updatedAt: this.now() };
+      if (patch.givenName !== undefined) changes.searchGiven = foldForSearch(patch.givenName);
+      if (patch.familyName !== undefined) changes.searchFamily = foldForSearch(patch.familyName);
+      if (patch.phone !== undefined) changes.phoneDigits = patch.phone === null ? null : phoneDigits(patch.phone);
+      const row = await this.hospitalChecked(() => repo.update(id, changes));
+      work.audit({ action: 'patients.update', resourceType: 'patient', resourceId: id, patientId: id });
+      return toPatient(row!);
+    });
+  }
+
+  archive(ctx: TenantContext, id: string): Promise<Patient> {
+    return this.setStatus(ctx, id, 'active', 'archived', 'patients.archive');
+  }
+
+  unarchive(ctx: TenantContext, id: string): Promise<Patient> {
+    return this.setStatus(ctx, id, 'archived', 'active', 'patients.unarchive');
+  }
+
+  /** One patient, audited as a read (`patients.read`); 404 when not in the caller's organization. */
+  get(ctx: TenantContext, id: string): Promise<Patient> {
+    return this.uow.read(ctx, async (work) => {
+      const row = await work.repo(PatientsRepository).find(id);
+      if (!row) throw patientNotFound();
+      work.audit({ action: 'patients.read', resourceType: 'patient', resourceId: id, patientId: id });
+      return toPatient(row);
+    });
+  }
+
+  /**
+   * Whether the patient is in the caller's organization (and active, with `activeOnly`), for other
+   * modules that attach records to a patient by id. Reveals no patient data, so it is not audited.
+   */
+  async exists(ctx: TenantContext, id: string, options: { activeOnly?: boolean } = {}): Promise<boolean> {
+    const status = await this.uow.read(ctx, (work) => work.repo(PatientsRepository).status(id));
+    return status !== undefined && (!options.activeOnly || status === 'active');
+  }
+
+  /**
+   * A page of patients sorted by (family, given, id). Audited as one `patients.list` event for the
+   * search itself (resourceType `patient-list`) plus one per patient returned, with its patientId.
+   */
+  list(ctx: TenantContext, query: PatientListQuery) {
+    return this.uow.read(ctx, async (work) => {
+      const digits = query.phone === undefined ? undefined : phoneDigits(query.phone);
+      const rows = await work
+        .repo(PatientsRepository)
+        .search(
+          { status: query.status, q: query.q, birthDate: query.birthDate, mrn: query.mrn, phoneDigits: digits },
+          query.limit,
+          decodeNameCursor(query.cursor),
+        );
+      const page = toNamePage(rows, query.limit, toPatient);
+      work.audit({ action: 'patients.list', resourceType: 'patient-list' });
+      for (const patient of page.data) auditRead(work, 'patients.list', patient.id);
+      return page;
+    });
+  }
+
+  /**
+   * The one patient that two identifiers select: an MRN, or a family name (and optionally the given
+   * name) with the birth date. A name alone never selects a patient. Active patients only.
+   */
+  lookup(ctx: TenantContext, query: PatientLookupQuery): Promise<Patient> {
+    const named = query.familyName !== undefined || query.givenName !== undefined;
+    if (query.mrn === undefined) {
+      if (!named || query.birthDate === undefined) {
+        throw new AppError(
+          'VALIDATION_FAILED',
+          'a name alone never selects a patient: give mrn, or a name and birthDate',
+          [{ path: 'querystring', message: 'a second identifier is needed: mrn, or familyName with birthDate' }],
+        );
+      }
+      if (query.familyName === undefined) {
+        throw new AppError('VALIDATION_FAILED', 'a lookup by name needs the family name', [
+          { path: 'querystring.familyName', message: 'is required with givenName and birthDate' },
+        ]);
+      }
+    }
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work.repo(PatientsRepository).lookup(query);
+      if (rows.length === 0) throw patientNotFound();
+      if (rows.length > 1) throw new AppError('CONFLICT', 'several patients match: give the MRN to choose one');
+      auditRead(work, 'patients.lookup', rows[0]!.id);
+      return toPatient(rows[0]!);
+    });
+  }
+
+  /**
+   * Who read or changed the patient's record, newest first, from the audit trail. Admins and managers
+   * see it for any patient; a doctor only for a patient they treat. Reading it is audited too.
+   */
+  async accessLog(ctx: TenantContext, id: string, page: PageQuery) {
+    if (!(await this.exists(ctx, id))) throw patientNotFound();
+    const seesAll = ctx.role === 'admin' || ctx.role === 'manager';
+    if (!seesAll && !(await this.isTreating(ctx, id))) {
+      throw new AppError(
+        'FORBIDDEN',
+        "only the patient's treating doctor, a manager or an admin may read the access log",
+      );
+    }
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work.repo(AuditRepository).list({ patientId: id }, page.limit, decodeCursor(page.cursor));
+      work.audit({ action: 'patients.access-log', resourceType: 'patient', resourceId: id, patientId: id });
+      return toPage(
+        rows,
+        page.limit,
+        (row) => ({ sort: row.occurredAt.toISOString(), id: row.id }),
+        (row) => ({
+          id: row.id,
+          occurredAt: row.occurredAt,
+          actorType: row.actorType,
+          actorId: row.actorId,
+          actorRole: row.actorRole,
+          action: row.action,
+          resourceType: row.resourceType,
+          resourceId: row.resourceId,
+          outcome: row.outcome,
+        }),
+      );
+    });
+  }
+
+  private setStatus(ctx: TenantContext, id: string, from: PatientStatus, to: PatientStatus, action: string) {
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(PatientsRepository);
+      const current = await repo.lock(id);
+      if (!current) throw patientNotFound();
+      if (current.status !== from) throw new AppError('CONFLICT', `the patient is already ${current.status}`);
+      const row = await repo.update(id, { status: to, updatedAt: this.now() });
+      work.audit({ action, resourceType: 'patient', resourceId: id, patientId: id });
+      return toPatient(row!);
+    });
+  }
+
+  private checkBirthDate(birthDate: string): void {
+    const latest = new Date(this.now().getTime() + EARLIEST_ZONE_MS).toISOString().slice(0, 10);
+    if (birthDate > latest) {
+      throw new AppError('VALIDATION_FAILED', 'the body is not valid', [
+        { path: 'body.birthDate', message: 'must not be in the future' },
+      ]);
+    }
+  }
+
+  /** A primaryHospitalId that is not one of the organization's hospitals is named as such. */
+  private async hospitalChecked<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isForeignKeyError(error, 'patients_primary_hospital_fk')) {
+        throw new AppError('NOT_FOUND', 'hospital not found', [
+          { path: 'body.primaryHospitalId', message: 'no such hospital in this organization' },
+        ]);
+      }
+      throw error;
+    }
+  }
+}
+
+function auditRead(work: Work, action: string, patientId: string): void {
+  work.audit({ action, resourceType: 'patient', resourceId: patientId, patientId });
+}
