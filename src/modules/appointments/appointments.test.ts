@@ -168,6 +168,13 @@ describe('POST /api/v1/appointments', () => {
     ).rejects.toMatchObject({ code: 'CONFLICT', message: 'the patient is archived: an appointment cannot be booked' });
   });
 
+  it('refuses an archived patient through the route, when the patients module says so', async (test) => {
+    if (!('patients' in t.app)) return test.skip('the patients module is not registered');
+    const res = await book(body('13:00', '13:30', { patientId: clinic.archivedPatientId }));
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.message).toBe('the patient is archived: an appointment cannot be booked');
+  });
+
   it('is forbidden to a nurse and a doctor, naming appointments:schedule', async () => {
     for (const role of ['nurse', 'doctor'] as const) {
       const res = await book(body('14:00', '14:30'), a.users[role].token);
