@@ -4,6 +4,8 @@ import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../..
 import { auditEvents } from '../../platform/audit/audit.schema.js';
 import type { Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
+import { appointments } from '../appointments/appointments.schema.js';
+import { encounters } from '../encounters/encounters.schema.js';
 import { hospitals } from '../hospitals/hospitals.schema.js';
 import { patients } from './patients.schema.js';
 import { PatientsService } from './patients.service.js';
@@ -334,7 +336,33 @@ describe('GET /api/v1/patients/:id/access-log', () => {
     expect(doctor.json().error.message).toContain('treating doctor');
   });
 
-  it('is shown to a doctor whom the appointments or encounters module says is treating', async () => {
+  it('is shown to the doctor of an appointment or an encounter of the patient, and to no other doctor', async () => {
+    const other = await createTenant(t.app);
+    const byAppointment = await create(a);
+    const byEncounter = await create(a);
+    const url = (id: string) => `/api/v1/patients/${id}/access-log`;
+    expect((await call(a, 'doctor')({ method: 'GET', url: url(byAppointment.id) })).statusCode).toBe(403);
+    // Written straight to the tables: what counts is what the two modules answer about them.
+    await t.database.db.insert(appointments).values({
+      organizationId: a.organizationId,
+      patientId: byAppointment.id,
+      practitionerId: a.users.doctor.id,
+      startsAt: new Date(clock.getTime() + 86_400_000),
+      endsAt: new Date(clock.getTime() + 86_400_000 + 1_800_000),
+    });
+    await t.database.db
+      .insert(encounters)
+      .values({ organizationId: a.organizationId, patientId: byEncounter.id, openedBy: a.users.doctor.id });
+    for (const { id } of [byAppointment, byEncounter]) {
+      const res = await call(a, 'doctor')({ method: 'GET', url: url(id) });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().data.map((e: Entry) => e.action)).toContain('patients.create');
+    }
+    // A doctor of another organization is not told the patient exists.
+    expect((await call(other, 'doctor')({ method: 'GET', url: url(byEncounter.id) })).statusCode).toBe(404);
+  });
+
+  it('asks the treating check of the other modules with the caller and the patient', async () => {
     const { id } = await create(a);
     const asked: string[] = [];
     const service = new PatientsService(t.app.uow, t.app.now, async (ctx, patientId) => {
