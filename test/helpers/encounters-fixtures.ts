@@ -9,7 +9,7 @@ import { foldForSearch } from '../../src/modules/patients/patient-names.js';
 import { patients } from '../../src/modules/patients/patients.schema.js';
 import type { Tenant } from './test-app.js';
 
-export async function insertPatient(app: FastifyInstance, tenant: Tenant): Promise<string> {
+export async function insertPatient(app: FastifyInstance, tenant: Tenant, status = 'active'): Promise<string> {
   const given = 'Zoë';
   const family = `Encounter-${randomUUID().slice(0, 8)}`;
   const [row] = await app.database.db
@@ -23,6 +23,7 @@ export async function insertPatient(app: FastifyInstance, tenant: Tenant): Promi
       searchFamily: foldForSearch(family),
       birthDate: '1975-09-30',
       sex: 'female',
+      status,
     })
     .returning({ id: patients.id });
   return row!.id;

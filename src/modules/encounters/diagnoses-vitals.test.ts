@@ -73,6 +73,15 @@ describe('POST /api/v1/encounters/:id/diagnoses', () => {
     expect(detail.json().diagnoses.find((d: { id: string }) => d.id === first.json().id).primary).toBe(false);
   });
 
+  it('keeps one primary when several are added at once', async () => {
+    const id = await openEncounter();
+    const codes = ['J45.909', 'R05', 'J18.9', 'E11.9'];
+    const answers = await Promise.all(codes.map((code) => add(id, { code, text: 'Concurrent', primary: true })));
+    expect(answers.map((res) => res.statusCode)).toEqual([201, 201, 201, 201]);
+    const detail = await call('doctor')({ method: 'GET', url: `/api/v1/encounters/${id}` });
+    expect(detail.json().diagnoses.filter((d: { primary: boolean }) => d.primary)).toHaveLength(1);
+  });
+
   it('is refused to a nurse (403 naming diagnoses:write)', async () => {
     const id = await openEncounter();
     const res = await add(id, { code: 'R05', text: 'Cough' }, 'nurse');

@@ -121,6 +121,23 @@ export class EncountersRepository extends TenantRepository {
     return row!;
   }
 
+  /** A patient's measurements in the order they were taken, optionally of one type. */
+  vitalsOfPatient(patientId: string, type: string | undefined, limit: number, cursor: Cursor | undefined) {
+    return this.db
+      .select()
+      .from(vitals)
+      .where(
+        this.where(
+          vitals,
+          eq(vitals.patientId, patientId),
+          type ? eq(vitals.type, type) : undefined,
+          afterCursor(vitals.recordedAt, vitals.id, cursor),
+        ),
+      )
+      .orderBy(asc(vitals.recordedAt), asc(vitals.id))
+      .limit(limit + 1);
+  }
+
   vitalsOf(encounterId: string): Promise<VitalRow[]> {
     return this.db
       .select()

@@ -16,8 +16,10 @@ import {
   Note,
   NoteVersion,
   OpenEncounter,
+  PatientEncounterQuery,
   RecordVital,
   Vital,
+  VitalHistoryQuery,
   WriteNote,
 } from './encounters.shapes.js';
 
@@ -32,18 +34,36 @@ interface AppointmentsLookup {
   get(ctx: TenantContext, id: string): Promise<AppointmentSummary | undefined>;
 }
 
+/** The patients module's existence check, as far as this module relies on it. */
+interface PatientsLookup {
+  exists?(ctx: TenantContext, id: string, options?: { activeOnly?: boolean }): Promise<boolean>;
+}
+
 const notFound = { 404: ErrorBody };
 const notFoundOrConflict = { 404: ErrorBody, 409: ErrorBody };
 
 export const encountersModule = fp(
   async (app: FastifyInstance) => {
-    // Read when an encounter is opened, not now: the appointments module may register after this one.
-    const appointment = (ctx: TenantContext, id: string) => {
-      const appointments = (app as unknown as { appointments?: AppointmentsLookup }).appointments;
-      if (!appointments) throw new Error('the appointments module is not registered');
-      return appointments.get(ctx, id);
-    };
-    app.decorate('encounters', new EncountersService(app.uow, app.now, appointment));
+    // Other modules are read when a request needs them, not now: they may register after this one.
+    const others = () => app as unknown as { appointments?: AppointmentsLookup; patients?: PatientsLookup };
+    app.decorate(
+      'encounters',
+      new EncountersService({
+        uow: app.uow,
+        now: app.now,
+        appointment: (ctx, id) => {
+          const appointments = others().appointments;
+          if (!appointments) throw new Error('the appointments module is not registered');
+          return appointments.get(ctx, id);
+        },
+        patientState: async (ctx, patientId) => {
+          const patients = others().patients;
+          if (typeof patients?.exists !== 'function') return undefined;
+          if (await patients.exists(ctx, patientId, { activeOnly: true })) return 'active';
+          return (await patients.exists(ctx, patientId)) ? 'archived' : 'missing';
+        },
+      }),
+    );
     const r = app.withTypeProvider<ZodTypeProvider>();
     const tags = ['encounters'];
 
@@ -149,6 +169,36 @@ export const encountersModule = fp(
       },
       async (request, reply) =>
         reply.code(201).send(await app.encounters.recordVital(request.tenant, request.params.id, request.body)),
+    );
+
+    r.get(
+      '/api/v1/patients/:id/encounters',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: "A patient's encounters, in the order they were opened",
+          params: IdParams,
+          querystring: PatientEncounterQuery,
+          response: { 200: pageOf(Encounter), ...commonErrors, ...notFound },
+        },
+      },
+      async (request) => app.encounters.listOfPatient(request.tenant, request.params.id, request.query),
+    );
+
+    r.get(
+      '/api/v1/patients/:id/vitals',
+      {
+        config: { permission: 'encounters:read' },
+        schema: {
+          tags,
+          summary: "A patient's vitals across encounters, in the order they were taken",
+          params: IdParams,
+          querystring: VitalHistoryQuery,
+          response: { 200: pageOf(Vital), ...commonErrors, ...notFound },
+        },
+      },
+      async (request) => app.encounters.vitalsOfPatient(request.tenant, request.params.id, request.query),
     );
 
     r.get(

@@ -11,7 +11,9 @@ import type {
   EncounterDetail,
   EncounterQuery,
   OpenEncounter,
+  PatientEncounterQuery,
   Vital,
+  VitalHistoryQuery,
 } from './encounters.shapes.js';
 import { NotesRepository } from './notes.repository.js';
 import { openEncounterFor } from './open-encounter.js';
@@ -25,7 +27,18 @@ export interface AppointmentSummary {
   status: string;
   hospitalId?: string | null;
 }
-export type AppointmentLookup = (ctx: TenantContext, id: string) => Promise<AppointmentSummary | undefined>;
+
+export interface EncountersDependencies {
+  uow: Pick<UnitOfWork, 'read' | 'write'>;
+  now: Clock;
+  /** An appointment of the caller's organization (app.appointments.get); may throw NOT_FOUND. */
+  appointment(ctx: TenantContext, id: string): Promise<AppointmentSummary | undefined>;
+  /**
+   * Whether the patient is in the caller's organization and active (app.patients), or undefined when
+   * that cannot be asked: the database's reference still refuses a patient of another tenant then.
+   */
+  patientState(ctx: TenantContext, patientId: string): Promise<'active' | 'archived' | 'missing' | undefined>;
+}
 
 /** Appointment states an encounter may be opened from. */
 const OPENS_FROM = ['checked-in', 'in-progress'];
@@ -82,19 +95,22 @@ function notFound(what: string, field: string): AppError {
 /** Encounters, their diagnoses and vitals; notes are `notes` (a NotesService). */
 export class EncountersService {
   readonly notes: NotesService;
+  private readonly uow: Pick<UnitOfWork, 'read' | 'write'>;
+  private readonly now: Clock;
 
-  constructor(
-    private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
-    private readonly now: Clock,
-    private readonly appointment: AppointmentLookup,
-  ) {
-    this.notes = new NotesService(uow, now);
+  constructor(private readonly deps: EncountersDependencies) {
+    this.uow = deps.uow;
+    this.now = deps.now;
+    this.notes = new NotesService(deps.uow, deps.now);
   }
 
   async open(ctx: TenantContext, input: OpenEncounter): Promise<Encounter> {
+    const state = await this.deps.patientState(ctx, input.patientId);
+    if (state === 'missing') throw notFound('patient', 'patientId');
+    if (state === 'archived') throw new AppError('CONFLICT', 'the patient is archived: an encounter cannot be opened');
     let hospitalId = input.hospitalId ?? null;
     if (input.appointmentId) {
-      const appointment = await this.appointment(ctx, input.appointmentId).catch((error: unknown) => {
+      const appointment = await this.deps.appointment(ctx, input.appointmentId).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'NOT_FOUND') return undefined;
         throw error;
       });
@@ -191,6 +207,29 @@ export class EncountersService {
       }
       return page;
     });
+  }
+
+  /** A patient's encounters (404 for a patient not in the caller's organization). */
+  async listOfPatient(ctx: TenantContext, patientId: string, query: PatientEncounterQuery) {
+    await this.patientMustExist(ctx, patientId);
+    return this.list(ctx, { ...query, patientId });
+  }
+
+  /** A patient's vitals across encounters, in the order they were taken, optionally of one type. */
+  async vitalsOfPatient(ctx: TenantContext, patientId: string, query: VitalHistoryQuery) {
+    await this.patientMustExist(ctx, patientId);
+    return this.uow.read(ctx, async (work) => {
+      const rows = await work
+        .repo(EncountersRepository)
+        .vitalsOfPatient(patientId, query.type, query.limit, decodeCursor(query.cursor));
+      work.audit({ action: 'vitals.list', resourceType: 'vital', patientId });
+      return toPage(rows, query.limit, (row) => ({ sort: row.recordedAt.toISOString(), id: row.id }), toVital);
+    });
+  }
+
+  private async patientMustExist(ctx: TenantContext, patientId: string): Promise<void> {
+    if ((await this.deps.patientState(ctx, patientId)) === 'missing')
+      throw new AppError('NOT_FOUND', 'patient not found');
   }
 
   /** Signs the encounter and every note on it not signed yet, closing it. */

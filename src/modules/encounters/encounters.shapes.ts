@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RecordId } from '../../platform/http/ids.js';
 import { PageQuery } from '../../platform/http/pagination.js';
 import { plainText } from '../../platform/http/text.js';
-import { VitalInput } from './vital-signs.js';
+import { VITAL_TYPES, VitalInput } from './vital-signs.js';
 
 export const ENCOUNTER_STATUSES = ['open', 'signed'] as const;
 export type EncounterStatus = (typeof ENCOUNTER_STATUSES)[number];
@@ -120,6 +120,11 @@ export const Diagnosis = z
 export type Diagnosis = z.infer<typeof Diagnosis>;
 
 export const RecordVital = VitalInput;
+
+export const PatientEncounterQuery = PageQuery.extend({ status: z.enum(ENCOUNTER_STATUSES).optional() });
+export type PatientEncounterQuery = z.infer<typeof PatientEncounterQuery>;
+export const VitalHistoryQuery = PageQuery.extend({ type: z.enum(VITAL_TYPES).optional() });
+export type VitalHistoryQuery = z.infer<typeof VitalHistoryQuery>;
 
 export const Vital = z
   .object({

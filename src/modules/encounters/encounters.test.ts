@@ -130,6 +130,13 @@ describe('POST /api/v1/encounters', () => {
     expect(hospital.json().error.details[0].path).toBe('body.hospitalId');
   });
 
+  it('refuses an archived patient (409)', async () => {
+    const patientId = await insertPatient(t.app, a, 'archived');
+    const res = await call('doctor')({ method: 'POST', url: '/api/v1/encounters', payload: { patientId } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.message).toBe('the patient is archived: an encounter cannot be opened');
+  });
+
   it("treats another tenant's patient and appointment as unknown (404)", async () => {
     const theirs = await insertPatient(t.app, b);
     const appointmentId = await insertAppointment(t.app, b, theirs, 'checked-in');
@@ -215,6 +222,55 @@ describe('GET /api/v1/encounters and /api/v1/encounters/:id', () => {
     expect(await auditActions(patientId)).toContain('encounters.list');
     const bad = await call('nurse')({ method: 'GET', url: '/api/v1/encounters?status=closed' });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe("a patient's encounters and vitals", () => {
+  it('lists the encounters of one patient, and vitals across them by type, a page at a time', async () => {
+    const patientId = await insertPatient(t.app, a);
+    const first = await open({ patientId });
+    const second = await open({ patientId });
+    const vitals = [
+      [first.id, { type: 'heart-rate', value: 80, unit: 'bpm', recordedAt: '2026-02-01T08:00:00Z' }],
+      [first.id, { type: 'spo2', value: 95, unit: '%', recordedAt: '2026-02-01T08:01:00Z' }],
+      [second.id, { type: 'heart-rate', value: 70, unit: 'bpm', recordedAt: '2026-02-02T08:00:00Z' }],
+      [second.id, { type: 'heart-rate', value: 66, unit: 'bpm', recordedAt: '2026-02-03T08:00:00Z' }],
+    ] as const;
+    for (const [id, payload] of vitals) {
+      const res = await call('nurse')({ method: 'POST', url: `/api/v1/encounters/${id}/vitals`, payload });
+      expect(res.statusCode).toBe(201);
+    }
+    const encounters = await call('nurse')({ method: 'GET', url: `/api/v1/patients/${patientId}/encounters` });
+    expect(encounters.statusCode).toBe(200);
+    expect(
+      encounters
+        .json()
+        .data.map((e: { id: string }) => e.id)
+        .sort(),
+    ).toEqual([first.id, second.id].sort());
+
+    const values: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `type=heart-rate&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await call('manager')({ method: 'GET', url: `/api/v1/patients/${patientId}/vitals?${query}` });
+      expect(res.statusCode).toBe(200);
+      values.push(...res.json().data.map((v: { value: number }) => v.value));
+      cursor = res.json().nextCursor;
+    } while (cursor);
+    expect(values).toEqual([80, 70, 66]);
+    const all = await call('doctor')({ method: 'GET', url: `/api/v1/patients/${patientId}/vitals` });
+    expect(all.json().data).toHaveLength(4);
+    expect(await auditActions(patientId)).toContain('vitals.list');
+    const badType = await call('doctor')({ method: 'GET', url: `/api/v1/patients/${patientId}/vitals?type=glucose` });
+    expect(badType.statusCode).toBe(400);
+  });
+
+  it('answers 404 for an unknown patient', async () => {
+    for (const path of ['encounters', 'vitals']) {
+      const res = await call('doctor')({ method: 'GET', url: `/api/v1/patients/no-such-patient/${path}` });
+      expect(res.statusCode).toBe(404);
+    }
   });
 });
 
@@ -306,6 +362,10 @@ describe('another tenant', () => {
       const res = await call('doctor', b)(route);
       expect(res.statusCode, `${route.method} ${route.url}`).toBe(404);
       expect(res.body).not.toContain(patientId);
+    }
+    for (const path of ['encounters', 'vitals']) {
+      const res = await call('doctor', b)({ method: 'GET', url: `/api/v1/patients/${patientId}/${path}` });
+      expect(res.statusCode, path).toBe(404);
     }
     const list = await call('doctor', b)({ method: 'GET', url: `/api/v1/encounters?patientId=${patientId}` });
     expect(list.json()).toEqual({ data: [], nextCursor: null });
