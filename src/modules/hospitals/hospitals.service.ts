@@ -58,7 +58,7 @@ const HOSPITAL_NAMES = { hospitals_name_idx: 'a hospital with this name already 
 const UNIT_NAMES = { units_hospital_name_idx: 'a unit with this name already exists in this hospital' };
 const ROOM_NAMES = { rooms_unit_name_idx: 'a room with this name already exists in this unit' };
 
-const stamp = ({ organizationId: _, ...row }: HospitalRow) => row;
+const hospitalOf = ({ organizationId: _, ...row }: HospitalRow): Hospital => row;
 const unitOf = ({ organizationId: _, ...row }: UnitRow): Unit => row;
 const roomOf = ({ organizationId: _, ...row }: RoomRow): Room => row;
 
@@ -84,14 +84,14 @@ export class HospitalsService {
       const rows = await work
         .repo(HospitalsRepository)
         .listHospitals(query.limit, decodeCursor(query.cursor), query.active);
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), stamp);
+      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), hospitalOf);
     });
   }
 
   /** A hospital of the caller's organization, or undefined. */
   async findHospital(ctx: TenantContext, id: string): Promise<Hospital | undefined> {
     const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findHospital(id));
-    return row && stamp(row);
+    return row && hospitalOf(row);
   }
 
   async getHospital(ctx: TenantContext, id: string): Promise<Hospital> {
@@ -118,7 +118,7 @@ export class HospitalsService {
         updatedAt: at,
       });
       work.audit({ action: 'hospitals.create', resourceType: 'hospital', resourceId: row.id });
-      return stamp(row);
+      return hospitalOf(row);
     });
     return uniquely(write, HOSPITAL_NAMES);
   }
@@ -148,7 +148,7 @@ export class HospitalsService {
       if (Object.keys(rest).length > 0 || !toggled) {
         work.audit({ action: 'hospitals.update', resourceType: 'hospital', resourceId: id });
       }
-      return stamp(row);
+      return hospitalOf(row);
     });
     return uniquely(write, HOSPITAL_NAMES);
   }

@@ -5,18 +5,21 @@ import { plainText } from '../../platform/http/text.js';
 
 const Name = plainText(1, 200);
 
-/** An IANA time zone the runtime knows ("Europe/Berlin", "UTC"). */
+/** The canonical name of a time zone, or undefined when the runtime does not know it. */
+function canonicalZone(zone: string): string | undefined {
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An IANA time zone the runtime knows ("Europe/Berlin", "UTC"), stored under its canonical name. */
 const TimeZone = z
   .string()
   .max(64)
-  .refine((zone) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: zone });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'is not a known IANA time zone')
+  .refine((zone) => canonicalZone(zone) !== undefined, 'is not a known IANA time zone')
+  .transform((zone) => canonicalZone(zone)!)
   .meta({ example: 'Europe/Berlin' });
 
 /** What kind of unit: ward, department, emergency, icu, theatre, outpatient... (a lower-case word). */

@@ -88,6 +88,13 @@ describe('hospitals', () => {
     const empty = await admin(a)({ method: 'PATCH', url: `/api/v1/hospitals/${(await hospital(a)).id}`, payload: {} });
     expect(empty.statusCode).toBe(400);
 
+    const lower = await admin(a)({
+      method: 'POST',
+      url: '/api/v1/hospitals',
+      payload: { name: 'Z', timezone: 'europe/berlin' },
+    });
+    expect(lower.json().timezone).toBe('Europe/Berlin');
+
     await hospital(a, { name: 'Twin' });
     const twin = await admin(a)({ method: 'POST', url: '/api/v1/hospitals', payload: { name: 'Twin' } });
     expect(twin.statusCode).toBe(409);
