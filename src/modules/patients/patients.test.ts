@@ -100,6 +100,13 @@ describe('POST /api/v1/patients', () => {
     expect((await create(a)).mrn).toBe(`MRN-${String(n + 3).padStart(6, '0')}`);
   });
 
+  it('hands out distinct consecutive MRNs to concurrent registrations', async () => {
+    const tenant = await createTenant(t.app);
+    const created = await Promise.all(Array.from({ length: 8 }, () => create(tenant)));
+    const numbers = created.map((p) => Number(p.mrn.slice(4))).sort((x, y) => x - y);
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('keeps a given MRN, refuses it twice in one organization with 409, allows it in another', async () => {
     expect((await create(a, { ...valid, mrn: ' H-0042 ' })).mrn).toBe('H-0042');
     const before = await patientCount(a);
