@@ -198,6 +198,7 @@ describe('POST /api/v1/encounters/:id/vitals', () => {
       { type: 'spo2', value: 98, unit: 'bpm' },
       { type: 'blood-pressure', value: '120/80', unit: 'kPa' },
       { type: 'respiratory-rate', value: 16 },
+      { type: 'pain-score', value: 3, unit: 'mmHg' },
     ];
     for (const payload of cases) {
       const res = await record(payload);

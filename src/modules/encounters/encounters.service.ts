@@ -200,11 +200,10 @@ export class EncountersService {
         .list({ patientId: query.patientId, status: query.status }, query.limit, decodeCursor(query.cursor));
       const page = toPage(rows, query.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toEncounter);
       // One event per patient whose encounters the caller saw: the trail answers "who saw this patient's records".
-      const patients = new Set(page.data.map((encounter) => encounter.patientId));
-      if (patients.size === 0) patients.add(query.patientId ?? '');
-      for (const patientId of patients) {
-        work.audit({ action: 'encounters.list', resourceType: 'encounter', patientId: patientId || null });
-      }
+      // An empty page is a read too (of the patient filtered on, if any).
+      const patients = new Set<string | null>(page.data.map((encounter) => encounter.patientId));
+      if (patients.size === 0) patients.add(query.patientId ?? null);
+      for (const patientId of patients) work.audit({ action: 'encounters.list', resourceType: 'encounter', patientId });
       return page;
     });
   }
