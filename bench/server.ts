@@ -1,8 +1,11 @@
 /**
  * One benchmark server per process, so its memory can be read on its own:
  *   baseline  plain Fastify doing the same SQL as Wardline's routes (session lookup, memberships, lists)
- *   wardline  the real app (buildApp) with all its plugins
- * Prints `READY <json>` with the credentials to use once it listens on 127.0.0.1.
+ *   wardline            the real app (buildApp) with all its plugins
+ *   wardline-unaudited  the same app with read auditing off (`auditReads: false`), to measure what
+ *                       the audit of reads costs
+ * Prints `READY <json>` with the credentials to use once it listens on 127.0.0.1. The Wardline
+ * servers also answer `GET /bench/audit-stats` (the group commit's counters; bench-only route).
  */
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, gt, inArray } from 'drizzle-orm';
@@ -16,7 +19,9 @@ import { ROLES } from '../src/platform/permissions.js';
 import { connectRedis } from '../src/platform/redis.js';
 import { createScratchDatabase, deleteKeys } from '../test/helpers/test-app.js';
 
+const KINDS = ['baseline', 'wardline', 'wardline-unaudited'] as const;
 const [kind, port] = [process.argv[2], Number(process.argv[3])];
+if (!KINDS.includes(kind as (typeof KINDS)[number])) throw new Error(`kind must be one of ${KINDS.join(', ')}`);
 const PASSWORD = 'bench-password-123';
 
 async function open(): Promise<{ database: Database; drop: () => Promise<void> }> {
@@ -72,7 +77,7 @@ async function baseline(database: Database) {
   return { app, token };
 }
 
-async function wardline(database: Database) {
+async function wardline(database: Database, auditReads: boolean) {
   const config = loadConfig({
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
@@ -82,7 +87,22 @@ async function wardline(database: Database) {
     REDIS_KEY_PREFIX: `wardline-bench:${randomBytes(6).toString('hex')}:`,
   });
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : null;
-  const app = await buildApp(config, { database, redis, authSecret: config.AUTH_SECRET! });
+  const app = await buildApp(config, { database, redis, authSecret: config.AUTH_SECRET!, auditReads });
+  // Batches and events written by the group commit so far, and the time spent writing them (the
+  // group commit's own statements, on the database rather than in a transaction): the runner reads
+  // them around each round.
+  let writeMs = 0;
+  const append = app.auditLog.append.bind(app.auditLog);
+  app.auditLog.append = async (executor, events) => {
+    if (executor !== database.db) return append(executor, events);
+    const started = performance.now();
+    try {
+      return await append(executor, events);
+    } finally {
+      writeMs += performance.now() - started;
+    }
+  };
+  app.get('/bench/audit-stats', { config: { access: 'public' } }, async () => ({ ...app.auditLog.stats(), writeMs }));
   if (redis) {
     app.addHook('onClose', async () => {
       await deleteKeys(redis, config.REDIS_KEY_PREFIX);
@@ -109,7 +129,8 @@ async function wardline(database: Database) {
 
 const { database, drop } = await open();
 await database.migrate();
-const { app, token } = kind === 'wardline' ? await wardline(database) : await baseline(database);
+const { app, token } =
+  kind === 'baseline' ? await baseline(database) : await wardline(database, kind !== 'wardline-unaudited');
 process.stdout.write(`READY ${JSON.stringify({ token })}\n`);
 process.on('SIGTERM', () => {
   void app
