@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it, inject } from 'vitest';
-import { connectRedis } from '../src/platform/redis.js';
+import { connectRedis, whenConnected } from '../src/platform/redis.js';
 import { createScratchDatabase, deleteKeys } from './helpers/test-app.js';
 
 // The promise of the group commit, tested the hard way: a read is answered only once its audit event
@@ -54,6 +54,8 @@ async function storage(): Promise<Record<string, string>> {
     cleanups.push(async () => {
       const redis = connectRedis(process.env.REDIS_URL!);
       try {
+        // The client refuses commands until it is connected (no offline queue).
+        if (!(await whenConnected(redis, 5000))) throw new Error('Redis did not answer; keys left under ' + prefix);
         await deleteKeys(redis, prefix);
       } finally {
         await redis.quit().catch(() => redis.disconnect());
