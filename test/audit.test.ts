@@ -125,6 +125,43 @@ describe('writes', () => {
   });
 });
 
+describe('units of work inside a write', () => {
+  it('join its transaction: no second connection, and their events commit or roll back with it', async () => {
+    const tenant = await createTenant(t.app);
+    const ctx = {
+      requestId: 'nested-units-of-work',
+      user: { id: tenant.users.admin.id, email: '', name: '', platformAdmin: false },
+      authMethod: 'bearer' as const,
+      sessionId: 's',
+      apiKeyId: null,
+      client: { ip: null, userAgent: null },
+      memberships: [],
+      organizationId: tenant.organizationId,
+      role: 'admin' as const,
+    };
+    const run = (fail: boolean) =>
+      t.app.uow.write(ctx, async (work) => {
+        work.audit({ action: 'test.outer', resourceType: 'test' });
+        // Another module's service, called inside this write (on PGlite this used to wait forever).
+        const members = await t.app.uow.read(ctx, async (inner) => {
+          inner.audit({ action: 'test.inner-read', resourceType: 'test' });
+          return t.app.users.list(ctx, { limit: 5 });
+        });
+        expect(members.data.length).toBeGreaterThan(0);
+        if (fail) throw new Error('rolled back');
+      });
+    await expect(run(true)).rejects.toThrow('rolled back');
+    expect(await eventsOf(tenant.organizationId, 'test.inner-read')).toEqual([]);
+    await run(false);
+    const [outer] = await eventsOf(tenant.organizationId, 'test.outer');
+    const [inner] = await eventsOf(tenant.organizationId, 'test.inner-read');
+    // All three in the one transaction: the write, the read, and the list the read made.
+    const [listed] = await eventsOf(tenant.organizationId, 'users.list');
+    expect([outer!.seq, listed!.seq, inner!.seq]).toEqual([outer!.seq, outer!.seq + 1, outer!.seq + 2]);
+    expect(listed!.requestId).toBe('nested-units-of-work');
+  });
+});
+
 describe('reads', () => {
   it('are on the trail by the time the answer arrives', async () => {
     const res = await as(t.app, a.users.manager.token)({ method: 'GET', url: '/api/v1/users' });

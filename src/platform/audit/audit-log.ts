@@ -41,7 +41,13 @@ export class AuditLog {
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue.push({ events: [...events], resolve, reject });
-      if (!this.flushing) void this.flush();
+      // One turn of the event loop first, so the requests being answered in this turn join the batch
+      // (a request often runs from its query to here without yielding: without the wait, every batch
+      // would hold one event).
+      if (!this.flushing) {
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     });
   }
 
@@ -64,12 +70,10 @@ export class AuditLog {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     while (this.flushing || this.queue.length > 0) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!this.flushing && this.queue.length > 0) await this.flush();
     }
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue;

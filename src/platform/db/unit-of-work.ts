@@ -7,7 +7,11 @@
  *          records no audit event is refused (rolled back), so no change can commit unrecorded.
  *   read:  no transaction. The read's audit events go to the group commit, and the result is
  *          returned only once they are durable.
+ * Inside a write, a read or a write (another module's service, called by this one) joins the outer
+ * transaction, and its events commit with it: one transaction per operation, and no second
+ * connection wanted (PGlite has one; waiting for it there would never end).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditEvent, AuditOutcome, ActorType } from '../audit/audit-event.js';
 import { boundedUserAgent } from '../audit/audit-event.js';
@@ -79,7 +83,7 @@ export class Work {
     readonly db: Executor,
     readonly ctx: ActingContext,
     private readonly now: Clock,
-    private readonly writable: boolean,
+    readonly writable: boolean,
   ) {}
 
   /** A repository bound to this work's organization and transaction. */
@@ -119,6 +123,8 @@ export class Work {
 }
 
 export class UnitOfWork {
+  private readonly current = new AsyncLocalStorage<Work>();
+
   constructor(
     private readonly db: Db,
     private readonly auditLog: AuditLog,
@@ -129,10 +135,12 @@ export class UnitOfWork {
   ) {}
 
   async write<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
+    const outer = this.current.getStore();
+    if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, true), operation);
     let work: Work | undefined;
     const result = await this.db.transaction(async (tx) => {
       work = new Work(tx, acting(ctx), this.now, true);
-      const value = await operation(work);
+      const value = await this.current.run(work, () => operation(work!));
       if (work.events.length === 0)
         throw new Error('a write must record an audit event (work.audit) before it commits');
       await this.auditLog.append(tx, work.events);
@@ -145,10 +153,24 @@ export class UnitOfWork {
   }
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
+    const outer = this.current.getStore();
+    if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, false), operation);
     const work = new Work(this.db, acting(ctx), this.now, false);
-    const value = await operation(work);
+    const value = await this.current.run(work, () => operation(work));
     if (this.options.auditReads) await this.auditLog.record(work.events);
     await this.finish(work);
+    return value;
+  }
+
+  /**
+   * A unit of work inside a write: on its transaction, its events and actions handed to the outer
+   * one. The outer write stays the current one, so whatever the inner one calls joins it too.
+   */
+  private async joined<T>(outer: Work, inner: Work, operation: (work: Work) => Promise<T>): Promise<T> {
+    const value = await operation(inner);
+    if (inner.writable || this.options.auditReads) outer.events.push(...inner.events);
+    outer.messages.push(...inner.messages);
+    outer.afterCommitActions.push(...inner.afterCommitActions);
     return value;
   }
 

@@ -131,6 +131,7 @@ function fromDatabaseError(error: unknown): AppError | undefined {
   if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
   if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
   if (code === '23P01') return new AppError('CONFLICT', 'it overlaps another record');
+  if (code === '23001') return new AppError('CONFLICT', 'other records still refer to it');
   if (code === '23514') return new AppError('VALIDATION_FAILED', 'a value is out of its allowed range');
   // Class 22, data exception: a value of the wrong format, out of range, too long, with a NUL...
   if (typeof code === 'string' && code.startsWith('22'))
