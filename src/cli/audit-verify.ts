@@ -6,7 +6,10 @@
 import { parseArgs } from 'node:util';
 import { type ChainReport, chainIds, verifyChain } from '../platform/audit/audit-verify.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { lockDataDir } from '../platform/db/data-dir-lock.js';
 import { openDatabase } from '../platform/db/database.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 function describe(report: ChainReport): string {
   if (!report.broken) return `ok      ${report.chainId}: ${report.events} events, every link holds`;
@@ -30,22 +33,35 @@ try {
 
 try {
   const config = loadConfig();
+  if (config.embedded) {
+    // Never beside a running server (two processes would corrupt PGlite), and never on a folder with no database in it.
+    lockDataDir(config.DATA_DIR, 'audit check');
+    if (!existsSync(join(config.pgliteDir, 'PG_VERSION'))) {
+      throw new ConfigError([`DATA_DIR: there is no Wardline database in ${config.DATA_DIR}`]);
+    }
+  }
   const database = config.DATABASE_URL
     ? await openDatabase({ url: config.DATABASE_URL, poolSize: 1 })
     : await openDatabase({ dataDir: config.pgliteDir });
   try {
-    const chains = args.org ? [args.org] : await chainIds(database.db);
-    let broken = 0;
-    for (const chain of chains) {
-      const report = await verifyChain(database.db, chain);
-      if (report.broken) broken++;
-      console.log(describe(report));
+    const known = await chainIds(database.db);
+    if (args.org && !known.includes(args.org)) {
+      console.error(`--org: no audit events for an organization with the id ${args.org}`);
+      process.exitCode = 1;
+    } else {
+      const chains = args.org ? [args.org] : known;
+      let broken = 0;
+      for (const chain of chains) {
+        const report = await verifyChain(database.db, chain);
+        if (report.broken) broken++;
+        console.log(describe(report));
+      }
+      if (chains.length === 0) console.log('No audit events yet.');
+      console.log(
+        broken === 0 ? `All ${chains.length} chains hold.` : `${broken} of ${chains.length} chains are broken.`,
+      );
+      process.exitCode = broken === 0 ? 0 : 1;
     }
-    if (chains.length === 0) console.log('No audit events yet.');
-    console.log(
-      broken === 0 ? `All ${chains.length} chains hold.` : `${broken} of ${chains.length} chains are broken.`,
-    );
-    process.exitCode = broken === 0 ? 0 : 1;
   } finally {
     await database.close();
   }

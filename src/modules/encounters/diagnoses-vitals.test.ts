@@ -214,6 +214,12 @@ describe('POST /api/v1/encounters/:id/vitals', () => {
     expect(text.statusCode).toBe(400);
   });
 
+  it('refuses a recordedAt before 1900 (years below 100 would not read back as stored)', async () => {
+    const res = await record({ type: 'spo2', value: 97, unit: '%', recordedAt: '0050-06-01T00:00:00Z' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.details[0].path).toBe('body.recordedAt');
+  });
+
   it('takes recordedAt, and refuses one in the future', async () => {
     const res = await record({ type: 'heart-rate', value: 80, unit: 'bpm', recordedAt: '2026-01-15T08:30:00+01:00' });
     expect(res.statusCode).toBe(201);

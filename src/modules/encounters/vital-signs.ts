@@ -4,6 +4,7 @@
  * per type, so a history can be charted without conversions.
  */
 import { z } from 'zod';
+import { Instant } from '../../platform/http/instant.js';
 import { AppError } from '../../platform/http/errors.js';
 
 export const VITAL_TYPES = [
@@ -18,10 +19,9 @@ export const VITAL_TYPES = [
 ] as const;
 export type VitalType = (typeof VITAL_TYPES)[number];
 
-const recordedAt = z.iso
-  .datetime({ offset: true })
-  .optional()
-  .describe('When it was measured (ISO 8601 with offset); by default now. Not in the future.');
+const recordedAt = Instant.optional().describe(
+  'When it was measured (ISO 8601 with offset); by default now. Not in the future.',
+);
 const measure = z.number().describe('The measurement, in `unit`.');
 
 function vital<T extends VitalType, U extends z.ZodType, V extends z.ZodType = typeof measure>(

@@ -2,49 +2,31 @@ import { AppError } from '../../platform/http/errors.js';
 import { RecordId } from '../../platform/http/ids.js';
 
 /**
- * A position in a patient list sorted by (search_family, search_given, id): the sort key of the
- * last row of a page, so the next page starts strictly after it whatever was inserted meanwhile.
+ * A position in a patient list sorted by (search_family, search_given, id): the id of the last row
+ * of a page. The query finds that row's sort key itself, so the next page starts strictly after it
+ * whatever was inserted meanwhile, and the cursor, which travels in URLs (and so in proxy logs and
+ * browser history), says nothing about anyone's name.
  */
 export interface NameCursor {
-  family: string;
-  given: string;
   id: string;
 }
 
-const MAX_PART = 400;
-
 export function encodeNameCursor(cursor: NameCursor): string {
-  return Buffer.from(JSON.stringify([cursor.family, cursor.given, cursor.id])).toString('base64url');
+  return Buffer.from(`p:${cursor.id}`).toString('base64url');
 }
 
 export function decodeNameCursor(value: string | undefined): NameCursor | undefined {
   if (value === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 3 &&
-      typeof parsed[0] === 'string' &&
-      typeof parsed[1] === 'string' &&
-      parsed[0].length <= MAX_PART &&
-      parsed[1].length <= MAX_PART &&
-      !parsed[0].includes('\0') &&
-      !parsed[1].includes('\0') &&
-      typeof parsed[2] === 'string' &&
-      RecordId.safeParse(parsed[2]).success
-    ) {
-      return { family: parsed[0], given: parsed[1], id: parsed[2] };
-    }
-  } catch {
-    // fall through
-  }
+  const decoded = Buffer.from(value, 'base64url').toString('utf8');
+  const id = decoded.startsWith('p:') ? decoded.slice(2) : '';
+  if (RecordId.safeParse(id).success) return { id };
   throw new AppError('VALIDATION_FAILED', 'the cursor is not valid', [
     { path: 'querystring.cursor', message: 'malformed cursor' },
   ]);
 }
 
 /** `limit + 1` rows sorted by name into a page, like toPage (the extra row only says there is more). */
-export function toNamePage<Row extends { searchFamily: string; searchGiven: string; id: string }, Item>(
+export function toNamePage<Row extends { id: string }, Item>(
   rows: Row[],
   limit: number,
   map: (row: Row) => Item,
@@ -52,9 +34,5 @@ export function toNamePage<Row extends { searchFamily: string; searchGiven: stri
   const hasMore = rows.length > limit;
   const pageRows = hasMore ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];
-  return {
-    data: pageRows.map(map),
-    nextCursor:
-      hasMore && last ? encodeNameCursor({ family: last.searchFamily, given: last.searchGiven, id: last.id }) : null,
-  };
+  return { data: pageRows.map(map), nextCursor: hasMore && last ? encodeNameCursor({ id: last.id }) : null };
 }

@@ -156,6 +156,18 @@ describe('GET /api/v1/patients: pagination', () => {
   });
 });
 
+describe('GET /api/v1/patients: the cursor', () => {
+  it('says nothing about anyone: it travels in URLs, proxy logs and browser history', async () => {
+    const page = await search('limit=1');
+    expect(page.nextCursor).not.toBeNull();
+    const decoded = Buffer.from(page.nextCursor!, 'base64url').toString('utf8').toLowerCase();
+    const [shown] = page.data;
+    for (const part of [shown!.familyName, shown!.givenName, shown!.mrn]) {
+      expect(decoded).not.toContain(part.toLowerCase());
+    }
+  });
+});
+
 describe('GET /api/v1/patients/lookup: two identifiers', () => {
   const lookup = (query: string, tenant = a) =>
     as(t.app, tenant.users.nurse.token)({ method: 'GET', url: `/api/v1/patients/lookup?${query}` });

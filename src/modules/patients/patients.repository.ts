@@ -81,7 +81,9 @@ export class PatientsRepository extends TenantRepository {
           filter.birthDate === undefined ? undefined : eq(p.birthDate, filter.birthDate),
           filter.mrn === undefined ? undefined : eq(p.mrn, filter.mrn),
           filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, filter.phoneDigits),
-          cursor ? sql`(${family}, ${given}, ${p.id}) > (${cursor.family}, ${cursor.given}, ${cursor.id})` : undefined,
+          cursor
+            ? sql`(${family}, ${given}, ${p.id}) > (select c.search_family collate "C", c.search_given collate "C", c.id from patients c where c.organization_id = ${this.organizationId} and c.id = ${cursor.id})`
+            : undefined,
         ),
       )
       .orderBy(asc(family), asc(given), asc(p.id))

@@ -109,6 +109,8 @@ export const auditRoutes = fp(
           header: true,
           columns: CSV_COLUMNS,
           cast: { date: (value) => value.toISOString() },
+          // A user agent is the client's text: "=HYPERLINK(...)" must not become a formula in a spreadsheet.
+          escape_formulas: true,
         });
         return (
           reply

@@ -117,6 +117,12 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
   return { error: { code, message, ...(details?.length ? { details } : {}), requestId } };
 }
 
+/** The most problems one answer lists, and the longest message of each (one may list every unknown key). */
+const MAX_DETAILS = 20;
+const MAX_DETAIL_LENGTH = 300;
+const bounded = (message: string) =>
+  message.length > MAX_DETAIL_LENGTH ? `${message.slice(0, MAX_DETAIL_LENGTH)}...` : message;
+
 /** Error responses every authenticated route can give, for the OpenAPI document. */
 export const commonErrors = {
   400: ErrorBody,
@@ -166,10 +172,11 @@ function mapError(error: FastifyError | AppError | Error): AppError {
     return new AppError(
       'VALIDATION_FAILED',
       invalidPartMessage(where),
-      error.validation.map((issue) => ({
+      // Bounded: a body of 60,000 unknown keys gets the first of its problems, not all of them.
+      error.validation.slice(0, MAX_DETAILS).map((issue) => ({
         // "/patient/0/name" -> "body.patient.0.name"; "/" (the whole part) -> "body"
         path: `${where}${issue.instancePath.replaceAll('/', '.')}`.replace(/\.$/, ''),
-        message: issue.message ?? 'is not valid',
+        message: bounded(issue.message ?? 'is not valid'),
       })),
     );
   }
