@@ -1671,6 +1671,5645 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/hospitals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Hospitals of the organization */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Only active (true) or only deactivated (false) records. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Hospital'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a hospital */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name: string;
+            address?: string | null;
+            /** @example Europe/Berlin */
+            timezone?: string;
+            /**
+             * @description Make it the default hospital (the previous default stops being it).
+             * @default false
+             */
+            isDefault?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Hospital'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/hospitals/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A hospital */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Hospital'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a hospital nothing refers to (409 otherwise: deactivate it) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change, deactivate or make the default a hospital
+     * @description Send `active: false` to deactivate (kept for what refers to it, closed to anything new). `isDefault: true` makes it the default and clears the previous one.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string;
+            address?: string | null;
+            /** @example Europe/Berlin */
+            timezone?: string;
+            /** @description true: make it the default (the previous default stops being it); false: no default. */
+            isDefault?: boolean;
+            active?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Hospital'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/hospitals/{id}/units': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Units of a hospital */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Only active (true) or only deactivated (false) records. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Unit'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a unit (ward, department) to a hospital */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name: string;
+            /**
+             * @default ward
+             * @example ward
+             */
+            kind?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Unit'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/units/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A unit */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Unit'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a unit nothing refers to (409 otherwise: deactivate it) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change or deactivate a unit
+     * @description Send `active: false` to deactivate (kept for what refers to it, closed to anything new).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string;
+            /** @example ward */
+            kind?: string;
+            active?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Unit'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/units/{id}/rooms': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Rooms of a unit */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Only active (true) or only deactivated (false) records. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Room'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a room to a unit */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Room'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/rooms/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A room */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Room'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a room nothing refers to (409 otherwise: deactivate it) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change or deactivate a room
+     * @description Send `active: false` to deactivate (kept for what refers to it, closed to anything new).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string;
+            active?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Room'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/staff': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Members with their staff profile and whether they are on duty */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          role?: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          /** @description Members whose profile's hospital is this one. */
+          hospitalId?: string;
+          /** @description Members whose profile's unit is this one. */
+          unitId?: string;
+          onDuty?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['StaffMember'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's staff profile */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StaffMember'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change your own specialization or phone */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            specialization?: string | null;
+            phone?: string | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StaffMember'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/staff/{userId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A member's staff profile */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StaffMember'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    /**
+     * Set a member's staff profile (fields left out are cleared)
+     * @description The role is the membership’s: change it with PATCH /api/v1/users/:id/role.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Defaults to the unit’s hospital when a unit is given. */
+            hospitalId?: string | null;
+            unitId?: string | null;
+            licenceNumber?: string | null;
+            specialization?: string | null;
+            phone?: string | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StaffMember'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/me/shift/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Go on duty in a unit
+     * @description The shift is worked in your membership role, in the unit’s hospital. 409 while one is open.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+            unitId: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Shift'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/me/shift/end': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Go off duty (409 when no shift is open) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Shift'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/me/shifts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Your shifts, newest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Shift'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/{userId}/shift/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a member's shift for them */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+            unitId: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Shift'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/{userId}/shift/end': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** End a member's shift for them */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Shift'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/staff/{userId}/shifts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A member's shifts, newest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Shift'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/units/{id}/on-duty': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Who is on duty in a unit now, by role, and which roles nobody covers */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['OnDuty'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Search patients by name prefix, MRN, birth date or phone; sorted by family and given name */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Name prefix, case- and accent-insensitive, on the family or the given name; two words ("garcia jo") match family and given. */
+          q?: string;
+          birthDate?: string;
+          mrn?: string;
+          /** @description Matched on its digits only. */
+          phone?: string;
+          /** @description Archived patients are listed only when asked for. */
+          status?: 'active' | 'archived';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Patient'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Register a patient (the MRN is generated when not given) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreatePatientInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/lookup': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The one active patient two identifiers select: mrn, or familyName (and givenName) with birthDate */
+    get: {
+      parameters: {
+        query?: {
+          mrn?: string;
+          familyName?: string;
+          givenName?: string;
+          birthDate?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A patient */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change a patient's details (not the MRN); null clears an optional field */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdatePatientInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/patients/{id}/archive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Archive a patient (patients are never deleted); left out of lists unless status=archived */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/{id}/unarchive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Make an archived patient active again */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Patient'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/{id}/access-log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Who read or changed the patient's record, newest first (admins, managers, the treating doctor) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['PatientAccessLogEntry'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Appointments, by start time: by day, practitioner, patient, room, status */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Appointments starting on this UTC day (use from/to for a local day). */
+          day?: string;
+          /** @description Appointments starting at or after this instant. */
+          from?: string;
+          /** @description Appointments starting before this instant. */
+          to?: string;
+          practitionerId?: string;
+          patientId?: string;
+          roomId?: string;
+          status?: 'booked' | 'checked-in' | 'in-progress' | 'completed' | 'cancelled' | 'no-show';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Appointment'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Book an appointment (409 naming the appointment in the way if the practitioner or room is taken) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+            patientId: string;
+            /**
+             * @description A member of the organization with the role doctor or nurse.
+             * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+             */
+            practitionerId: string;
+            /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+            roomId?: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-02T09:30:00+01:00
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description After start, at most 24 hours later.
+             * @example 2026-03-02T09:30:00+01:00
+             */
+            end: string;
+            /** @description Why the patient comes (shown on day sheets). */
+            reason?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One appointment */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Reschedule a booked appointment: times, room or practitioner */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * Format: date-time
+             * @example 2026-03-02T09:30:00+01:00
+             */
+            start?: string;
+            /**
+             * Format: date-time
+             * @example 2026-03-02T09:30:00+01:00
+             */
+            end?: string;
+            /** @description Another room, or null for none. */
+            roomId?: string | null;
+            /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+            practitionerId?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a booked or checked-in appointment, with a reason; frees its slot */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Why it is cancelled (kept as cancelReason). */
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}/no-show': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mark a booked appointment that has started as a no-show; frees its slot */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}/check-in': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Check the patient in (booked to checked-in) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start the visit (checked-in to in-progress) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/appointments/{id}/complete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Complete the visit (in-progress to completed) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Appointment'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/units/{id}/appointments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A unit's day: appointments in its rooms on one day of its hospital's calendar */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description The day, in the time zone of the unit's hospital. */
+          day: string;
+          status?: 'booked' | 'checked-in' | 'in-progress' | 'completed' | 'cancelled' | 'no-show';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Appointment'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Encounters in the order they were opened, optionally of one patient or in one state */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          patientId?: string;
+          status?: 'open' | 'signed';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Encounter'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Open an encounter, from a checked-in appointment or as a walk-in */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['OpenEncounterInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Encounter'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An encounter with its notes (current versions), diagnoses and vitals */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['EncounterDetail'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters/{id}/sign': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign the encounter and all its notes, closing it */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Encounter'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters/{id}/notes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Write a clinical note (version 1, by the caller) on an open encounter */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['WriteNoteInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Note'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters/{id}/diagnoses': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Add an ICD-10 diagnosis; a primary one demotes the previous primary */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['AddDiagnosisInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Diagnosis'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/encounters/{id}/vitals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record a vital sign; stored in its canonical unit */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RecordVitalInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Vital'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/{id}/encounters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A patient's encounters, in the order they were opened */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          status?: 'open' | 'signed';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Encounter'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/patients/{id}/vitals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A patient's vitals across encounters, in the order they were taken */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          type?:
+            | 'heart-rate'
+            | 'blood-pressure'
+            | 'temperature'
+            | 'spo2'
+            | 'respiratory-rate'
+            | 'weight'
+            | 'height'
+            | 'pain-score';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Vital'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notes/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A clinical note with its current version */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Note'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notes/{id}/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every version of a note, oldest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['NoteVersion'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notes/{id}/amend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Amend a note: adds a version and keeps the earlier ones (its author or a doctor) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['AmendNoteInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Note'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notes/{id}/sign': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign a note, freezing it */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Note'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/auth/get-session': {
     parameters: {
       query?: never;
@@ -3748,6 +9387,283 @@ export interface components {
         requestId: string;
       };
     };
+    AppointmentInput: {
+      id: string;
+      patientId: string;
+      /** @description The doctor or nurse the appointment is with (a user id). */
+      practitionerId: string;
+      /** @description The room's hospital; null without a room. */
+      hospitalId: string | null;
+      roomId: string | null;
+      start: unknown;
+      end: unknown;
+      reason: string | null;
+      /** @enum {string} */
+      status: 'booked' | 'checked-in' | 'in-progress' | 'completed' | 'cancelled' | 'no-show';
+      cancelReason: string | null;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    RecordVitalInput:
+      | {
+          /** @constant */
+          type: 'heart-rate';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: 'bpm';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'blood-pressure';
+          /** @description "120/80", or { "systolic": 120, "diastolic": 80 }. */
+          value:
+            | string
+            | {
+                systolic: number;
+                diastolic: number;
+              };
+          /** @constant */
+          unit: 'mmHg';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'temperature';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: '°C' | '°F';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'spo2';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: '%';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'respiratory-rate';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: 'breaths/min';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'weight';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: 'kg' | 'lb';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'height';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: 'cm' | 'in';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'pain-score';
+          /** @description A whole number from 0 (no pain) to 10 (worst imaginable). */
+          value: number;
+          /**
+           * @default /10
+           * @constant
+           */
+          unit: '/10';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        };
+    OpenEncounterInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The appointment the encounter comes from (checked in or in progress); none for a walk-in.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      appointmentId?: string;
+      /**
+       * @description Where it takes place; by default the appointment's hospital.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      hospitalId?: string;
+    };
+    EncounterInput: {
+      id: string;
+      patientId: string;
+      appointmentId: string | null;
+      hospitalId: string | null;
+      /**
+       * @description open, or signed (closed: nothing more is added to it).
+       * @enum {string}
+       */
+      status: 'open' | 'signed';
+      /** @description User id of the doctor who opened it. */
+      openedBy: string;
+      openedAt: unknown;
+      signedAt: unknown | null;
+      signedBy: string | null;
+    };
+    WriteNoteInput: {
+      body: string;
+    };
+    AmendNoteInput: {
+      body: string;
+      /** @description Why the note is amended. */
+      reason: string;
+    };
+    NoteInput: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      /** @description Who wrote the first version. */
+      authorId: string;
+      /** @description The current version (1 until amended). */
+      version: number;
+      /** @description The text of the current version. */
+      body: string;
+      createdAt: unknown;
+      /** @description When the current version was written. */
+      updatedAt: unknown;
+      signedAt: unknown | null;
+      signedBy: string | null;
+    };
+    NoteVersionInput: {
+      version: number;
+      body: string;
+      /** @description Who wrote this version. */
+      authorId: string;
+      /** @description Why it was amended; null for version 1. */
+      reason: string | null;
+      createdAt: unknown;
+    };
+    AddDiagnosisInput: {
+      /** @example J45.909 */
+      code: string;
+      text: string;
+      /**
+       * @description The encounter's main diagnosis; setting one demotes the previous primary.
+       * @default false
+       */
+      primary: boolean;
+    };
+    DiagnosisInput: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      code: string;
+      text: string;
+      primary: boolean;
+      recordedBy: string;
+      createdAt: unknown;
+    };
+    VitalInput: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      type: string;
+      /** @description In the canonical unit; the systolic pressure for blood-pressure. */
+      value: number;
+      /** @description The diastolic pressure for blood-pressure; otherwise null. */
+      secondaryValue: number | null;
+      /** @description The canonical unit: bpm, mmHg, °C, %, breaths/min, kg, cm, /10. */
+      unit: string;
+      recordedAt: unknown;
+      recordedBy: string;
+    };
+    EncounterDetailInput: {
+      id: string;
+      patientId: string;
+      appointmentId: string | null;
+      hospitalId: string | null;
+      /**
+       * @description open, or signed (closed: nothing more is added to it).
+       * @enum {string}
+       */
+      status: 'open' | 'signed';
+      /** @description User id of the doctor who opened it. */
+      openedBy: string;
+      openedAt: unknown;
+      signedAt: unknown | null;
+      signedBy: string | null;
+      notes: components['schemas']['NoteInput'][];
+      diagnoses: components['schemas']['DiagnosisInput'][];
+      vitals: components['schemas']['VitalInput'][];
+    };
+    HospitalInput: {
+      id: string;
+      name: string;
+      address: string | null;
+      timezone: string;
+      isDefault: boolean;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    UnitInput: {
+      id: string;
+      hospitalId: string;
+      name: string;
+      kind: string;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    RoomInput: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      name: string;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
     InvitationInput: {
       /** @description The invitee accepts with it (POST /api/auth/organization/accept-invitation). */
       id: string;
@@ -3780,6 +9696,132 @@ export interface components {
       slug: string;
       createdAt: unknown;
     };
+    CreatePatientInput: {
+      /**
+       * @description Medical record number; generated (MRN-000001, ...) when not given. Unique.
+       * @example MRN-000042
+       */
+      mrn?: string;
+      givenName: string;
+      familyName: string;
+      /**
+       * Format: date
+       * @description YYYY-MM-DD, not in the future, not before 1900.
+       * @example 1984-03-07
+       */
+      birthDate: string;
+      /** @enum {string} */
+      sex: 'female' | 'male' | 'other' | 'unknown';
+      /** @example +1 555 010 2030 */
+      phone?: string;
+      /** Format: email */
+      email?: string;
+      address?: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      };
+      emergencyContact?: {
+        name: string;
+        relationship?: string;
+        /** @example +1 555 010 2030 */
+        phone: string;
+      };
+      /** @default [] */
+      allergies: {
+        substance: string;
+        reaction?: string;
+        /** @enum {string} */
+        severity?: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+      }[];
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      primaryHospitalId?: string;
+    };
+    UpdatePatientInput: {
+      givenName?: string;
+      familyName?: string;
+      /**
+       * Format: date
+       * @example 1984-03-07
+       */
+      birthDate?: string;
+      /** @enum {string} */
+      sex?: 'female' | 'male' | 'other' | 'unknown';
+      phone?: string | null;
+      email?: string | null;
+      address?: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      } | null;
+      emergencyContact?: {
+        name: string;
+        relationship?: string;
+        /** @example +1 555 010 2030 */
+        phone: string;
+      } | null;
+      allergies?: {
+        substance: string;
+        reaction?: string;
+        /** @enum {string} */
+        severity?: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+      }[];
+      primaryHospitalId?: string | null;
+    };
+    PatientInput: {
+      id: string;
+      mrn: string;
+      givenName: string;
+      familyName: string;
+      /** @description YYYY-MM-DD */
+      birthDate: string;
+      /** @description female, male, other or unknown */
+      sex: string;
+      phone: string | null;
+      email: string | null;
+      address: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      } | null;
+      emergencyContact: {
+        name: string;
+        relationship?: string;
+        phone: string;
+      } | null;
+      allergies: {
+        substance: string;
+        reaction?: string;
+        severity?: string;
+      }[];
+      primaryHospitalId: string | null;
+      /** @enum {string} */
+      status: 'active' | 'archived';
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    PatientAccessLogEntryInput: {
+      id: string;
+      occurredAt: unknown;
+      /** @description user, api-key or system */
+      actorType: string;
+      actorId: string | null;
+      actorRole: string | null;
+      /** @description patients.read, patients.update, patients.list, ... */
+      action: string;
+      resourceType: string | null;
+      resourceId: string | null;
+      outcome: string;
+    };
     ProfileInput: {
       user: {
         id: string;
@@ -3807,6 +9849,93 @@ export interface components {
       userAgent: string | null;
       /** @description The session this request was made with. */
       current: boolean;
+    };
+    StaffMemberInput: {
+      userId: string;
+      name: string;
+      /**
+       * @description The membership's role (changed with PATCH /api/v1/users/:id/role).
+       * @enum {string}
+       */
+      role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+      hospitalId: string | null;
+      unitId: string | null;
+      licenceNumber: string | null;
+      specialization: string | null;
+      phone: string | null;
+      onDuty: boolean;
+      /** @description The open shift, when on duty. */
+      shift: {
+        id: string;
+        hospitalId: string;
+        unitId: string;
+        /** @enum {string} */
+        role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+        startedAt: unknown;
+      } | null;
+    };
+    ShiftInput: {
+      id: string;
+      userId: string;
+      hospitalId: string;
+      unitId: string;
+      /**
+       * @description The role the shift is worked in: the membership role when it started.
+       * @enum {string}
+       */
+      role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+      startedAt: unknown;
+      endedAt: unknown | null;
+      startedBy: string;
+      endedBy: string | null;
+    };
+    OnDutyInput: {
+      unitId: string;
+      hospitalId: string;
+      onDuty: {
+        admin: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          startedAt: unknown;
+        }[];
+        manager: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          startedAt: unknown;
+        }[];
+        doctor: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          startedAt: unknown;
+        }[];
+        nurse: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          startedAt: unknown;
+        }[];
+        operator: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          startedAt: unknown;
+        }[];
+      };
+      /** @description Roles with nobody on duty in the unit (nurse first, then doctor): what clinical alerts page on. */
+      gaps: ('admin' | 'manager' | 'doctor' | 'nurse' | 'operator')[];
     };
     MemberInput: {
       /** @description The user id. */
@@ -3860,6 +9989,302 @@ export interface components {
         requestId: string;
       };
     };
+    Appointment: {
+      id: string;
+      patientId: string;
+      /** @description The doctor or nurse the appointment is with (a user id). */
+      practitionerId: string;
+      /** @description The room's hospital; null without a room. */
+      hospitalId: string | null;
+      roomId: string | null;
+      /** Format: date-time */
+      start: string;
+      /** Format: date-time */
+      end: string;
+      reason: string | null;
+      /** @enum {string} */
+      status: 'booked' | 'checked-in' | 'in-progress' | 'completed' | 'cancelled' | 'no-show';
+      cancelReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    RecordVital:
+      | {
+          /** @constant */
+          type: 'heart-rate';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: 'bpm';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'blood-pressure';
+          /** @description "120/80", or { "systolic": 120, "diastolic": 80 }. */
+          value:
+            | string
+            | {
+                systolic: number;
+                diastolic: number;
+              };
+          /** @constant */
+          unit: 'mmHg';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'temperature';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: '°C' | '°F';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'spo2';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: '%';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'respiratory-rate';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @constant */
+          unit: 'breaths/min';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'weight';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: 'kg' | 'lb';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'height';
+          /** @description The measurement, in `unit`. */
+          value: number;
+          /** @enum {string} */
+          unit: 'cm' | 'in';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        }
+      | {
+          /** @constant */
+          type: 'pain-score';
+          /** @description A whole number from 0 (no pain) to 10 (worst imaginable). */
+          value: number;
+          /**
+           * @default /10
+           * @constant
+           */
+          unit: '/10';
+          /**
+           * Format: date-time
+           * @description When it was measured (ISO 8601 with offset); by default now. Not in the future.
+           */
+          recordedAt?: string;
+        };
+    OpenEncounter: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The appointment the encounter comes from (checked in or in progress); none for a walk-in.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      appointmentId?: string;
+      /**
+       * @description Where it takes place; by default the appointment's hospital.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      hospitalId?: string;
+    };
+    Encounter: {
+      id: string;
+      patientId: string;
+      appointmentId: string | null;
+      hospitalId: string | null;
+      /**
+       * @description open, or signed (closed: nothing more is added to it).
+       * @enum {string}
+       */
+      status: 'open' | 'signed';
+      /** @description User id of the doctor who opened it. */
+      openedBy: string;
+      /** Format: date-time */
+      openedAt: string;
+      signedAt: string | null;
+      signedBy: string | null;
+    };
+    WriteNote: {
+      body: string;
+    };
+    AmendNote: {
+      body: string;
+      /** @description Why the note is amended. */
+      reason: string;
+    };
+    Note: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      /** @description Who wrote the first version. */
+      authorId: string;
+      /** @description The current version (1 until amended). */
+      version: number;
+      /** @description The text of the current version. */
+      body: string;
+      /** Format: date-time */
+      createdAt: string;
+      /**
+       * Format: date-time
+       * @description When the current version was written.
+       */
+      updatedAt: string;
+      signedAt: string | null;
+      signedBy: string | null;
+    };
+    NoteVersion: {
+      version: number;
+      body: string;
+      /** @description Who wrote this version. */
+      authorId: string;
+      /** @description Why it was amended; null for version 1. */
+      reason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    AddDiagnosis: {
+      /** @example J45.909 */
+      code: string;
+      text: string;
+      /**
+       * @description The encounter's main diagnosis; setting one demotes the previous primary.
+       * @default false
+       */
+      primary: boolean;
+    };
+    Diagnosis: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      code: string;
+      text: string;
+      primary: boolean;
+      recordedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    Vital: {
+      id: string;
+      encounterId: string;
+      patientId: string;
+      type: string;
+      /** @description In the canonical unit; the systolic pressure for blood-pressure. */
+      value: number;
+      /** @description The diastolic pressure for blood-pressure; otherwise null. */
+      secondaryValue: number | null;
+      /** @description The canonical unit: bpm, mmHg, °C, %, breaths/min, kg, cm, /10. */
+      unit: string;
+      /** Format: date-time */
+      recordedAt: string;
+      recordedBy: string;
+    };
+    EncounterDetail: {
+      id: string;
+      patientId: string;
+      appointmentId: string | null;
+      hospitalId: string | null;
+      /**
+       * @description open, or signed (closed: nothing more is added to it).
+       * @enum {string}
+       */
+      status: 'open' | 'signed';
+      /** @description User id of the doctor who opened it. */
+      openedBy: string;
+      /** Format: date-time */
+      openedAt: string;
+      signedAt: string | null;
+      signedBy: string | null;
+      notes: components['schemas']['Note'][];
+      diagnoses: components['schemas']['Diagnosis'][];
+      vitals: components['schemas']['Vital'][];
+    };
+    Hospital: {
+      id: string;
+      name: string;
+      address: string | null;
+      timezone: string;
+      isDefault: boolean;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    Unit: {
+      id: string;
+      hospitalId: string;
+      name: string;
+      kind: string;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    Room: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      name: string;
+      /** @description False once deactivated: kept for what refers to it, closed to anything new. */
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
     Invitation: {
       /** @description The invitee accepts with it (POST /api/auth/organization/accept-invitation). */
       id: string;
@@ -3897,6 +10322,135 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    CreatePatient: {
+      /**
+       * @description Medical record number; generated (MRN-000001, ...) when not given. Unique.
+       * @example MRN-000042
+       */
+      mrn?: string;
+      givenName: string;
+      familyName: string;
+      /**
+       * Format: date
+       * @description YYYY-MM-DD, not in the future, not before 1900.
+       * @example 1984-03-07
+       */
+      birthDate: string;
+      /** @enum {string} */
+      sex: 'female' | 'male' | 'other' | 'unknown';
+      /** @example +1 555 010 2030 */
+      phone?: string;
+      /** Format: email */
+      email?: string;
+      address?: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      };
+      emergencyContact?: {
+        name: string;
+        relationship?: string;
+        /** @example +1 555 010 2030 */
+        phone: string;
+      };
+      /** @default [] */
+      allergies: {
+        substance: string;
+        reaction?: string;
+        /** @enum {string} */
+        severity?: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+      }[];
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      primaryHospitalId?: string;
+    };
+    UpdatePatient: {
+      givenName?: string;
+      familyName?: string;
+      /**
+       * Format: date
+       * @example 1984-03-07
+       */
+      birthDate?: string;
+      /** @enum {string} */
+      sex?: 'female' | 'male' | 'other' | 'unknown';
+      phone?: string | null;
+      email?: string | null;
+      address?: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      } | null;
+      emergencyContact?: {
+        name: string;
+        relationship?: string;
+        /** @example +1 555 010 2030 */
+        phone: string;
+      } | null;
+      allergies?: {
+        substance: string;
+        reaction?: string;
+        /** @enum {string} */
+        severity?: 'mild' | 'moderate' | 'severe' | 'life-threatening';
+      }[];
+      primaryHospitalId?: string | null;
+    };
+    Patient: {
+      id: string;
+      mrn: string;
+      givenName: string;
+      familyName: string;
+      /** @description YYYY-MM-DD */
+      birthDate: string;
+      /** @description female, male, other or unknown */
+      sex: string;
+      phone: string | null;
+      email: string | null;
+      address: {
+        line1: string;
+        line2?: string;
+        city: string;
+        postalCode?: string;
+        region?: string;
+        country: string;
+      } | null;
+      emergencyContact: {
+        name: string;
+        relationship?: string;
+        phone: string;
+      } | null;
+      allergies: {
+        substance: string;
+        reaction?: string;
+        severity?: string;
+      }[];
+      primaryHospitalId: string | null;
+      /** @enum {string} */
+      status: 'active' | 'archived';
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    PatientAccessLogEntry: {
+      id: string;
+      /** Format: date-time */
+      occurredAt: string;
+      /** @description user, api-key or system */
+      actorType: string;
+      actorId: string | null;
+      actorRole: string | null;
+      /** @description patients.read, patients.update, patients.list, ... */
+      action: string;
+      resourceType: string | null;
+      resourceId: string | null;
+      outcome: string;
+    };
     Profile: {
       user: {
         id: string;
@@ -3929,6 +10483,100 @@ export interface components {
       userAgent: string | null;
       /** @description The session this request was made with. */
       current: boolean;
+    };
+    StaffMember: {
+      userId: string;
+      name: string;
+      /**
+       * @description The membership's role (changed with PATCH /api/v1/users/:id/role).
+       * @enum {string}
+       */
+      role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+      hospitalId: string | null;
+      unitId: string | null;
+      licenceNumber: string | null;
+      specialization: string | null;
+      phone: string | null;
+      onDuty: boolean;
+      /** @description The open shift, when on duty. */
+      shift: {
+        id: string;
+        hospitalId: string;
+        unitId: string;
+        /** @enum {string} */
+        role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+        /** Format: date-time */
+        startedAt: string;
+      } | null;
+    };
+    Shift: {
+      id: string;
+      userId: string;
+      hospitalId: string;
+      unitId: string;
+      /**
+       * @description The role the shift is worked in: the membership role when it started.
+       * @enum {string}
+       */
+      role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+      /** Format: date-time */
+      startedAt: string;
+      endedAt: string | null;
+      startedBy: string;
+      endedBy: string | null;
+    };
+    OnDuty: {
+      unitId: string;
+      hospitalId: string;
+      onDuty: {
+        admin: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          /** Format: date-time */
+          startedAt: string;
+        }[];
+        manager: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          /** Format: date-time */
+          startedAt: string;
+        }[];
+        doctor: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          /** Format: date-time */
+          startedAt: string;
+        }[];
+        nurse: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          /** Format: date-time */
+          startedAt: string;
+        }[];
+        operator: {
+          userId: string;
+          name: string;
+          /** @enum {string} */
+          role: 'admin' | 'manager' | 'doctor' | 'nurse' | 'operator';
+          shiftId: string;
+          /** Format: date-time */
+          startedAt: string;
+        }[];
+      };
+      /** @description Roles with nobody on duty in the unit (nurse first, then doctor): what clinical alerts page on. */
+      gaps: ('admin' | 'manager' | 'doctor' | 'nurse' | 'operator')[];
     };
     Member: {
       /** @description The user id. */
