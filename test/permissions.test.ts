@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { members } from '../src/platform/auth/auth.schema.js';
 import { can, PERMISSIONS, ROLES } from '../src/platform/permissions.js';
 import { declarationProblem } from '../src/platform/tenancy/tenancy.plugin.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/platform/db/database.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
@@ -119,6 +122,34 @@ describe('the permission table', () => {
       }
     }
     expect(mismatches).toEqual([]);
+  });
+});
+
+describe('route declarations', () => {
+  it('stop start-up when a route says neither who may call it nor what permission it needs', async () => {
+    const database = await openDatabase({ dataDir: 'memory://' });
+    await database.migrate();
+    const secret = 'c'.repeat(40);
+    const app = await buildApp(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', AUTH_SECRET: secret }), {
+      database,
+      redis: null,
+      authSecret: secret,
+    });
+    app.get('/api/v1/forgotten', async () => ({ secret: 'anyone could read this' }));
+    app.get('/api/v1/both', { config: { permission: 'users:read', access: 'public' } }, async () => ({}));
+    try {
+      await expect(app.ready()).rejects.toThrow(
+        /GET \/api\/v1\/forgotten declares neither config\.permission nor config\.access[\s\S]*GET \/api\/v1\/both declares both/,
+      );
+    } finally {
+      await app.close().catch(() => {});
+      await database.close();
+    }
+  });
+
+  it('are all there on the real app: every route declares one', () => {
+    const undeclared = t.app.routeCatalog.filter((route) => !route.config.permission && !route.config.access);
+    expect(undeclared.map((route) => `${route.method} ${route.url}`)).toEqual([]);
   });
 });
 
