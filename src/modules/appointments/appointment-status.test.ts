@@ -149,6 +149,42 @@ describe('the status machine', () => {
     }
   });
 
+  it('checks in from 12 hours before the start, not days ahead', async () => {
+    const start = new Date(now.getTime() + 25 * 24 * 3600_000);
+    const appointment = await book({
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 600_000).toISOString(),
+    });
+    const early = await act(appointment.id, 'check-in');
+    expect(early.statusCode).toBe(409);
+    expect(early.json().error.message).toContain('check-in opens 12 hours before');
+    const saved = now;
+    now = new Date(start.getTime() - 11 * 3600_000);
+    try {
+      expect((await act(appointment.id, 'check-in')).json().status).toBe('checked-in');
+    } finally {
+      now = saved;
+    }
+  });
+
+  it('refuses input an action does not take, rather than ignoring it', async () => {
+    const appointment = await book();
+    const res = await operator()({
+      method: 'POST',
+      url: `/api/v1/appointments/${appointment.id}/check-in`,
+      payload: { status: 'completed' },
+    });
+    expect(res.statusCode).toBe(400);
+    const unchanged = await operator()({ method: 'GET', url: `/api/v1/appointments/${appointment.id}` });
+    expect(unchanged.json().status).toBe('booked');
+    const empty = await operator()({
+      method: 'POST',
+      url: `/api/v1/appointments/${appointment.id}/check-in`,
+      payload: {},
+    });
+    expect(empty.statusCode).toBe(200);
+  });
+
   it('lets a nurse and a doctor check in, start and complete, but not cancel or mark a no-show', async () => {
     for (const role of ['nurse', 'doctor'] as const) {
       const call = as(t.app, a.users[role].token);

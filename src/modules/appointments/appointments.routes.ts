@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { IdParams } from '../../platform/http/ids.js';
 import { pageOf } from '../../platform/http/pagination.js';
@@ -40,6 +41,9 @@ async function roomIdsOf(app: FastifyInstance, ctx: TenantContext, unitId: strin
 
 const tags = ['appointments'];
 const one = { 200: Appointment, ...commonErrors, 404: ErrorBody, 409: ErrorBody };
+
+/** An action that takes no input: no body, or an empty JSON object; anything else is a 400, not silently ignored. */
+const NoBody = z.strictObject({}).nullish();
 
 /** The appointments module: booking, rescheduling, the status machine, lists and the unit day view. */
 export const appointmentsModule = fp(
@@ -148,6 +152,7 @@ export const appointmentsModule = fp(
           tags,
           summary: 'Mark a booked appointment that has started as a no-show; frees its slot',
           params: IdParams,
+          body: NoBody,
           response: one,
         },
       },
@@ -164,7 +169,7 @@ export const appointmentsModule = fp(
         `/api/v1/appointments/:id/${path}`,
         {
           config: { permission: 'appointments:progress' },
-          schema: { tags, summary, params: IdParams, response: one },
+          schema: { tags, summary, params: IdParams, body: NoBody, response: one },
         },
         async (request) => app.appointments[method](request.tenant, request.params.id),
       );

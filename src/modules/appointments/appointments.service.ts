@@ -98,6 +98,9 @@ function doubleBooking(conflict: AppointmentRow, by: 'practitioner' | 'room'): A
 }
 
 /** Booking, rescheduling and the status machine of appointments; per practitioner, room and patient. */
+/** How long before its start an appointment can be checked in (a patient early for a morning visit). */
+export const CHECK_IN_OPENS_MS = 12 * 3600_000;
+
 export class AppointmentsService {
   constructor(private readonly deps: AppointmentsDependencies) {}
 
@@ -272,6 +275,12 @@ export class AppointmentsService {
       const repo = work.repo(AppointmentsRepository);
       const { current, next } = await this.transitionable(repo, id, action);
       const now = this.deps.now();
+      if (action === 'check-in' && now.getTime() < current.startsAt.getTime() - CHECK_IN_OPENS_MS) {
+        throw new AppError(
+          'CONFLICT',
+          `the appointment starts at ${current.startsAt.toISOString()}: check-in opens ${CHECK_IN_OPENS_MS / 3600_000} hours before`,
+        );
+      }
       if (action === 'no-show' && now < current.startsAt) {
         throw new AppError(
           'CONFLICT',

@@ -32,6 +32,7 @@ declare module 'fastify' {
 /** The appointments module's lookup, as far as this module relies on it. */
 interface AppointmentsLookup {
   get(ctx: TenantContext, id: string): Promise<AppointmentSummary | undefined>;
+  start(ctx: TenantContext, id: string): Promise<unknown>;
 }
 
 /** The patients module's existence check, as far as this module relies on it. */
@@ -55,6 +56,11 @@ export const encountersModule = fp(
           const appointments = others().appointments;
           if (!appointments) throw new Error('the appointments module is not registered');
           return appointments.get(ctx, id);
+        },
+        startAppointment: (ctx, id) => {
+          const appointments = others().appointments;
+          if (!appointments) throw new Error('the appointments module is not registered');
+          return appointments.start(ctx, id);
         },
         patientState: async (ctx, patientId) => {
           const patients = others().patients;

@@ -38,6 +38,8 @@ export interface EncountersDependencies {
    * that cannot be asked: the database's reference still refuses a patient of another tenant then.
    */
   patientState(ctx: TenantContext, patientId: string): Promise<'active' | 'archived' | 'missing' | undefined>;
+  /** Moves a checked-in appointment to in-progress (app.appointments.start), inside the opening's transaction. */
+  startAppointment(ctx: TenantContext, id: string): Promise<unknown>;
 }
 
 /** Appointment states an encounter may be opened from. */
@@ -109,6 +111,7 @@ export class EncountersService {
     if (state === 'missing') throw notFound('patient', 'patientId');
     if (state === 'archived') throw new AppError('CONFLICT', 'the patient is archived: an encounter cannot be opened');
     let hospitalId = input.hospitalId ?? null;
+    let startsAppointment = false;
     if (input.appointmentId) {
       const appointment = await this.deps.appointment(ctx, input.appointmentId).catch((error: unknown) => {
         if (error instanceof AppError && error.code === 'NOT_FOUND') return undefined;
@@ -127,6 +130,7 @@ export class EncountersService {
         );
       }
       hospitalId ??= appointment.hospitalId ?? null;
+      startsAppointment = appointment.status === 'checked-in';
     }
     return this.uow.write(ctx, async (work) => {
       const row = await work
@@ -153,6 +157,8 @@ export class EncountersService {
         resourceId: row.id,
         patientId: row.patientId,
       });
+      // The visit has begun: the appointment goes in progress with the encounter, or neither does.
+      if (startsAppointment) await this.deps.startAppointment(ctx, input.appointmentId!);
       return toEncounter(row);
     });
   }

@@ -62,6 +62,9 @@ describe('POST /api/v1/encounters', () => {
       const appointmentId = await insertAppointment(t.app, a, patientId, status);
       const encounter = await open({ patientId, appointmentId });
       expect(encounter).toMatchObject({ patientId, appointmentId, status: 'open' });
+      // The visit has begun: a checked-in appointment is now in progress.
+      const appointment = await call('doctor')({ method: 'GET', url: `/api/v1/appointments/${appointmentId}` });
+      expect(appointment.json().status).toBe('in-progress');
     }
   });
 
