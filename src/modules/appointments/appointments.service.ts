@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
@@ -68,16 +68,6 @@ function toAppointment(row: AppointmentRow): Appointment {
 
 const invalid = (path: string, message: string) =>
   new AppError('VALIDATION_FAILED', 'the appointment times are not valid', [{ path, message }]);
-
-/** The SQLSTATE and constraint of a database error, under drizzle's wrapper or not. */
-function databaseError(error: unknown): { code?: string; constraint?: string } {
-  const outer = error as { code?: unknown; constraint?: unknown; cause?: { code?: unknown; constraint?: unknown } };
-  const source = outer.cause && typeof outer.cause.code === 'string' ? outer.cause : outer;
-  return {
-    code: typeof source.code === 'string' ? source.code : undefined,
-    constraint: typeof source.constraint === 'string' ? source.constraint : undefined,
-  };
-}
 
 // A reference the database refused (SQLSTATE 23503), by the constraint that refused it.
 const MISSING: Record<string, { field: string; what: string }> = {

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { type DiagnosisRow, type EncounterRow, EncountersRepository, type VitalRow } from './encounters.repository.js';
@@ -83,12 +83,6 @@ const toVital = (row: VitalRow): Vital => ({
   recordedAt: row.recordedAt,
   recordedBy: row.recordedBy,
 });
-
-/** The SQLSTATE and constraint of a database error (drizzle wraps the driver's error in `cause`). */
-export function databaseError(error: unknown): { code?: unknown; constraint?: unknown } {
-  const e = error as { code?: unknown; constraint?: unknown; cause?: { code?: unknown; constraint?: unknown } };
-  return e.cause?.code !== undefined ? e.cause : e;
-}
 
 function notFound(what: string, field: string): AppError {
   return new AppError('NOT_FOUND', `${what} not found`, [{ path: `body.${field}`, message: `no such ${what}` }]);

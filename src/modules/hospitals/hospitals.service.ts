@@ -1,5 +1,5 @@
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { Clock } from '../../platform/clock.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
@@ -16,16 +16,6 @@ import type {
   UpdateRoom,
   UpdateUnit,
 } from './hospitals.shapes.js';
-
-/** SQLSTATE and constraint of a database error, as drizzle wraps it (`cause`) or not. */
-export function databaseError(error: unknown): { code?: string; constraint?: string } {
-  const outer = error as { code?: unknown; constraint?: unknown; cause?: { code?: unknown; constraint?: unknown } };
-  const source = typeof outer.cause?.code === 'string' ? outer.cause : outer;
-  return {
-    code: typeof source.code === 'string' ? source.code : undefined,
-    constraint: typeof source.constraint === 'string' ? source.constraint : undefined,
-  };
-}
 
 /** Runs `operation`, turning the named unique constraints into a clear 409 (the transaction is over by then). */
 async function uniquely<T>(operation: Promise<T>, messages: Record<string, string>): Promise<T> {

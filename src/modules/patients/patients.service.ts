@@ -1,7 +1,7 @@
 import { AuditRepository } from '../../platform/audit/audit.repository.js';
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { decodeNameCursor, toNamePage } from './name-cursor.js';
@@ -48,10 +48,8 @@ function toPatient(row: PatientRow): Patient {
 }
 
 function isForeignKeyError(error: unknown, constraint: string): boolean {
-  const cause = (error as { cause?: { code?: unknown; constraint?: unknown } }).cause;
-  const code = (error as { code?: unknown }).code ?? cause?.code;
-  const name = (error as { constraint?: unknown }).constraint ?? cause?.constraint;
-  return code === '23503' && name === constraint;
+  const refused = databaseError(error);
+  return refused.code === '23503' && refused.constraint === constraint;
 }
 
 const patientNotFound = () => new AppError('NOT_FOUND', 'patient not found');

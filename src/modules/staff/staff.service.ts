@@ -1,10 +1,9 @@
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
-import { AppError } from '../../platform/http/errors.js';
+import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
 import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
-import { databaseError } from '../hospitals/hospitals.service.js';
 import type { Hospital, Unit } from '../hospitals/hospitals.shapes.js';
 import { type ProfileValues, type ShiftRow, StaffRepository, type StaffRow } from './staff.repository.js';
 import type { OnDuty, PatchOwnProfile, PutStaffProfile, Shift, StaffMember, StaffQuery } from './staff.shapes.js';

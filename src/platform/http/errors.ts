@@ -130,10 +130,19 @@ export const commonErrors = {
   403: ErrorBody,
 } as const;
 
+/** SQLSTATE and constraint of a database error, as drizzle wraps it (`cause`) or not. */
+export function databaseError(error: unknown): { code?: string; constraint?: string } {
+  const outer = error as { code?: unknown; constraint?: unknown; cause?: { code?: unknown; constraint?: unknown } };
+  const source = typeof outer.cause?.code === 'string' ? outer.cause : outer;
+  return {
+    code: typeof source.code === 'string' ? source.code : undefined,
+    constraint: typeof source.constraint === 'string' ? source.constraint : undefined,
+  };
+}
+
 // Postgres SQLSTATEs that are the caller's fault, not ours.
 function fromDatabaseError(error: unknown): AppError | undefined {
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  const code = (error as { code?: unknown }).code ?? cause?.code;
+  const { code } = databaseError(error);
   if (code === '23505') return new AppError('CONFLICT', 'a record with these values already exists');
   if (code === '23503') return new AppError('VALIDATION_FAILED', 'a referenced record does not exist');
   if (code === '23P01') return new AppError('CONFLICT', 'it overlaps another record');
