@@ -5,7 +5,15 @@ import { verifyChain } from '../src/platform/audit/audit-verify.js';
 import { actingAs } from '../src/platform/db/unit-of-work.js';
 import { InvitationsRepository } from '../src/modules/invitations/invitations.repository.js';
 import { invitations } from '../src/platform/auth/auth.schema.js';
-import { as, buildTestApp, createTenant, PASSWORD, type Tenant, type TestApp } from './helpers/test-app.js';
+import {
+  as,
+  buildTestApp,
+  createTenant,
+  PASSWORD,
+  type Tenant,
+  tenantContext,
+  type TestApp,
+} from './helpers/test-app.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -73,17 +81,7 @@ describe('writes', () => {
     expect(await eventsOf(tenant.organizationId, 'users.role-change')).toEqual([]);
 
     // A service that forgets its audit event cannot commit: the unit of work rolls it back.
-    const ctx = {
-      requestId: 'test-forgotten-audit',
-      user: { id: tenant.users.admin.id, email: '', name: '', platformAdmin: false },
-      authMethod: 'bearer' as const,
-      sessionId: 's',
-      apiKeyId: null,
-      client: { ip: null, userAgent: null },
-      memberships: [],
-      organizationId: tenant.organizationId,
-      role: 'admin' as const,
-    };
+    const ctx = tenantContext(tenant, 'admin', 'test-forgotten-audit');
     const forgetful = t.app.uow.write(actingAs(ctx, tenant.organizationId), async (work) => {
       await work.repo(InvitationsRepository).create({
         email: 'unrecorded@example.test',
@@ -128,17 +126,7 @@ describe('writes', () => {
 describe('units of work inside a write', () => {
   it('join its transaction: no second connection, and their events commit or roll back with it', async () => {
     const tenant = await createTenant(t.app);
-    const ctx = {
-      requestId: 'nested-units-of-work',
-      user: { id: tenant.users.admin.id, email: '', name: '', platformAdmin: false },
-      authMethod: 'bearer' as const,
-      sessionId: 's',
-      apiKeyId: null,
-      client: { ip: null, userAgent: null },
-      memberships: [],
-      organizationId: tenant.organizationId,
-      role: 'admin' as const,
-    };
+    const ctx = tenantContext(tenant, 'admin', 'nested-units-of-work');
     const run = (fail: boolean) =>
       t.app.uow.write(ctx, async (work) => {
         work.audit({ action: 'test.outer', resourceType: 'test' });

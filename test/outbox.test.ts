@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actingAs, type ActingContext } from '../src/platform/db/unit-of-work.js';
 import type { DeliveredMessage } from '../src/platform/outbox/outbox.js';
 import { outboxMessages } from '../src/platform/outbox/outbox.schema.js';
-import { buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+import { buildTestApp, createTenant, type Tenant, tenantContext, type TestApp } from './helpers/test-app.js';
 
 declare module '../src/platform/outbox/outbox.js' {
   interface OutboxTopics {
@@ -20,20 +20,7 @@ let failuresLeft = 0;
 beforeAll(async () => {
   t = await buildTestApp({}, { now: () => clock });
   a = await createTenant(t.app);
-  ctx = actingAs(
-    {
-      requestId: 'outbox-test-request',
-      user: { id: a.users.admin.id, email: '', name: '', platformAdmin: false },
-      authMethod: 'bearer',
-      sessionId: 's',
-      apiKeyId: null,
-      client: { ip: null, userAgent: null },
-      memberships: [],
-      organizationId: a.organizationId,
-      role: 'admin',
-    },
-    a.organizationId,
-  );
+  ctx = actingAs(tenantContext(a, 'admin', 'outbox-test-request'), a.organizationId);
   t.app.outbox.on('test.ping', async (message) => {
     if (failuresLeft > 0) {
       failuresLeft--;

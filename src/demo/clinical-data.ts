@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { base, de, en, es, Faker, fr } from '@faker-js/faker';
-import { AuditLog } from '../platform/audit/audit-log.js';
+import { appendAuditEvents } from '../platform/audit/audit-log.js';
 import type { Executor } from '../platform/db/database.js';
 import { appointments } from '../modules/appointments/appointments.schema.js';
 import { diagnoses, encounters, notes, noteVersions, vitals } from '../modules/encounters/encounters.schema.js';
@@ -333,7 +333,7 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
     seed.onProgress?.(summary.patients, seed.patients);
   }
   await tx.insert(organizationCounters).values({ organizationId: org, name: 'mrn', value: seed.patients });
-  await new AuditLog(tx).append(tx, [
+  await appendAuditEvents(tx, [
     {
       organizationId: org,
       occurredAt: now,

@@ -8,6 +8,7 @@ import { createStaffedOrganization } from '../../src/demo/demo-tenant.js';
 import { hashPassword, insertPasswordAccounts } from '../../src/platform/auth/first-admin.js';
 import { type Database, openDatabase } from '../../src/platform/db/database.js';
 import { ROLES, type Role } from '../../src/platform/permissions.js';
+import type { TenantContext } from '../../src/platform/tenancy/context.js';
 import { connectRedis, type Redis } from '../../src/platform/redis.js';
 import { loadPgliteTemplate, withDatabase } from './template.js';
 
@@ -190,4 +191,22 @@ export function as(app: FastifyInstance, token: string | undefined, headers: Rec
       ...options,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers, ...options.headers },
     });
+}
+
+/**
+ * The context a tenant route would give `role` of `tenant`: for tests that call a service or the unit
+ * of work directly, without an HTTP request.
+ */
+export function tenantContext(tenant: Tenant, role: Role, requestId: string): TenantContext {
+  return {
+    requestId,
+    user: { id: tenant.users[role].id, email: tenant.users[role].email, name: '', platformAdmin: false },
+    authMethod: 'bearer',
+    sessionId: 'test',
+    apiKeyId: null,
+    client: { ip: null, userAgent: null },
+    memberships: [{ organizationId: tenant.organizationId, role }],
+    organizationId: tenant.organizationId,
+    role,
+  };
 }

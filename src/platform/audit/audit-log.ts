@@ -2,6 +2,12 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { type AuditEvent, appendRecord } from './audit-event.js';
 
+/** Appends events on `executor` (a transaction, with the change they record; or the database). */
+export async function appendAuditEvents(executor: Executor, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await executor.execute(sql`select audit_append(${JSON.stringify(events.map(appendRecord))}::jsonb)`);
+}
+
 interface Waiting {
   events: AuditEvent[];
   resolve: () => void;
@@ -32,9 +38,8 @@ export class AuditLog {
 
   constructor(private readonly db: Executor) {}
 
-  async append(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await tx.execute(sql`select audit_append(${JSON.stringify(events.map(appendRecord))}::jsonb)`);
+  append(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
+    return appendAuditEvents(tx, events);
   }
 
   record(events: readonly AuditEvent[]): Promise<void> {

@@ -5,13 +5,12 @@
  * chain of every organization the account belongs to (so each organization's admins see their
  * staff's), or to the platform chain for an account in none or an email no account has.
  */
-import { fromNodeHeaders } from 'better-auth/node';
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditEvent, AuditOutcome } from '../audit/audit-event.js';
 import { requestEvent } from '../kit.plugin.js';
 import { users } from './auth.schema.js';
-import { authOutcomeOf } from './relay.js';
+import { authOutcomeOf, sessionOf } from './relay.js';
 
 /** Audited endpoints (paths under /api/auth) and their actions. */
 export const AUDITED_AUTH_ACTIONS: Record<string, string> = {
@@ -46,8 +45,6 @@ const SIGNING_IN = new Set([
   '/two-factor/verify-backup-code',
 ]);
 
-const callers = new WeakMap<FastifyRequest, string>();
-
 function outcomeOf(status: number): AuditOutcome {
   if (status < 400) return 'success';
   return status === 403 || status === 429 ? 'denied' : 'failed';
@@ -71,16 +68,15 @@ export function authAudit(app: FastifyInstance) {
   return {
     /** Before the call: who is signed in (a sign-out ends that session, so afterwards it is too late). */
     async rememberCaller(request: FastifyRequest, path: string): Promise<void> {
-      if (SIGNING_IN.has(path)) return;
-      const session = await app.auth.api.getSession({ headers: fromNodeHeaders(request.headers) }).catch(() => null);
-      if (session) callers.set(request, session.user.id);
+      if (!SIGNING_IN.has(path)) await sessionOf(app.auth, request).catch(() => null);
     },
 
     async events(request: FastifyRequest, path: string, status: number): Promise<AuditEvent[]> {
       const action = AUDITED_AUTH_ACTIONS[path];
       if (!action) return [];
       const answered = authOutcomeOf(request);
-      const caller = callers.get(request) ?? (status < 400 ? (answered?.userId ?? null) : null);
+      const session = SIGNING_IN.has(path) ? null : await sessionOf(app.auth, request).catch(() => null);
+      const caller = session?.user.id ?? (status < 400 ? (answered?.userId ?? null) : null);
       const admin = path.startsWith('/admin/');
       // The account acted on: the admin's target, the key's owner, or whoever signs in or acts.
       const subject = admin

@@ -1,5 +1,4 @@
 import rateLimit from '@fastify/rate-limit';
-import { fromNodeHeaders } from 'better-auth/node';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
@@ -11,7 +10,7 @@ import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, createAuth, trustedOrigins } from './auth.js';
 import { AUDITED_AUTH_ACTIONS, authAudit } from './auth-audit.js';
 import { checkCsrf } from './csrf.js';
-import { isRefusalLogLine, relay, toFetchRequest } from './relay.js';
+import { isRefusalLogLine, relay, sessionOf, toFetchRequest } from './relay.js';
 import { describeSecretChange, reconcileAuthSecret } from './secret.js';
 import { Memberships } from '../tenancy/memberships.js';
 import { SessionStore } from './session-store.js';
@@ -130,7 +129,7 @@ export const authPlugin = fp(
       async (response) => response.status === 401,
     );
     const passwordRecheck = passwordChecked(
-      async (request) => (await auth.api.getSession({ headers: fromNodeHeaders(request.headers) }))?.user.email,
+      async (request) => (await sessionOf(auth, request))?.user.email,
       async (response) => {
         if (response.status !== 400) return false;
         const body = (await response

@@ -3,6 +3,7 @@
  * Request, the answer comes back in Wardline's envelope, with Better Auth's refusals logged once,
  * with the request id, without the caller's text.
  */
+import { fromNodeHeaders } from 'better-auth/node';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   AppError,
@@ -12,7 +13,23 @@ import {
   invalidPartMessage,
   statusToCode,
 } from '../http/errors.js';
-import { CLIENT_IP_HEADER } from './auth.js';
+import { type Auth, CLIENT_IP_HEADER } from './auth.js';
+
+type Session = Awaited<ReturnType<Auth['api']['getSession']>>;
+const sessions = new WeakMap<FastifyRequest, Promise<Session>>();
+
+/**
+ * The session a request to /api/auth carries (cookie or bearer), looked up once per request: the
+ * password lockout needs its account and the audit trail its user, before Better Auth answers.
+ */
+export function sessionOf(auth: Auth, request: FastifyRequest): Promise<Session> {
+  let session = sessions.get(request);
+  if (!session) {
+    session = auth.api.getSession({ headers: fromNodeHeaders(request.headers) });
+    sessions.set(request, session);
+  }
+  return session;
+}
 
 export function toFetchRequest(request: FastifyRequest, origin: string): Request {
   const headers = new Headers();
