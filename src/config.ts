@@ -1,5 +1,12 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseRateLimits, RATE_LIMIT_DEFAULTS, type RateLimitTable } from './platform/http/rate-limit-table.js';
+import {
+  BREAKER_TIMEOUT_DEFAULTS,
+  type OutsideService,
+  parseBreakerTimeouts,
+} from './platform/resilience/breaker-table.js';
 
 const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
 
@@ -20,6 +27,15 @@ const redisUrl = z.string().refine((value) => {
     return false;
   }
 }, 'must be a redis:// or rediss:// URL');
+
+function isIpOrCidr(value: string): boolean {
+  const [address = '', prefix] = value.split('/');
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+}
 
 /** Password lengths Better Auth is configured to accept (auth.ts), so a configured password can sign in. */
 export const PASSWORD_LENGTH = { min: 12, max: 128 } as const;
@@ -61,6 +77,24 @@ export const envSchema = z.object({
     .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
   DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
+  ROLE: z
+    .enum(['all', 'api', 'worker'])
+    .default('all')
+    .describe(
+      'What this process does: all (HTTP and jobs), api (HTTP; enqueues, runs no jobs) or worker (runs jobs; serves only /health and /metrics).',
+    ),
+  JOBS_POLL_INTERVAL_SECONDS: z.coerce
+    .number()
+    .min(0.5)
+    .max(60)
+    .default(2)
+    .describe('How often an idle job worker looks for work (a job enqueued by this process wakes it at once).'),
+  OUTBOX_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7)
+    .describe('Delivered outbox messages are deleted once this old (the daily outbox.prune job).'),
   REDIS_URL: redisUrl
     .optional()
     .describe('Redis URL for the shared cache layer, its invalidation bus and rate-limit counters.'),
@@ -145,13 +179,123 @@ export const envSchema = z.object({
     .int()
     .min(1)
     .default(60)
-    .describe('Sign-in attempts per client IP per minute (a ward behind one NAT).'),
+    .describe(
+      'Sign-in attempts per client IP per minute (a ward behind one NAT): the sign-in row of the rate-limit table, also settable in RATE_LIMITS.',
+    ),
+  RATE_LIMITS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const { rows, problems } = parseRateLimits(value);
+      for (const problem of problems) ctx.addIssue({ code: 'custom', message: problem });
+      return rows;
+    })
+    .describe(
+      'Changes to the rate-limit table (README, Rate limits): comma-separated row=max/window or row=off, e.g. "ip=20000/1m,exports=10/1h"; rows: ip, user, sign-in, invitations, exports, writes, alerts, ai.',
+    ),
+  RATE_LIMIT_EXEMPT_IPS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+      for (const entry of entries.filter((part) => !isIpOrCidr(part)))
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR` });
+      return entries;
+    })
+    .describe(
+      'Comma-separated client IPs/CIDRs exempt from the ip and user ceilings (not from the operation rows), e.g. "127.0.0.1,::1" for a local load test; none by default.',
+    ),
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Answer 503 with Retry-After while the mean event-loop delay over the last sample exceeds this many ms (0 = off); default 1000 when NODE_ENV=production, else off. /health and /health/ready are never shed.',
+    ),
+  LOAD_SHED_HEAP_USED_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Also shed while the V8 heap in use exceeds this many MiB (0 = off).'),
+  LOAD_SHED_RSS_MB: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Also shed while the resident set size exceeds this many MiB (0 = off).'),
+  LOAD_SHED_SAMPLE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(500)
+    .describe('How often event-loop delay and memory are sampled for load shedding.'),
+  LOAD_SHED_RETRY_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('Retry-After sent with a shed request.'),
+  BREAKER_ERROR_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(50)
+    .describe(
+      "A circuit breaker opens when this percentage of an outside service's calls in the last 10 s failed or timed out.",
+    ),
+  BREAKER_VOLUME_THRESHOLD: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Calls needed in the last 10 s before a breaker may open (a single failure does not).'),
+  BREAKER_RESET_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(30000)
+    .describe('How long an open breaker refuses calls before it lets one through to test the service (half-open).'),
+  BREAKER_TIMEOUTS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const { timeouts, problems } = parseBreakerTimeouts(value);
+      for (const problem of problems) ctx.addIssue({ code: 'custom', message: problem });
+      return timeouts;
+    })
+    .describe(
+      'Per-service call timeouts, comma-separated service=duration; defaults smtp=10s, webhook=5s, push=5s, ai=60s.',
+    ),
   SHUTDOWN_TIMEOUT_MS: z.coerce
     .number()
     .int()
     .min(100)
     .default(10000)
     .describe('How long a graceful shutdown waits for in-flight requests.'),
+  REALTIME_RECOVERY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(120)
+    .describe(
+      'How long a dropped socket may come back and get the events it missed (socket.io connection state recovery; 0 = off).',
+    ),
+  REALTIME_RECHECK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(3600)
+    .default(30)
+    .describe(
+      "How often each socket's credentials and membership are checked again: a revoked session or removed member is disconnected within this time.",
+    ),
   ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
   ADMIN_PASSWORD: password.optional().describe('Password of ADMIN_EMAIL (12 to 128 characters).'),
   DEMO: flag.optional().describe('Force (1) or forbid (0) the synthetic demo tenant on an empty database.'),
@@ -166,6 +310,8 @@ function crossFieldProblems(env: Record<string, string>): string[] {
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push(`${env.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'}: ADMIN_EMAIL and ADMIN_PASSWORD go together`);
   }
+  if (env.SIGNIN_IP_LIMIT_PER_MINUTE && parseRateLimits(env.RATE_LIMITS ?? '').rows['sign-in'] !== undefined)
+    problems.push('SIGNIN_IP_LIMIT_PER_MINUTE: the sign-in limit is also in RATE_LIMITS; set it in one place');
   // Node refuses a headers timeout longer than the request timeout (which includes it).
   const headersTimeout = envSchema.shape.HEADERS_TIMEOUT_MS.safeParse(env.HEADERS_TIMEOUT_MS).data;
   const requestTimeout = envSchema.shape.REQUEST_TIMEOUT_MS.safeParse(env.REQUEST_TIMEOUT_MS).data;
@@ -184,6 +330,12 @@ export interface Config extends Env {
   pgliteDir: string;
   /** Whether an empty database gets the synthetic demo tenant. */
   demoEnabled: boolean;
+  /** The rate-limit table: defaults, then SIGNIN_IP_LIMIT_PER_MINUTE, then RATE_LIMITS. */
+  rateLimits: RateLimitTable;
+  /** Off (0) unless set, or NODE_ENV=production (1000): elsewhere many things share the machine. */
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: number;
+  /** Each outside service's call timeout: defaults, then BREAKER_TIMEOUTS. */
+  breakerTimeouts: Record<OutsideService, number>;
 }
 
 export class ConfigError extends Error {
@@ -217,5 +369,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     embedded,
     pgliteDir: join(value.DATA_DIR, 'pglite'),
     demoEnabled,
+    rateLimits: {
+      ...RATE_LIMIT_DEFAULTS,
+      'sign-in': { max: value.SIGNIN_IP_LIMIT_PER_MINUTE, windowMs: 60_000 },
+      ...value.RATE_LIMITS,
+    },
+    breakerTimeouts: { ...BREAKER_TIMEOUT_DEFAULTS, ...value.BREAKER_TIMEOUTS },
+    LOAD_SHED_EVENT_LOOP_DELAY_MS: value.LOAD_SHED_EVENT_LOOP_DELAY_MS ?? (value.NODE_ENV === 'production' ? 1000 : 0),
   };
 }

@@ -20,6 +20,13 @@ function redisDown(url: string): string[] {
   ];
 }
 
+/** What each process role does (README, "Jobs"). */
+const ROLE_NOTES: Record<Config['ROLE'], string> = {
+  all: ' (HTTP and jobs)',
+  api: ' (HTTP only; jobs are enqueued for ROLE=worker processes)',
+  worker: ' (jobs; HTTP answers /health only)',
+};
+
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
@@ -178,6 +185,8 @@ async function main(): Promise<void> {
       `  API docs:  ${base}/api/docs`,
       `  Sign in:   POST ${base}/api/auth/sign-in/email`,
       `  Health:    ${base}/health/ready`,
+      // ROLE=worker serves only /health (and /metrics); its workers stop before the database closes (app.close).
+      `  Role:      ${config.ROLE}${ROLE_NOTES[config.ROLE]}`,
       ...(notes.length ? ['', ...notes] : []),
       '',
     ].join('\n'),

@@ -1,6 +1,38 @@
 import type { Serializable, SubscribeHandler, Transport } from '@boringnode/bus/types/main';
 import type { CreateBusDriverResult } from 'bentocache/types';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from './redis.js';
+
+/**
+ * How long a delete waits for the other instances to confirm they dropped their memory copies. An
+ * instance that does not answer in time (stalled, or cut off from Redis) is not waited for further;
+ * one that is gone is not counted at all (Redis reports how many subscribers received the message).
+ */
+const ACK_WAIT_MS = 250;
+
+/** Told of every change another instance announces (after memory was updated). */
+export interface BusObserver {
+  onRemoteChange: (type: string, keys: string[]) => void;
+}
+
+interface Envelope {
+  busId?: unknown;
+  /** Set on deletes and clears: the sender waits for an acknowledgement under this id. */
+  ackId?: unknown;
+  payload?: Serializable;
+}
+
+interface Waiting {
+  /** How many instances received the message; null until PUBLISH answered. */
+  expected: number | null;
+  acked: number;
+  done: () => void;
+}
+
+const isInvalidation = (payload: Serializable) => {
+  const type = (payload as { type?: unknown } | null)?.type;
+  return type === 'delete' || type === 'clear';
+};
 
 /**
  * The Redis transport of bentocache's invalidation bus, with two connections that fail differently.
@@ -10,14 +42,24 @@ import type { Redis } from './redis.js';
  * for Redis instead of giving up: its one SUBSCRIBE is sent whenever Redis is first reachable, and
  * ioredis renews it after every reconnect. (bentocache's own Redis bus uses one set of options for
  * both; started while Redis was down, it never subscribed and left an unhandled rejection.)
+ *
+ * A delete is acknowledged: the publishing instance waits (up to ACK_WAIT_MS) until every other
+ * instance that received it has dropped its memory copy, so that a read on any instance right after
+ * a write returned sees the change. bentocache's bus alone is fire-and-forget, and another instance
+ * could answer from its memory before the message arrived.
  */
 class RedisBusTransport implements Transport {
   private id = '';
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, SubscribeHandler<Serializable>[]>();
+  private readonly waiting = new Map<string, Waiting>();
+  private ackChannel = '';
 
-  constructor(redis: Redis) {
+  constructor(
+    redis: Redis,
+    private readonly observer: BusObserver,
+  ) {
     this.publisher = redis.duplicate();
     this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     // Outages surface through the readiness check and the bus's retry queue, not as console noise.
@@ -28,6 +70,8 @@ class RedisBusTransport implements Transport {
 
   setId(id: string): Transport {
     this.id = id;
+    this.ackChannel = `bentocache.ack:${id}`;
+    void this.subscriber.subscribe(this.ackChannel).catch(() => {});
     return this;
   }
 
@@ -36,7 +80,24 @@ class RedisBusTransport implements Transport {
   }
 
   async publish(channel: string, payload: Serializable): Promise<void> {
-    await this.publisher.publish(channel, JSON.stringify({ busId: this.id, payload }));
+    if (!isInvalidation(payload)) {
+      await this.publisher.publish(channel, JSON.stringify({ busId: this.id, payload }));
+      return;
+    }
+    const ackId = randomUUID();
+    const entry: Waiting = { expected: null, acked: 0, done: () => {} };
+    const acknowledged = new Promise<void>((resolve) => (entry.done = resolve));
+    const timer = setTimeout(entry.done, ACK_WAIT_MS);
+    this.waiting.set(ackId, entry);
+    try {
+      const received = await this.publisher.publish(channel, JSON.stringify({ busId: this.id, ackId, payload }));
+      // Our own subscriber is among the receivers, and does not answer.
+      entry.expected = received - (this.subscriber.status === 'ready' ? 1 : 0);
+      if (entry.acked < entry.expected) await acknowledged;
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(ackId);
+    }
   }
 
   async subscribe<T extends Serializable>(channel: string, handler: SubscribeHandler<T>): Promise<void> {
@@ -56,21 +117,42 @@ class RedisBusTransport implements Transport {
   }
 
   private deliver(channel: string, raw: string): void {
-    let message: { busId?: unknown; payload?: Serializable };
+    if (channel === this.ackChannel) {
+      this.acknowledge(raw);
+      return;
+    }
+    let message: Envelope;
     try {
-      message = JSON.parse(raw) as typeof message;
+      message = JSON.parse(raw) as Envelope;
     } catch {
       return;
     }
     // Our own messages come back to us; the local cache already has that change.
     if (message.busId === this.id || message.payload === undefined) return;
+    // bentocache's handler updates memory synchronously, before its first await.
     for (const handler of this.handlers.get(channel) ?? []) {
       void Promise.resolve(handler(message.payload)).catch(() => {});
     }
+    const { type, keys } = message.payload as { type?: unknown; keys?: unknown };
+    if (typeof type === 'string') this.observer.onRemoteChange(type, Array.isArray(keys) ? keys.map(String) : []);
+    if (typeof message.ackId === 'string' && typeof message.busId === 'string') {
+      void this.publisher.publish(`bentocache.ack:${message.busId}`, message.ackId).catch(() => {});
+    }
+  }
+
+  /** Counts another instance's acknowledgement; an early one (before PUBLISH answered) counts too. */
+  private acknowledge(ackId: string): void {
+    const entry = this.waiting.get(ackId);
+    if (!entry) return;
+    entry.acked++;
+    if (entry.expected !== null && entry.acked >= entry.expected) entry.done();
   }
 }
 
 /** bentocache's bus driver on RedisBusTransport. */
-export function redisBus(redis: Redis): CreateBusDriverResult {
-  return { options: { retryQueue: { enabled: true, maxSize: 10_000 } }, factory: () => new RedisBusTransport(redis) };
+export function redisBus(redis: Redis, observer: BusObserver): CreateBusDriverResult {
+  return {
+    options: { retryQueue: { enabled: true, maxSize: 10_000 } },
+    factory: () => new RedisBusTransport(redis, observer),
+  };
 }

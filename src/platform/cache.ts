@@ -3,64 +3,212 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { redisBus } from './cache-bus.js';
+import { type BusObserver, redisBus } from './cache-bus.js';
 import { type Redis, whenConnected } from './redis.js';
 
 /** Entries kept in each process's memory layer; the least recently used go first. */
 const MEMORY_MAX_ITEMS = 50_000;
 /** How often invalidations that could not reach Redis are tried again. */
 const RETRY_INTERVAL_MS = 5_000;
+/**
+ * How long after filling an entry this instance still deletes it again from Redis when another
+ * instance announces that it changed: a fill that read the database before that change committed
+ * may have written its copy to Redis after the other instance deleted it there.
+ */
+const REFILL_GUARD_MS = 10_000;
+/** Buckets of the invalidation counters (see `generation`): a key's changes are counted in one of them. */
+const GENERATION_BUCKETS = 4096;
 
-function createBento(redis: Redis | null, l2: Redis | null, prefix: string, logger: FastifyBaseLogger) {
+function createBento(
+  redis: Redis | null,
+  l2: Redis | null,
+  prefix: string,
+  logger: FastifyBaseLogger,
+  bus: BusObserver | null,
+) {
   const store = bentostore().useL1Layer(memoryDriver({ maxItems: MEMORY_MAX_ITEMS }));
-  if (redis && l2) store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBus(redis));
+  if (redis && l2 && bus) store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBus(redis, bus));
   return new BentoCache({
     default: 'shared',
     stores: { shared: store },
     prefix: `${prefix}cache`,
-    // Nothing cached here may be served after it expires: no grace periods.
+    // Nothing cached here may be served after it expires unless a caller asks for grace itself.
     grace: false,
     logger,
   });
 }
 
 type Bento = ReturnType<typeof createBento>;
+type Entries = ReturnType<Bento['namespace']>;
+
+/** What a cache-aside read needs: the key, how long it may be served, and how to load it on a miss. */
+export interface CachedRead<T> {
+  key: string;
+  /** Milliseconds an entry is served for. */
+  ttl: number;
+  /**
+   * Milliseconds an expired entry may still be served while the database cannot answer (bentocache's
+   * grace period). Leave it out for anything that authorizes, and for clinical records.
+   */
+  grace?: number;
+  /** Loads the value on a miss; never `undefined`. `null` ("none") is returned but not cached. */
+  factory: () => Promise<T>;
+}
+
+/** Hits and misses of one namespace since start. `bypassed`: answered from the database without caching. */
+export interface NamespaceStats {
+  hits: number;
+  misses: number;
+  /** Misses whose value was not cached because the data changed while it was being loaded. */
+  discarded: number;
+  bypassed: number;
+}
+
+/** One namespace of one organization: what services use for their cache-aside reads. */
+export interface TenantCache {
+  getOrSet<T>(read: CachedRead<T>): Promise<T>;
+  /** Drops keys now, here and on every instance (prefer `work.invalidate` inside a unit of work). */
+  invalidate(keys: string[]): Promise<void>;
+  /** Drops every entry of this namespace for this organization (lists whose keys are not known). */
+  clear(): Promise<void>;
+}
+
+const fnv = (text: string): number => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % GENERATION_BUCKETS;
+};
 
 /**
  * The shared cache: in-process memory, backed by Redis (L2) with an invalidation bus between
  * instances when REDIS_URL is set. Reads and writes that cannot reach Redis fall back to memory
- * (and their callers to the database). Owners of cached data call `invalidate` when it changes.
+ * (and their callers to the database). Owners of cached data invalidate it after their changes commit.
+ *
+ * A read that misses loads from the database and caches what it loaded, unless the key was
+ * invalidated (here, or by another instance through the bus) while it was loading: a change that
+ * committed meanwhile would otherwise be overwritten by the older copy. Counted per key bucket, so
+ * a change elsewhere rarely costs a fill.
  */
 export class Cache {
   private readonly pending = new Map<string, Set<string>>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly namespaces = new Map<string, Entries>();
+  private readonly counters = new Map<string, NamespaceStats>();
+  /** Invalidations seen per key bucket; a clear of a whole namespace counts in `clears`. */
+  private readonly generations = new Uint32Array(GENERATION_BUCKETS);
+  private clears = 0;
+  /** Entries this instance filled recently (with Redis only): key -> when, and in which namespace. */
+  private readonly recentFills = new Map<string, { at: number; namespace: string }>();
 
   constructor(
     private readonly bento: Bento,
     private readonly log: FastifyBaseLogger,
-  ) {}
+    private readonly bus: BusObserver | null,
+  ) {
+    if (bus) bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
+  }
 
-  namespace(name: string) {
-    return this.bento.namespace(name);
+  /** A bentocache namespace (made once). For data that is not an organization's: sessions, memberships. */
+  namespace(name: string): Entries {
+    let entries = this.namespaces.get(name);
+    if (!entries) {
+      entries = this.bento.namespace(name);
+      this.namespaces.set(name, entries);
+    }
+    return entries;
+  }
+
+  /** An organization's entries of one namespace (`patients`, `staff`...): its keys never meet another's. */
+  tenant(namespace: string, organizationId: string): TenantCache {
+    const path = `${namespace}:${organizationId}`;
+    return {
+      getOrSet: (read) => this.getOrSet(namespace, path, read),
+      invalidate: (keys) => this.invalidate(path, keys),
+      clear: () => this.clear(path),
+    };
   }
 
   /**
-   * Deletes keys from this process at once, and from Redis and every other instance. While Redis is
-   * unreachable the rest is retried every few seconds until it goes through, so an entry deleted
-   * during an outage cannot come back from Redis afterwards. (Other instances keep their memory
-   * copies until then: without Redis they cannot be told.)
+   * Cache-aside on a namespace: the entry when there is one, else the factory's value, cached unless
+   * the key was invalidated meanwhile. Concurrent misses of one key in this process wait for one
+   * factory (bentocache's lock). Redis errors are misses; the database still answers.
+   */
+  async getOrSet<T>(statsName: string, namespace: string, read: CachedRead<T>): Promise<T> {
+    const stats = this.statsOf(statsName);
+    if (this.pending.size > 0 && this.pending.get(namespace)?.has(read.key)) {
+      // An invalidation of this key has not reached Redis yet: Redis may still hold the old copy.
+      stats.bypassed++;
+      return read.factory();
+    }
+    // Taken before the lookup: a fill that began before an invalidation is never cached, however
+    // late its factory starts (Redis may answer the lookup slowly).
+    const bucket = fnv(read.key);
+    const [generation, clears] = [this.generations[bucket], this.clears];
+    let loaded: { value: T } | undefined;
+    const value = await this.namespace(namespace).getOrSet<T>({
+      key: read.key,
+      ttl: read.ttl,
+      ...(read.grace ? { grace: read.grace } : {}),
+      suppressL2Errors: true,
+      factory: async (ctx) => {
+        stats.misses++;
+        const result = await read.factory();
+        loaded = { value: result };
+        // "None" is not cached: a record made later under that key (a seed, a fixture) must be seen.
+        if (result === null) return ctx.skip() as T;
+        if (this.generations[bucket] !== generation || this.clears !== clears) {
+          stats.discarded++;
+          return ctx.skip() as T;
+        }
+        if (this.bus) this.rememberFill(namespace, read.key);
+        return result;
+      },
+    });
+    if (loaded) return loaded.value;
+    // A value computed by this call's own factory was returned above; this one came from the cache.
+    if (value === undefined) return read.factory();
+    stats.hits++;
+    return value;
+  }
+
+  /**
+   * Deletes keys from this process at once, and from Redis and every other instance (whose memory
+   * copies are gone once the delete returns; see cache-bus.ts). While Redis is unreachable the rest
+   * is retried every few seconds until it goes through, and the keys are read from the database
+   * meanwhile, so an entry deleted during an outage cannot come back from Redis afterwards. (Other
+   * instances keep their memory copies until then: without Redis they cannot be told.)
    */
   async invalidate(namespace: string, keys: string[]): Promise<void> {
     if (keys.length === 0) return;
+    this.bump(keys);
     try {
       await this.deleteEverywhere(namespace, keys);
     } catch {
-      const waiting = this.pending.get(namespace) ?? new Set<string>();
-      for (const key of keys) waiting.add(key);
-      this.pending.set(namespace, waiting);
-      this.log.warn({ namespace, count: keys.length }, 'cache invalidation could not reach Redis; retrying');
-      this.retryTimer ??= setInterval(() => void this.retryPending(), RETRY_INTERVAL_MS).unref();
+      this.defer(namespace, keys);
     }
+  }
+
+  /** Where the key's invalidations stand now, for `setUnlessChanged` after a read of the database. */
+  stamp(key: string): string {
+    return `${this.generations[fnv(key)]}:${this.clears}`;
+  }
+
+  /**
+   * Caches a value read from the database since `stamp`, unless the key was invalidated meanwhile
+   * (here or on another instance): then the value may predate a change, and is left out. True if set.
+   */
+  async setUnlessChanged(namespace: string, key: string, value: unknown, ttl: number, stamp: string): Promise<boolean> {
+    if (this.stamp(key) !== stamp || ttl <= 0) return false;
+    if (this.pending.size > 0 && this.pending.get(namespace)?.has(key)) return false;
+    await this.namespace(namespace).set({ key, value, ttl, suppressL2Errors: true });
+    if (this.bus) this.rememberFill(namespace, key);
+    return true;
+  }
+
+  /** Drops a whole namespace here, in Redis and on every instance. */
+  async clear(namespace: string): Promise<void> {
+    this.clears++;
+    await this.namespace(namespace).clear();
   }
 
   /** Invalidations still waiting for Redis. */
@@ -68,6 +216,11 @@ export class Cache {
     let count = 0;
     for (const keys of this.pending.values()) count += keys.size;
     return count;
+  }
+
+  /** Hits and misses per namespace since start, for metrics. */
+  stats(): Record<string, NamespaceStats> {
+    return Object.fromEntries([...this.counters].map(([name, stats]) => [name, { ...stats }]));
   }
 
   async retryPending(): Promise<void> {
@@ -83,10 +236,61 @@ export class Cache {
     this.retryTimer = undefined;
   }
 
+  private defer(namespace: string, keys: string[]): void {
+    const waiting = this.pending.get(namespace) ?? new Set<string>();
+    for (const key of keys) waiting.add(key);
+    this.pending.set(namespace, waiting);
+    this.log.warn({ namespace, count: keys.length }, 'cache invalidation could not reach Redis; retrying');
+    this.retryTimer ??= setInterval(() => void this.retryPending(), RETRY_INTERVAL_MS).unref();
+  }
+
+  private statsOf(name: string): NamespaceStats {
+    let stats = this.counters.get(name);
+    if (!stats) {
+      stats = { hits: 0, misses: 0, discarded: 0, bypassed: 0 };
+      this.counters.set(name, stats);
+    }
+    return stats;
+  }
+
+  private rememberFill(namespace: string, key: string): void {
+    const now = Date.now();
+    if (this.recentFills.size >= MEMORY_MAX_ITEMS) {
+      for (const [id, fill] of this.recentFills) {
+        if (now - fill.at > REFILL_GUARD_MS || this.recentFills.size >= MEMORY_MAX_ITEMS) this.recentFills.delete(id);
+        else break;
+      }
+    }
+    this.recentFills.delete(key); // re-inserted last: the map stays in fill order
+    this.recentFills.set(key, { at: now, namespace });
+  }
+
+  private bump(keys: string[]): void {
+    for (const key of keys) this.generations[fnv(key)]! += 1;
+  }
+
+  /** Another instance deleted keys or cleared a namespace (the bus has already updated memory). */
+  private remoteChange(type: string, keys: string[]): void {
+    if (type === 'clear') {
+      this.clears++;
+      return;
+    }
+    if (type !== 'delete') return;
+    this.bump(keys);
+    const now = Date.now();
+    for (const key of keys) {
+      const fill = this.recentFills.get(key);
+      if (!fill) continue;
+      this.recentFills.delete(key);
+      // This instance's copy in Redis may predate the change: delete it again.
+      if (now - fill.at <= REFILL_GUARD_MS) void this.invalidate(fill.namespace, [key]);
+    }
+  }
+
   // One delete per key: bentocache's deleteMany sends a Redis pipeline, whose per-command errors
   // it does not report, so a deletion that never reached Redis would look done.
   private async deleteEverywhere(namespace: string, keys: string[]): Promise<void> {
-    const entries = this.bento.namespace(namespace);
+    const entries = this.namespace(namespace);
     await Promise.all(keys.map((key) => entries.delete({ key, suppressL2Errors: false })));
   }
 
@@ -110,7 +314,10 @@ export const cachePlugin = fp(
     // The L2 driver closes its connection on disconnect, so it gets one of its own.
     const l2 = opts.redis?.duplicate() ?? null;
     l2?.on('error', () => {});
-    const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log), log);
+    const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {} } : null;
+    const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log, bus), log, bus);
+    // Invalidations that waited for Redis go through as soon as it is back, not at the next retry tick.
+    l2?.on('ready', () => void cache.retryPending());
     app.decorate('cache', cache);
     app.addHook('onClose', () => cache.close());
     // Commands fail at once while Redis is unreachable, so give it a moment to connect at start.

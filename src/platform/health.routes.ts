@@ -1,12 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { letThrough } from './http/load-shedding.js';
 import type { Redis } from './redis.js';
 
 const DependencyStatus = z.object({ status: z.enum(['up', 'down']), latencyMs: z.number().optional() });
 const Readiness = z.object({
-  status: z.enum(['ready', 'unavailable']),
+  /** degraded: serving, with an outside service's circuit breaker open. */
+  status: z.enum(['ready', 'degraded', 'unavailable']),
   dependencies: z.record(z.string(), DependencyStatus),
+  pressure: z.object({
+    underPressure: z.boolean(),
+    eventLoopDelayMs: z.number().nullable(),
+    heapUsedMB: z.number(),
+    rssMB: z.number(),
+  }),
+  breakers: z.array(z.object({ name: z.string(), state: z.enum(['closed', 'open', 'half-open']) })),
 });
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -41,7 +50,8 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         security: [],
         response: { 200: z.object({ status: z.literal('ok'), uptimeSeconds: z.number() }) },
       },
-      config: { access: 'public' },
+      // Never refused: a refused probe would take a working instance out of rotation.
+      config: { access: 'public', rateLimitExempt: true, pressureHandler: letThrough },
       logLevel: 'warn',
     },
     async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }),
@@ -52,21 +62,29 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: database and, when configured, Redis',
+        summary: 'Readiness: database, Redis when configured, load and circuit breakers',
+        description:
+          'unavailable (503) when a dependency is down or requests are being shed; degraded (200) when an ' +
+          "outside service's circuit breaker is open.",
         security: [],
         response: { 200: Readiness, 503: Readiness },
       },
-      config: { access: 'public' },
+      // It reports the pressure itself, rather than being shed.
+      config: { access: 'public', rateLimitExempt: true, pressureHandler: letThrough },
       logLevel: 'warn',
     },
     async (_request, reply) => {
       const { redis } = opts;
+      // Taken first: the state the request arrived in, not the one after the probes.
+      const pressure = app.pressure();
       const dependencies: Record<string, z.infer<typeof DependencyStatus>> = {
         database: await probe(() => app.database.ping()),
         ...(redis ? { redis: await probe(() => redis.ping()) } : {}),
       };
-      const ready = Object.values(dependencies).every((d) => d.status === 'up');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', dependencies });
+      const breakers = app.breakers.stats().map(({ name, state }) => ({ name, state }));
+      const up = Object.values(dependencies).every((d) => d.status === 'up') && !pressure.underPressure;
+      const status = !up ? 'unavailable' : breakers.some((b) => b.state !== 'closed') ? 'degraded' : 'ready';
+      return reply.code(up ? 200 : 503).send({ status, dependencies, pressure, breakers });
     },
   );
 }

@@ -52,7 +52,10 @@ export const kitPlugin = fp(
     app.decorate('outbox', outbox);
     app.decorate(
       'uow',
-      new UnitOfWork(app.database.db, auditLog, outbox, app.now, app.log, { auditReads: opts.auditReads }),
+      new UnitOfWork(app.database.db, auditLog, outbox, app.now, app.log, {
+        auditReads: opts.auditReads,
+        cache: app.cache,
+      }),
     );
     app.addHook('onReady', async () => outbox.start());
     app.addHook('preClose', async () => {
@@ -72,5 +75,5 @@ export const kitPlugin = fp(
       );
     });
   },
-  { name: 'kit', dependencies: ['db'] },
+  { name: 'kit', dependencies: ['db', 'cache'] },
 );

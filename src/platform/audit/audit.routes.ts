@@ -91,7 +91,7 @@ export const auditRoutes = fp(
     r.get(
       '/api/v1/audit-events/export.csv',
       {
-        config: { permission: 'audit:read' },
+        config: { permission: 'audit:read', rateLimitOperation: 'exports' },
         schema: {
           tags: ['audit'],
           summary: 'The same selection as CSV, oldest first, streamed',

@@ -1,11 +1,9 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../../config.js';
 import type { Clock } from '../clock.js';
 import type { Database } from '../db/database.js';
-import { AppError, errorBody } from '../http/errors.js';
-import type { Redis } from '../redis.js';
+import { errorBody } from '../http/errors.js';
 import { AUTH_ENDPOINTS, type AuthEndpoint } from './auth-endpoints.js';
 import { AUTH_BASE_PATH, type Auth, createAuth, trustedOrigins } from './auth.js';
 import { AUDITED_AUTH_ACTIONS, authAudit } from './auth-audit.js';
@@ -30,7 +28,6 @@ declare module 'fastify' {
 export interface AuthPluginOptions {
   config: Config;
   database: Database;
-  redis: Redis | null;
   secret: string;
   now: Clock;
 }
@@ -38,7 +35,7 @@ export interface AuthPluginOptions {
 /** Better Auth at /api/auth/*, with per-IP and per-account brute-force protection in front. */
 export const authPlugin = fp(
   async (app: FastifyInstance, opts: AuthPluginOptions) => {
-    const { config, database, redis } = opts;
+    const { config, database } = opts;
     const sessions = new SessionStore(app.cache, database.db);
     const memberships = new Memberships(database.db, app.cache);
     const auth = createAuth(
@@ -81,16 +78,6 @@ export const authPlugin = fp(
     };
     app.addHook('onRequest', async (request) => {
       if (request.url.startsWith('/api/auth/') || request.url.startsWith('/api/v1/')) checkCsrf(request, csrf);
-    });
-
-    await app.register(rateLimit, {
-      global: false,
-      ...(redis ? { redis, nameSpace: `${config.REDIS_KEY_PREFIX}rate-limit:` } : {}),
-      // With Redis unreachable the per-IP counter is skipped rather than locking everyone out; the
-      // per-account lockout, kept in the database, still stands.
-      skipOnError: true,
-      errorResponseBuilder: (_request, context) =>
-        new AppError('RATE_LIMITED', `too many attempts from this address; retry in ${context.after}`),
     });
 
     const forward = async (request: FastifyRequest, reply: FastifyReply) =>
@@ -139,7 +126,6 @@ export const authPlugin = fp(
         return body.code === 'INVALID_PASSWORD';
       },
     );
-    const secretGuessLimit = app.rateLimit({ max: config.SIGNIN_IP_LIMIT_PER_MINUTE, timeWindow: 60_000 });
     const handlerFor = (path: string, endpoint: AuthEndpoint) => {
       if (path === '/sign-in/email') return signIn;
       return endpoint.checksPassword ? passwordRecheck : forward;
@@ -151,9 +137,8 @@ export const authPlugin = fp(
       app.route({
         method: endpoint.method,
         url: `${AUTH_BASE_PATH}${path}`,
-        config: { access: 'better-auth' },
-        // One counter per client address across all of these routes, not one per route.
-        ...(endpoint.guarded ? { onRequest: secretGuessLimit } : {}),
+        // The guarded ones share one counter per client address (the sign-in row of the rate-limit table).
+        config: { access: 'better-auth', ...(endpoint.guarded ? { rateLimitOperation: 'sign-in' as const } : {}) },
         ...(audited
           ? {
               preHandler: (request: FastifyRequest) => audit.rememberCaller(request, path),
@@ -169,5 +154,5 @@ export const authPlugin = fp(
       });
     }
   },
-  { name: 'auth', dependencies: ['http', 'cache'] },
+  { name: 'auth', dependencies: ['http', 'cache', 'rate-limits'] },
 );

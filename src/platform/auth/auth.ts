@@ -113,8 +113,13 @@ function requestRules(db: Db, now: Clock) {
 }
 
 /** What Wardline does after a Better Auth endpoint succeeded. */
-function afterRules(db: Db) {
+function afterRules(db: Db, keysChanged: (userId: string) => Promise<void>) {
   return createAuthMiddleware(async (ctx) => {
+    // Verified API keys are cached: a deleted one must stop working on the next request.
+    if (ctx.path === '/api-key/delete' && !(ctx.context.returned instanceof Error)) {
+      const owner = ctx.context.session?.user.id;
+      if (owner) await keysChanged(owner);
+    }
     // A password set by an admin (after a suspected compromise, a forgotten password) ends every
     // session of that account and deletes its API keys, which whoever held the old password may have
     // made: every credential has to be issued again.
@@ -123,6 +128,7 @@ function afterRules(db: Db) {
       if (typeof userId !== 'string') return;
       await ctx.context.internalAdapter.deleteUserSessions(userId);
       await db.delete(apiKeys).where(eq(apiKeys.referenceId, userId));
+      await keysChanged(userId);
     }
   });
 }
@@ -195,7 +201,7 @@ export function createAuth(db: Db, config: Config, secret: string, log: AuthLog,
       useSecureCookies: config.publicUrl.startsWith('https://'),
       ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    hooks: { before: requestRules(db, deps.now), after: afterRules(db) },
+    hooks: { before: requestRules(db, deps.now), after: afterRules(db, deps.userChanged) },
     // Whatever path Better Auth takes to end sessions or change a user, the cached copies go with it.
     databaseHooks: {
       session: { delete: { after: (session) => deps.sessionsEnded([session.token]) } },

@@ -6,6 +6,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  type CheckBuilder,
   type ExtraConfigColumn,
   foreignKey,
   index,
@@ -112,7 +113,7 @@ type TenantColumns = ReturnType<typeof tenantColumns>;
 /**
  * A tenant-owned table: `id`, `organization_id`, `created_at`, `updated_at`, then `columns`. Every
  * index from `extras` starts with `organization_id`, and every reference is on (organization_id,
- * column). Two indexes are always there: (organization_id, created_at, id) for lists in creation
+ * column); `check(...)` constraints pass through as they are. Two indexes are always there: (organization_id, created_at, id) for lists in creation
  * order, and a unique (organization_id, id) that other tables' references point at.
  */
 export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
@@ -120,14 +121,16 @@ export function tenantTable<TName extends string, TColumns extends Record<string
   columns: TColumns,
   extras: (
     table: Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>,
-  ) => (TenantIndex | TenantReference)[] = () => [],
+  ) => (TenantIndex | TenantReference | CheckBuilder)[] = () => [],
 ) {
   return pgTable(name, { ...tenantColumns(), ...columns }, (table) => {
     const t = table as unknown as Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>;
     return [
       index(`${name}_organization_created_idx`).on(t.organizationId, t.createdAt, t.id),
       uniqueIndex(`${name}_organization_id_idx`).on(t.organizationId, t.id),
-      ...extras(t).map((extra) => extra.build(t.organizationId)),
+      ...extras(t).map((extra) =>
+        extra instanceof TenantIndex || extra instanceof TenantReference ? extra.build(t.organizationId) : extra,
+      ),
     ];
   });
 }

@@ -17,6 +17,8 @@ import type { AuditEvent, AuditOutcome, ActorType } from '../audit/audit-event.j
 import { boundedUserAgent } from '../audit/audit-event.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import type { JobInput, SendOptions, TenantJobName } from '../jobs/job-map.js';
+import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
 import type { RequestContext } from '../tenancy/context.js';
 import type { Db, Executor } from './database.js';
@@ -67,6 +69,29 @@ export interface AuditEntry {
   outcome?: AuditOutcome;
 }
 
+/** What the unit of work needs of the cache (platform/cache.ts): an organization's entries of a namespace. */
+export interface TenantCaches {
+  tenant(
+    namespace: string,
+    organizationId: string,
+  ): {
+    getOrSet<T>(read: { key: string; ttl: number; grace?: number; factory: () => Promise<T> }): Promise<T>;
+    invalidate(keys: string[]): Promise<void>;
+    clear(): Promise<void>;
+  };
+}
+
+/** A cache-aside read through `work.cached`. */
+export interface CachedEntry<T> {
+  key: string;
+  /** Milliseconds an entry is served for. */
+  ttl: number;
+  /** Milliseconds an expired entry may still be served if loading fails (never for clinical or authorization data). */
+  grace?: number;
+  /** Loads the value on a miss (on this work's database or transaction); never `undefined`. */
+  factory: () => Promise<T>;
+}
+
 type Acting = ActingContext | (RequestContext & { organizationId: string });
 
 function acting(ctx: Acting): ActingContext {
@@ -77,6 +102,12 @@ export class Work {
   readonly events: AuditEvent[] = [];
   readonly messages: PendingMessage[] = [];
   readonly afterCommitActions: (() => Promise<void>)[] = [];
+  /** Cache entries to drop after the commit: keys of a namespace, or (keys null) all of it. */
+  readonly invalidations: { organizationId: string; namespace: string; keys: string[] | null }[] = [];
+  /** Set on a read of its own (not inside a write): only such a read may fill the cache. */
+  cache: TenantCaches | null = null;
+  /** The job queue, for `enqueue` (set by the unit of work on writes). */
+  jobs: JobQueue | null = null;
 
   constructor(
     /** The transaction (write) or the database (read); repositories run their queries on it. */
@@ -116,14 +147,47 @@ export class Work {
     this.messages.push({ organizationId: this.ctx.organizationId, topic, payload, requestId: this.ctx.requestId });
   }
 
+  /**
+   * Enqueues job `name` in this transaction: it exists only if the write commits. The payload gets this
+   * work's organizationId and requestId. Resolves with the job id, or null when the queue's policy or
+   * singletonKey refused a duplicate. `startAfter` delays it (a durable timer).
+   */
+  async enqueue<K extends TenantJobName>(name: K, input: JobInput<K>, options?: SendOptions): Promise<string | null> {
+    if (!this.writable || !this.jobs) throw new Error('jobs are enqueued inside a write');
+    const jobs = this.jobs;
+    const payload = { ...input, organizationId: this.ctx.organizationId, requestId: this.ctx.requestId };
+    const id = await jobs.sendIn(this.db, name, payload as never, options);
+    if (id && options?.startAfter === undefined) this.afterCommit(async () => jobs.notify(name));
+    return id;
+  }
+
   /** Runs after a successful commit (never after a rollback): cache invalidation, notifications. */
   afterCommit(action: () => Promise<void>): void {
     this.afterCommitActions.push(action);
+  }
+
+  /**
+   * Drops this organization's cached entries of `namespace` (the keys given, or all of them) once the
+   * change commits, here and on every instance, before the write returns: the next read, on any
+   * instance, loads the committed data. Nothing is dropped when the write rolls back.
+   */
+  invalidate(namespace: string, keys?: string[]): void {
+    this.invalidations.push({ organizationId: this.ctx.organizationId, namespace, keys: keys ?? null });
+  }
+
+  /**
+   * Cache-aside in this organization's `namespace`: the cached value, or the factory's (then cached).
+   * Inside a write the factory runs on the transaction and nothing is cached (it may roll back).
+   */
+  cached<T>(namespace: string, entry: CachedEntry<T>): Promise<T> {
+    if (!this.cache) return entry.factory();
+    return this.cache.tenant(namespace, this.ctx.organizationId).getOrSet(entry);
   }
 }
 
 export class UnitOfWork {
   private readonly current = new AsyncLocalStorage<Work>();
+  private jobs: JobQueue | null = null;
 
   constructor(
     private readonly db: Db,
@@ -131,15 +195,25 @@ export class UnitOfWork {
     private readonly outbox: Outbox,
     private readonly now: Clock,
     private readonly log: FastifyBaseLogger,
-    private readonly options: { auditReads: boolean } = { auditReads: true },
+    private readonly options: { auditReads: boolean; cache?: TenantCaches } = { auditReads: true },
   ) {}
+
+  /** Lets writes enqueue jobs (`work.enqueue`); the jobs plugin calls it. */
+  useJobs(jobs: JobQueue): void {
+    this.jobs = jobs;
+  }
 
   async write<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();
-    if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, true), operation);
+    if (outer?.writable) {
+      const inner = new Work(outer.db, acting(ctx), this.now, true);
+      inner.jobs = this.jobs;
+      return this.joined(outer, inner, operation);
+    }
     let work: Work | undefined;
     const result = await this.db.transaction(async (tx) => {
       work = new Work(tx, acting(ctx), this.now, true);
+      work.jobs = this.jobs;
       const value = await this.current.run(work, () => operation(work!));
       if (work.events.length === 0)
         throw new Error('a write must record an audit event (work.audit) before it commits');
@@ -156,6 +230,7 @@ export class UnitOfWork {
     const outer = this.current.getStore();
     if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, false), operation);
     const work = new Work(this.db, acting(ctx), this.now, false);
+    work.cache = this.options.cache ?? null;
     const value = await this.current.run(work, () => operation(work));
     if (this.options.auditReads) await this.auditLog.record(work.events);
     await this.finish(work);
@@ -171,11 +246,23 @@ export class UnitOfWork {
     if (inner.writable || this.options.auditReads) outer.events.push(...inner.events);
     outer.messages.push(...inner.messages);
     outer.afterCommitActions.push(...inner.afterCommitActions);
+    outer.invalidations.push(...inner.invalidations);
     return value;
   }
 
   // After-commit actions cannot undo the commit: a failure is logged, and the caller still gets its answer.
   private async finish(work: Work): Promise<void> {
+    const { cache } = this.options;
+    if (cache && work.invalidations.length > 0) {
+      await Promise.all(
+        work.invalidations.map(({ organizationId, namespace, keys }) => {
+          const entries = cache.tenant(namespace, organizationId);
+          return (keys ? entries.invalidate(keys) : entries.clear()).catch((error: unknown) =>
+            this.log.error({ err: error, namespace }, 'cache invalidation failed'),
+          );
+        }),
+      );
+    }
     for (const action of work.afterCommitActions) {
       await action().catch((error: unknown) => this.log.error({ err: error }, 'after-commit action failed'));
     }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db, Executor } from '../db/database.js';
@@ -100,6 +100,20 @@ export class Outbox {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
+  }
+
+  /** Deletes up to `limit` messages delivered before `before` (the outbox.prune job); returns how many. */
+  async prune(before: Date, limit = 5_000): Promise<number> {
+    const old = this.db
+      .select({ id: outboxMessages.id })
+      .from(outboxMessages)
+      .where(lt(outboxMessages.deliveredAt, before))
+      .limit(limit);
+    const deleted = await this.db
+      .delete(outboxMessages)
+      .where(inArray(outboxMessages.id, old))
+      .returning({ id: outboxMessages.id });
+    return deleted.length;
   }
 
   /** Resolves when no delivery run is going on (nor queued behind one). */

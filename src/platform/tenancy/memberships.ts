@@ -15,20 +15,17 @@ const MEMBERSHIPS_TTL_MS = 60_000;
 /** Each user's organizations and role in each, read on every /api/v1 request, so cached. */
 export class Memberships {
   private static readonly NAMESPACE = 'memberships';
-  private readonly entries;
 
   constructor(
     private readonly db: Executor,
     private readonly cache: Cache,
-  ) {
-    this.entries = cache.namespace(Memberships.NAMESPACE);
-  }
+  ) {}
 
+  /** Cached; a load that overlapped a change (and may predate it) is returned but not cached. */
   of(userId: string): Promise<Membership[]> {
-    return this.entries.getOrSet({
+    return this.cache.getOrSet(Memberships.NAMESPACE, Memberships.NAMESPACE, {
       key: userId,
       ttl: MEMBERSHIPS_TTL_MS,
-      suppressL2Errors: true,
       factory: () => this.load(userId),
     });
   }

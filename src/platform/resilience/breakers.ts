@@ -1,0 +1,148 @@
+import type { EventEmitter } from 'node:events';
+import CircuitBreaker from 'opossum';
+import { OUTSIDE_SERVICES, type OutsideService } from './breaker-table.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** One breaker's state and its counts since start, for metrics and /health/ready. */
+export interface BreakerStats {
+  name: OutsideService;
+  state: BreakerState;
+  counts: { calls: number; successes: number; failures: number; timeouts: number; rejected: number };
+}
+
+export interface BreakerSettings {
+  /** Per service: how long one call may take before it is abandoned and counted as failed. */
+  timeouts: Record<OutsideService, number>;
+  /** Failed share of the calls in the rolling window (10 s) that opens the breaker. */
+  errorThresholdPercentage: number;
+  /** Calls in the window before the breaker may open at all. */
+  volumeThreshold: number;
+  /** How long an open breaker refuses calls before it lets one through (half-open). */
+  resetTimeoutMs: number;
+  /** Told of every change of state (the app logs it). */
+  onStateChange?: (name: OutsideService, state: BreakerState) => void;
+}
+
+export interface FireOptions {
+  /**
+   * Whether an error the call threw is the service's fault (default: every error is). A webhook
+   * receiver's 4xx, say, is an answer: it is rethrown to the caller but does not count toward opening.
+   */
+  isFailure?: (error: unknown) => boolean;
+}
+
+/** Thrown instead of calling a service whose breaker is open: retry later (a job retries with backoff). */
+export class BreakerOpenError extends Error {
+  readonly code = 'EOPENBREAKER';
+  constructor(readonly service: OutsideService) {
+    super(`${service} is unavailable (its circuit breaker is open); retry later`);
+    this.name = 'BreakerOpenError';
+  }
+}
+
+type Call = (signal: AbortSignal) => Promise<unknown>;
+type Args = [Call, AbortController, FireOptions['isFailure']];
+type Outcome = { value: unknown } | { passedOn: unknown };
+
+/** Calls to one outside service, through its circuit breaker. */
+export class Breaker {
+  readonly #circuit: CircuitBreaker<Args, Outcome>;
+  readonly #counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejected: 0 };
+
+  constructor(
+    readonly name: OutsideService,
+    timeoutMs: number,
+    settings: BreakerSettings,
+  ) {
+    this.#circuit = new CircuitBreaker(
+      async (...[call, controller, isFailure]: Args): Promise<Outcome> => {
+        try {
+          return { value: await call(controller.signal) };
+        } catch (error) {
+          if (isFailure && !isFailure(error)) return { passedOn: error };
+          throw error;
+        }
+      },
+      {
+        name,
+        timeout: timeoutMs,
+        errorThresholdPercentage: settings.errorThresholdPercentage,
+        volumeThreshold: settings.volumeThreshold,
+        resetTimeout: settings.resetTimeoutMs,
+      },
+    );
+    const counts = this.#counts;
+    this.#circuit.on('fire', () => counts.calls++);
+    this.#circuit.on('success', () => counts.successes++);
+    this.#circuit.on('failure', () => counts.failures++);
+    // The call that timed out is abandoned: its signal aborts, so what it started stops too.
+    (this.#circuit as unknown as EventEmitter).on('timeout', (_error: Error, _latency: number, args: Args) => {
+      counts.timeouts++;
+      args[1].abort(new Error(`${name} timed out after ${timeoutMs} ms`));
+    });
+    this.#circuit.on('reject', () => counts.rejected++);
+    const tell = settings.onStateChange;
+    if (tell) {
+      this.#circuit.on('open', () => tell(name, 'open'));
+      this.#circuit.on('halfOpen', () => tell(name, 'half-open'));
+      this.#circuit.on('close', () => tell(name, 'closed'));
+    }
+  }
+
+  /**
+   * Runs `call` unless the breaker is open (then BreakerOpenError at once, without calling). At the
+   * service's timeout the call is abandoned (rejected with code ETIMEDOUT, counted as a failure) and
+   * its signal aborted: pass the signal on (`fetch(url, { signal })`) so that the work stops too.
+   */
+  async fire<T>(call: (signal: AbortSignal) => Promise<T>, options: FireOptions = {}): Promise<T> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.#circuit.fire(call, new AbortController(), options.isFailure);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw new BreakerOpenError(this.name);
+      throw error;
+    }
+    if ('passedOn' in outcome) throw outcome.passedOn;
+    return outcome.value as T;
+  }
+
+  get state(): BreakerState {
+    if (this.#circuit.opened) return 'open';
+    return this.#circuit.halfOpen ? 'half-open' : 'closed';
+  }
+
+  stats(): BreakerStats {
+    return { name: this.name, state: this.state, counts: { ...this.#counts } };
+  }
+
+  shutdown(): void {
+    this.#circuit.shutdown();
+  }
+}
+
+/**
+ * The circuit breakers, one per outside service (OUTSIDE_SERVICES). Code that calls a service does it
+ * through `app.breakers.for('smtp').fire((signal) => transport.sendMail(message))`.
+ */
+export class Breakers {
+  readonly #breakers: Map<OutsideService, Breaker>;
+
+  constructor(settings: BreakerSettings) {
+    this.#breakers = new Map(
+      OUTSIDE_SERVICES.map((name) => [name, new Breaker(name, settings.timeouts[name], settings)]),
+    );
+  }
+
+  for(service: OutsideService): Breaker {
+    return this.#breakers.get(service)!;
+  }
+
+  stats(): BreakerStats[] {
+    return [...this.#breakers.values()].map((breaker) => breaker.stats());
+  }
+
+  shutdown(): void {
+    for (const breaker of this.#breakers.values()) breaker.shutdown();
+  }
+}

@@ -1,0 +1,114 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertPatient } from './helpers/encounters-fixtures.js';
+import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+
+// Redis goes down under a running app and comes back: the app keeps answering (memory and the
+// database), never with a 5xx, never stale, and uses Redis again once it is back. The test runs its
+// own redis-server on a free port, so it can kill it.
+
+const hasRedisServer = (() => {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        if (probe.status !== 'ready') await probe.connect();
+        if ((await probe.ping()) === 'PONG') return child;
+      } catch {
+        probe.disconnect();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    throw new Error('redis-server did not start');
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe.skipIf(!hasRedisServer)('a Redis outage', () => {
+  let port: number;
+  let redisServer: ChildProcess;
+  let t: TestApp;
+  let a: Tenant;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redisServer = await startRedis(port);
+    t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    a = await createTenant(t.app);
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (redisServer) await stopRedis(redisServer);
+  });
+
+  const read = (id: string) => as(t.app, a.users.doctor.token)({ method: 'GET', url: `/api/v1/patients/${id}` });
+  const rename = (id: string, givenName: string) =>
+    as(t.app, a.users.doctor.token)({ method: 'PATCH', url: `/api/v1/patients/${id}`, payload: { givenName } });
+  const cachedKeys = async () => (await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}cache*patient*`)).length;
+
+  it('answers from memory and the database while Redis is down, and uses Redis again once it is back', async () => {
+    const warm = await insertPatient(t.app, a);
+    const cold = await insertPatient(t.app, a);
+    expect((await read(warm)).statusCode).toBe(200);
+    expect((await read(warm)).statusCode).toBe(200);
+    expect(await cachedKeys()).toBeGreaterThan(0); // the record is in Redis too
+
+    await stopRedis(redisServer);
+    await expect.poll(() => t.redis!.status).not.toBe('ready');
+
+    // Cached and uncached records, the caller's session and memberships: all answered, no 5xx.
+    for (let i = 0; i < 5; i++) {
+      expect((await read(warm)).statusCode).toBe(200);
+      expect((await read(cold)).statusCode).toBe(200);
+      expect((await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
+    }
+    // A write during the outage: its invalidation waits for Redis, and reads meanwhile are fresh.
+    expect((await rename(warm, 'Outage')).statusCode).toBe(200);
+    expect(t.app.cache.pendingCount).toBeGreaterThan(0);
+    expect((await read(warm)).json().givenName).toBe('Outage');
+
+    redisServer = await startRedis(port);
+    // The deletions that waited go through as soon as the client reconnects (Redis came back empty
+    // here, but a Redis that only was unreachable still holds the old copy).
+    await expect.poll(() => t.app.cache.pendingCount, { timeout: 15_000 }).toBe(0);
+    expect((await read(warm)).json().givenName).toBe('Outage');
+    expect((await rename(warm, 'Recovered')).statusCode).toBe(200);
+    expect((await read(warm)).json().givenName).toBe('Recovered');
+    expect((await read(cold)).statusCode).toBe(200);
+    // Filled again into Redis.
+    await expect.poll(cachedKeys, { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,44 @@
+import type { Database } from '../../src/platform/db/database.js';
+
+/**
+ * Counts the statements a database client is sent (node-postgres pool or PGlite), for tests that
+ * prove a path makes no database round trip. `count` starts at zero; `texts` keeps the SQL (no
+ * parameters) of what was counted, to say which query appeared when one did.
+ */
+export function countQueries(database: Database) {
+  const client = (database.db as unknown as { $client: Record<string, unknown> }).$client;
+  const texts: string[] = [];
+  const originals = new Map<string, unknown>();
+  // pg's Pool.query checks a client out with connect() in the same call: that is one round trip, not two.
+  let inside = false;
+  const wrap = (name: string) => {
+    const original = client[name];
+    if (typeof original !== 'function') return;
+    originals.set(name, original);
+    client[name] = function (this: unknown, ...args: unknown[]) {
+      if (inside) return (original as (...a: unknown[]) => unknown).apply(this, args);
+      const first = args[0] as string | { text?: string } | undefined;
+      texts.push(typeof first === 'string' ? first : (first?.text ?? `(${name})`));
+      inside = true;
+      try {
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } finally {
+        inside = false;
+      }
+    };
+  };
+  // pg.Pool: plain queries through query(), transactions through connect(); PGlite: query, exec, transaction.
+  for (const name of ['query', 'connect', 'exec', 'transaction']) wrap(name);
+  return {
+    get count() {
+      return texts.length;
+    },
+    texts,
+    reset() {
+      texts.length = 0;
+    },
+    restore() {
+      for (const [name, original] of originals) client[name] = original;
+    },
+  };
+}
