@@ -1,6 +1,13 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
+import { medicationsModule } from './modules/medications/medications.routes.js';
+import { prescriptionsModule } from './modules/prescriptions/prescriptions.routes.js';
+import { labsModule } from './modules/labs/labs.routes.js';
+import { pharmacyModule } from './modules/pharmacy/pharmacy.routes.js';
+import { insuranceModule } from './modules/insurance/insurance.routes.js';
+import { billingModule } from './modules/billing/billing.routes.js';
+import { dashboardModule } from './modules/dashboard/dashboard.routes.js';
 import { appointmentsModule } from './modules/appointments/appointments.routes.js';
 import { encountersModule } from './modules/encounters/encounters.routes.js';
 import { hospitalsModule } from './modules/hospitals/hospitals.routes.js';
@@ -21,8 +28,14 @@ import { healthRoutes } from './platform/health.routes.js';
 import { edgeServerOptions } from './platform/http/edge.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
+import { loadSheddingPlugin } from './platform/http/load-shedding.js';
+import { rateLimitsPlugin } from './platform/http/rate-limits.js';
+import { jobsPlugin, workerOnlyHttp } from './platform/jobs/jobs.plugin.js';
 import { kitPlugin } from './platform/kit.plugin.js';
+import { loadTestsModule } from './platform/load-tests/load-tests.routes.js';
+import { realtimePlugin } from './platform/realtime/realtime.plugin.js';
 import type { Redis } from './platform/redis.js';
+import { breakersPlugin } from './platform/resilience/breakers.plugin.js';
 import { tenancyPlugin } from './platform/tenancy/tenancy.plugin.js';
 
 export interface AppDependencies {
@@ -79,6 +92,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(httpPlugin, { corsOrigins: config.CORS_ORIGINS });
+  // Before anything that does work: a shed request costs nothing more.
+  await app.register(loadSheddingPlugin, { settings: config });
+  await app.register(breakersPlugin, { settings: config });
+  // A worker process serves its health only (README, "Jobs").
+  if (config.ROLE === 'worker') workerOnlyHttp(app);
   await app.register(jsonBodyPlugin);
   await app.register(dbPlugin, { database: deps.database, closeOnShutdown: deps.ownsConnections ?? false });
   if (deps.redis && deps.ownsConnections) {
@@ -92,16 +110,30 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     keyPrefix: config.REDIS_KEY_PREFIX,
     connectWaitMs: config.REDIS_CONNECT_WAIT_MS,
   });
+  // Before the routes (its onRoute hook attaches the per-caller limits) and before authentication.
+  await app.register(rateLimitsPlugin, {
+    table: config.rateLimits,
+    exemptIps: config.RATE_LIMIT_EXEMPT_IPS,
+    redis: deps.redis,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+  });
   await app.register(authPlugin, {
     config,
     database: deps.database,
-    redis: deps.redis,
     secret: deps.authSecret,
     now: app.now,
   });
   await app.register(kitPlugin, { auditReads: deps.auditReads ?? true });
   await app.register(tenancyPlugin);
   await app.register(docsPlugin, { publicUrl: config.publicUrl });
+  // The job queue (README, "Jobs"): modules registered below register their jobs on it.
+  await app.register(jobsPlugin, {
+    role: config.ROLE,
+    pollingIntervalSeconds: config.JOBS_POLL_INTERVAL_SECONDS,
+    stopTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
+  });
+  await app.register(realtimePlugin, { config, redis: deps.redis });
 
   await app.register(healthRoutes, { redis: deps.redis });
   await app.register(auditRoutes);
@@ -114,5 +146,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(patientsModule);
   await app.register(appointmentsModule);
   await app.register(encountersModule);
+  await app.register(medicationsModule);
+  await app.register(prescriptionsModule);
+  await app.register(labsModule);
+  await app.register(pharmacyModule);
+  await app.register(insuranceModule);
+  await app.register(billingModule);
+  await app.register(dashboardModule);
+  await app.register(loadTestsModule);
   return app;
 }

@@ -108,6 +108,9 @@ async function main(): Promise<void> {
         `Seeded the SYNTHETIC organization "${args.name}" (${args.slug}) in ${seconds} s: every person is invented.`,
         `  ${summary.patients} patients, ${summary.appointments} appointments, ${summary.encounters} encounters, ` +
           `${summary.vitals} vitals; ${summary.units} units, ${summary.rooms} rooms.`,
+        `  ${summary.orders.medications} medications, ${summary.orders.labTests} lab tests, ` +
+          `${summary.orders.prescriptions} prescriptions, ${summary.orders.labOrders} lab orders, ` +
+          `${summary.orders.invoices} invoices, ${summary.orders.coverages} coverages.`,
         `  Accounts (password from DEMO_PASSWORD): ${staff.map((person) => person.email).join(', ')}`,
       ].join('\n'),
     );

@@ -15,6 +15,7 @@ import { foldForSearch, phoneDigits } from '../modules/patients/patient-names.js
 import { type Allergy, organizationCounters, patients } from '../modules/patients/patients.schema.js';
 import { shifts, staffProfiles } from '../modules/staff/staff.schema.js';
 import type { Role } from '../platform/permissions.js';
+import { type OrdersSummary, seedOrdersData } from './orders-data.js';
 
 export interface ClinicalSeed {
   organizationId: string;
@@ -35,6 +36,7 @@ export interface ClinicalSummary {
   appointments: number;
   encounters: number;
   vitals: number;
+  orders: OrdersSummary;
 }
 
 const UNITS = [
@@ -58,6 +60,8 @@ const DIAGNOSES = [
 const REASONS = ['Follow-up', 'Annual check-up', 'Cough and fever', 'Blood pressure review', 'Back pain', 'Headache'];
 
 const BATCH = 500;
+/** Orders, stock and invoices are made for the first patients only: a sample, however many are seeded. */
+const ORDER_PATIENTS = 300;
 const SLOT_MS = 20 * 60_000;
 
 async function insertAll<T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
@@ -130,7 +134,7 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
     })),
   );
 
-  const summary: ClinicalSummary = {
+  const summary: Omit<ClinicalSummary, 'orders'> = {
     hospitals: 1,
     units: unitRows.length,
     rooms: roomRows.length,
@@ -139,6 +143,8 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
     encounters: 0,
     vitals: 0,
   };
+  const orderPatients: { id: string; allergies: Allergy[] }[] = [];
+  const orderEncounters: { id: string; patientId: string; at: Date }[] = [];
   let pastSlot = 0;
   let futureSlot = 0;
   for (let start = 0; start < seed.patients; start += BATCH) {
@@ -199,6 +205,8 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
       };
     });
     await insertAll(patientRows, (chunk) => tx.insert(patients).values(chunk));
+    for (const patient of patientRows.slice(0, ORDER_PATIENTS - orderPatients.length)) orderPatients.push(patient);
+    const sampled = new Set(orderPatients.map((patient) => patient.id));
 
     // History: most patients had a visit (completed, with an encounter), some missed one, some are booked.
     const visits: (typeof appointments.$inferInsert)[] = [];
@@ -247,6 +255,7 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
           signedBy: staff.doctor,
           createdAt: startsAt,
         });
+        if (sampled.has(patient.id)) orderEncounters.push({ id: encounterId, patientId: patient.id, at: signedAt });
         const noteId = randomUUID();
         noteRows.push({
           id: noteId,
@@ -333,6 +342,15 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
     seed.onProgress?.(summary.patients, seed.patients);
   }
   await tx.insert(organizationCounters).values({ organizationId: org, name: 'mrn', value: seed.patients });
+  const orders = await seedOrdersData(tx, {
+    organizationId: org,
+    hospitalId,
+    staff,
+    patients: orderPatients,
+    encounters: orderEncounters,
+    faker: f,
+    now,
+  });
   await appendAuditEvents(tx, [
     {
       organizationId: org,
@@ -350,5 +368,5 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
       requestId: null,
     },
   ]);
-  return summary;
+  return { ...summary, orders };
 }

@@ -20,7 +20,7 @@ export const invitationsModule = fp(
     r.post(
       '/api/v1/invitations',
       {
-        config: { permission: 'invitations:create' },
+        config: { permission: 'invitations:create', rateLimitOperation: 'invitations' },
         schema: {
           tags: ['invitations'],
           summary: 'Invite someone into the organization with a role',

@@ -58,6 +58,7 @@ export const patients = tenantTable(
     tenantIndex('patients_given_name_idx').on(t.status, sql`${t.searchGiven} collate "C"`, t.id),
     tenantIndex('patients_birth_date_idx').on(t.birthDate),
     tenantIndex('patients_phone_idx').on(t.phoneDigits),
+    tenantIndex('patients_primary_hospital_idx').on(t.primaryHospitalId, t.status),
     tenantReference('patients_primary_hospital_fk', t.primaryHospitalId, () => hospitals),
   ],
 );

@@ -27,6 +27,28 @@ const EARLIEST_ZONE_MS = 14 * 60 * 60 * 1000;
 
 export const formatMrn = (n: number) => `MRN-${String(n).padStart(6, '0')}`;
 
+/**
+ * Patients by id are cached per organization (namespace `patients`, key `patient:<id>`), for five
+ * minutes and without grace: every change through this service drops the entry after its commit,
+ * on every instance, and an expired record is read again rather than served old (allergies matter).
+ */
+export const PATIENTS_CACHE = 'patients';
+const PATIENT_TTL_MS = 5 * 60_000;
+export const patientCacheKey = (id: string) => `patient:${id}`;
+
+/** A patient as cached: JSON (Redis holds it as text), dates as ISO strings. */
+type CachedPatient = Omit<Patient, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+const toCached = (row: PatientRow): CachedPatient => {
+  const patient = toPatient(row);
+  return { ...patient, createdAt: patient.createdAt.toISOString(), updatedAt: patient.updatedAt.toISOString() };
+};
+const fromCached = (cached: CachedPatient): Patient => ({
+  ...cached,
+  createdAt: new Date(cached.createdAt),
+  updatedAt: new Date(cached.updatedAt),
+});
+
 function toPatient(row: PatientRow): Patient {
   return {
     id: row.id,
@@ -114,6 +136,7 @@ export class PatientsService {
       if (patch.phone !== undefined) changes.phoneDigits = patch.phone === null ? null : phoneDigits(patch.phone);
       const row = await this.hospitalChecked(() => repo.update(id, changes));
       work.audit({ action: 'patients.update', resourceType: 'patient', resourceId: id, patientId: id });
+      work.invalidate(PATIENTS_CACHE, [patientCacheKey(id)]);
       return toPatient(row!);
     });
   }
@@ -126,23 +149,42 @@ export class PatientsService {
     return this.setStatus(ctx, id, 'archived', 'active', 'patients.unarchive');
   }
 
-  /** One patient, audited as a read (`patients.read`); 404 when not in the caller's organization. */
+  /**
+   * One patient, audited as a read (`patients.read`); 404 when not in the caller's organization.
+   * Served from the cache when warm; the audit event still goes to the group commit, durable before
+   * the answer.
+   */
   get(ctx: TenantContext, id: string): Promise<Patient> {
     return this.uow.read(ctx, async (work) => {
-      const row = await work.repo(PatientsRepository).find(id);
-      if (!row) throw patientNotFound();
+      const cached = await this.cachedPatient(work, id);
+      if (!cached) throw patientNotFound();
       work.audit({ action: 'patients.read', resourceType: 'patient', resourceId: id, patientId: id });
-      return toPatient(row);
+      return fromCached(cached);
     });
   }
 
   /**
    * Whether the patient is in the caller's organization (and active, with `activeOnly`), for other
    * modules that attach records to a patient by id. Reveals no patient data, so it is not audited.
+   * Inside a write it reads the transaction (the cache is for reads of their own).
    */
   async exists(ctx: TenantContext, id: string, options: { activeOnly?: boolean } = {}): Promise<boolean> {
-    const status = await this.uow.read(ctx, (work) => work.repo(PatientsRepository).status(id));
+    const status = await this.uow.read(ctx, async (work) =>
+      work.cache ? (await this.cachedPatient(work, id))?.status : work.repo(PatientsRepository).status(id),
+    );
     return status !== undefined && (!options.activeOnly || status === 'active');
+  }
+
+  /** The patient from the cache, or the database (then cached); null when there is none (not cached). */
+  private cachedPatient(work: Work, id: string): Promise<CachedPatient | null> {
+    return work.cached(PATIENTS_CACHE, {
+      key: patientCacheKey(id),
+      ttl: PATIENT_TTL_MS,
+      factory: async () => {
+        const row = await work.repo(PatientsRepository).find(id);
+        return row ? toCached(row) : null;
+      },
+    });
   }
 
   /**
@@ -238,6 +280,7 @@ export class PatientsService {
       if (current.status !== from) throw new AppError('CONFLICT', `the patient is already ${current.status}`);
       const row = await repo.update(id, { status: to, updatedAt: this.now() });
       work.audit({ action, resourceType: 'patient', resourceId: id, patientId: id });
+      work.invalidate(PATIENTS_CACHE, [patientCacheKey(id)]);
       return toPatient(row!);
     });
   }
