@@ -1,199 +1,443 @@
 /**
- * `npm run bench`: the bare baseline (plain Fastify + the same database and SQL) and Wardline, each
- * in its own process, measured in one run with autocannon on loopback, and the ratios printed. Then
- * the cost of auditing reads: the same audited read on Wardline and on Wardline with read auditing
- * off, at BENCH_AUDIT_CONNECTIONS connections, with the group commit's mean batch size.
- * Absolute numbers drift on a shared machine; the ratios are what to compare between runs.
- * Bounded: every measurement runs a fixed number of seconds, and the servers are stopped at the end.
+ * `npm run bench [-- --quick] [-- --only mixed --connections 1000 --duration 20]`
+ *
+ * Wardline against the machine's ceilings, in one run, on a database of 100,000 synthetic patients:
+ *   hello      bare Fastify, a small JSON answer            (the ceiling of /health)
+ *   pk-read    bare Fastify + one primary-key SELECT         (the ceiling of everything else)
+ *   health     Wardline GET /health
+ *   cold-read  a patient by id, each id read once: never in any cache of the server
+ *   read       a patient by id within a working set of 1,000 (cached after the warm-up)
+ *   search     patients by a family-name prefix
+ *   create     a new patient
+ *   mixed      70 % read, 20 % search, 10 % create
+ * Each server is its own process (Wardline is src/main.ts, with the production settings), the load
+ * generator another one (wrk -t1 when installed, autocannon otherwise). Each scenario gets a warm-up,
+ * then is measured; the table gives req/s, p50, p99, errors, the ratio to its ceiling, the server's
+ * peak RSS and the CPU used by the server and by the generator. Results go to bench/results/.
+ * PGlite by default; PostgreSQL with DATABASE_URL, plus Redis with REDIS_URL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import {
+  BENCH_EMAIL,
+  BENCH_PASSWORD,
+  copyPgliteSeed,
+  ensurePgliteSeed,
+  postgresRunDatabase,
+  type SeedReport,
+} from './dataset.js';
+import {
+  type BenchScenario,
+  type LoadData,
+  type LoadResult,
+  runAutocannon,
+  runWrk,
+  wrkAvailable,
+} from './generators.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const AUDIT_CONNECTIONS = Number(process.env.BENCH_AUDIT_CONNECTIONS ?? 50);
-const AUDIT_ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 5);
-const ENDPOINTS = ['/health', '/api/v1/profile', '/api/v1/users'];
-/** An audited read: each answer waits for its `users.list` event to be durable (group commit). */
-const AUDITED_READ = '/api/v1/users';
-
-interface Server {
-  name: 'baseline' | 'wardline' | 'wardline-unaudited';
-  child: ChildProcess;
-  url: string;
-  token: string;
-}
-
-function start(name: Server['name'], port: number): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', name, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const ready = /READY (.*)\n/.exec(out);
-      if (ready)
-        resolve({
-          name,
-          child,
-          url: `http://127.0.0.1:${port}`,
-          token: (JSON.parse(ready[1]!) as { token: string }).token,
-        });
-    });
-    child.on('exit', (code) => reject(new Error(`${name} server exited with ${code}`)));
-  });
-}
-
-/** Resident memory of a process, now and at its peak, in MiB (Linux /proc). */
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
-}
-
-async function measure(server: Server, path: string, connections = CONNECTIONS) {
-  const result = await autocannon({
-    url: `${server.url}${path}`,
-    connections,
-    duration: SECONDS,
-    headers: { authorization: `Bearer ${server.token}` },
-  });
-  if (result.non2xx > 0 || result.errors > 0)
-    throw new Error(`${server.name} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average };
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+const PATIENTS = 100_000;
+const HOT = 1000;
+const ALL: BenchScenario[] = ['hello', 'pk', 'health', 'cold-read', 'read', 'search', 'create', 'mixed'];
+const CEILING: Partial<Record<BenchScenario, BenchScenario>> = {
+  health: 'hello',
+  'cold-read': 'pk',
+  read: 'pk',
+  search: 'pk',
+  create: 'pk',
+  mixed: 'pk',
+};
+const NAMES: Record<BenchScenario, string> = {
+  hello: 'bare-hello',
+  pk: 'bare-pk-read',
+  health: 'health',
+  'cold-read': 'cold-read',
+  read: 'warm-read',
+  search: 'search',
+  create: 'create',
+  mixed: 'mixed',
 };
 
-interface GroupCommitStats {
-  batches: number;
-  events: number;
-  largestBatch: number;
-  /** Time spent in the group commit's writes (bench/server.ts measures it). */
-  writeMs: number;
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rounds: { type: 'string' },
+    reseed: { type: 'boolean' },
+  },
+});
+const quick = args.quick === true;
+const reseed = args.reseed === true;
+const CONNECTIONS = Number(args.connections ?? 50);
+const SECONDS = Number(args.duration ?? (quick ? 3 : 8));
+const WARMUP = Number(args.warmup ?? (quick ? 1 : 2));
+const ROUNDS = Number(args.rounds ?? (quick ? 1 : 2));
+const only = args.only?.split(',').map((s) => s.trim()) as BenchScenario[] | undefined;
+const scenarios = only ? ALL.filter((s) => only.includes(s)) : ALL;
+if (only && only.some((s) => !ALL.includes(s))) throw new Error(`--only takes some of ${ALL.join(', ')}`);
+
+const mode = process.env.DATABASE_URL ? (process.env.REDIS_URL ? 'postgres+redis' : 'postgres') : 'pglite';
+const generator = wrkAvailable() ? 'wrk' : 'autocannon';
+const log = (line: string) => console.log(line);
+const startedAt = performance.now();
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  logFile: string;
 }
 
-async function auditStats(server: Server): Promise<GroupCommitStats> {
-  const res = await fetch(`${server.url}/bench/audit-stats`);
-  return (await res.json()) as GroupCommitStats;
+const runDir = mkdtempSync(join(tmpdir(), 'wardline-bench-run-'));
+const servers: Server[] = [];
+let dropDatabase = async () => {};
+
+function spawnServer(name: string, argv: string[], env: Record<string, string>, port: number): Server {
+  const logFile = join(runDir, `${name}.log`);
+  const child = spawn(process.execPath, argv, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+    writeFileSync(logFile, output);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const server = { name, child, url: `http://127.0.0.1:${port}`, logFile };
+  servers.push(server);
+  return server;
 }
 
-type Samples = { p50: number[]; p99: number[]; rps: number[] };
-const emptySamples = (): Samples => ({ p50: [], p99: [], rps: [] });
-const medians = (s: Samples) => ({ p50: median(s.p50), p99: median(s.p99), rps: median(s.rps) });
-
-/**
- * The audited read on Wardline and on Wardline without read auditing, interleaved (the order swaps
- * each round), and the group commit's batches over the audited rounds. The ratio is taken per round,
- * between two back-to-back measurements, so that the machine's drift cancels out as far as it can;
- * its median and range are reported.
- */
-async function auditCost(audited: Server, unaudited: Server) {
-  const samples = { audited: emptySamples(), unaudited: emptySamples() };
-  await measure(audited, AUDITED_READ, AUDIT_CONNECTIONS); // warm-up, both sides
-  await measure(unaudited, AUDITED_READ, AUDIT_CONNECTIONS);
-  const commit = { batches: 0, events: 0, largestBatch: 0, writeMs: 0 };
-  const ratios: number[] = [];
-  for (let round = 0; round < AUDIT_ROUNDS; round++) {
-    const order = round % 2 === 0 ? [audited, unaudited] : [unaudited, audited];
-    for (const server of order) {
-      const before = server === audited ? await auditStats(audited) : undefined;
-      const sample = await measure(server, AUDITED_READ, AUDIT_CONNECTIONS);
-      if (before) {
-        const after = await auditStats(audited);
-        commit.batches += after.batches - before.batches;
-        commit.events += after.events - before.events;
-        commit.largestBatch = Math.max(commit.largestBatch, after.largestBatch);
-        commit.writeMs += after.writeMs - before.writeMs;
-      }
-      const into = server === audited ? samples.audited : samples.unaudited;
-      into.p50.push(sample.p50);
-      into.p99.push(sample.p99);
-      into.rps.push(sample.rps);
+async function waitFor(server: Server, path: string, seconds = 180): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null) {
+      throw new Error(`${server.name} exited (${server.child.exitCode}):\n${readFileSync(server.logFile, 'utf8')}`);
     }
-    ratios.push(samples.audited.rps.at(-1)! / samples.unaudited.rps.at(-1)!);
+    const ok = await fetch(`${server.url}${path}`)
+      .then((r) => r.status < 500)
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return { audited: medians(samples.audited), unaudited: medians(samples.unaudited), commit, ratios };
+  throw new Error(`${server.name} did not start within ${seconds} s`);
 }
 
-/** The machine's 1-minute load average: on a shared machine, say how busy it was. */
-const load = () => loadavg()[0]!.toFixed(1);
-const loadAtStart = load();
+/** Resident memory (MiB) and CPU time (ms) of a process, from /proc. */
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
 
-const servers = await Promise.all([
-  start('baseline', 5601),
-  start('wardline', 5602),
-  start('wardline-unaudited', 5603),
-]);
-try {
-  const rows: string[] = [];
-  const compared = [servers[0], servers[1]];
-  for (const path of ENDPOINTS) {
-    const samples = { baseline: emptySamples(), wardline: emptySamples() };
-    await measure(servers[0], path); // warm-up, both sides
-    await measure(servers[1], path);
-    // Interleaved rounds, so drift on the machine hits both sides alike.
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const server of compared) {
-        const sample = await measure(server, path);
-        const into = server === servers[0] ? samples.baseline : samples.wardline;
-        into.p50.push(sample.p50);
-        into.p99.push(sample.p99);
-        into.rps.push(sample.rps);
-      }
-    }
-    const b = medians(samples.baseline);
-    const w = medians(samples.wardline);
-    rows.push(
-      `| ${path} | ${b.rps.toFixed(0)} | ${w.rps.toFixed(0)} | ${(w.rps / b.rps).toFixed(2)} | ${b.p50} / ${b.p99} | ${w.p50} / ${w.p99} |`,
+async function prepareData(ids: { id: string; family: string }[]): Promise<LoadData> {
+  // Deterministic shuffle (the same split every run), seeded by a small LCG.
+  let state = 12345;
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const shuffled = [...ids];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const hotIds = shuffled.slice(0, HOT).map((p) => p.id);
+  const coldIds = shuffled.slice(HOT).map((p) => p.id);
+  const prefixes = [...new Set(shuffled.map((p) => encodeURIComponent(p.family.slice(0, 3))))];
+  const dir = join(runDir, 'data');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'hot.txt'), `${hotIds.join('\n')}\n`);
+  writeFileSync(join(dir, 'cold.txt'), `${coldIds.join('\n')}\n`);
+  writeFileSync(join(dir, 'prefixes.txt'), `${prefixes.join('\n')}\n`);
+  return { token: null, hotIds, coldIds, prefixes, dir };
+}
+
+const PATIENT_IDS = 'select id, family_name as family from patients order by id';
+
+async function setUp() {
+  let seed: SeedReport;
+  let wardlineEnv: Record<string, string>;
+  let pkEnv: Record<string, string>;
+  let ids: { id: string; family: string }[];
+  if (process.env.DATABASE_URL) {
+    const run = await postgresRunDatabase(process.env.DATABASE_URL, PATIENTS, log, reseed);
+    dropDatabase = async () => void (await run.drop());
+    seed = run.report;
+    const client = new pg.Client({ connectionString: run.url });
+    await client.connect();
+    ids = (await client.query<{ id: string; family: string }>(PATIENT_IDS)).rows;
+    await client.end();
+    wardlineEnv = { DATABASE_URL: run.url };
+    pkEnv = { DATABASE_URL: run.url };
+  } else {
+    const made = await ensurePgliteSeed(PATIENTS, log, reseed);
+    seed = made.report;
+    const wardlineDir = copyPgliteSeed(made.path, runDir, 'wardline');
+    const pkDir = copyPgliteSeed(made.path, runDir, 'pk');
+    const client = await PGlite.create({ dataDir: join(pkDir, 'pglite'), extensions: { btree_gist } });
+    ids = (await client.query<{ id: string; family: string }>(PATIENT_IDS)).rows;
+    await client.close();
+    wardlineEnv = { DATA_DIR: wardlineDir };
+    pkEnv = { DATA_DIR: pkDir, DATABASE_URL: '' };
+  }
+  const data = await prepareData(ids);
+  return { seed, wardlineEnv, pkEnv, data };
+}
+
+interface Row {
+  name: string;
+  scenario: BenchScenario;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  ratio: number | null;
+  ceiling: string | null;
+  peakRssMiB: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  requests: number;
+  note?: string;
+}
+
+async function measure(
+  server: Server,
+  scenario: BenchScenario,
+  data: LoadData,
+  offsets: Map<BenchScenario, number>,
+): Promise<{ result: LoadResult; peak: number; serverCpu: number }> {
+  const run = generator === 'wrk' ? runWrk : runAutocannon;
+  const pid = server.child.pid!;
+  const base = { url: server.url, scenario, connections: CONNECTIONS, data };
+  const warm = await run({ ...base, seconds: WARMUP, offset: offsets.get(scenario) ?? 0 });
+  // Requests still in flight when the warm-up stopped may have read a few ids past its count.
+  offsets.set(scenario, (offsets.get(scenario) ?? 0) + warm.requests + CONNECTIONS);
+  let peak = rssMiB(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
+  const cpuBefore = cpuMs(pid);
+  const result = await run({ ...base, seconds: SECONDS, offset: offsets.get(scenario)! });
+  clearInterval(sampler);
+  const serverCpu = cpuMs(pid) - cpuBefore;
+  offsets.set(scenario, offsets.get(scenario)! + result.requests + CONNECTIONS);
+  return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu };
+}
+
+function summarize(scenario: BenchScenario, samples: { result: LoadResult; peak: number; serverCpu: number }[]) {
+  const mean = (f: (s: (typeof samples)[number]) => number) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
+  const seconds = samples.reduce((a, s) => a + s.result.seconds, 0);
+  return {
+    name: NAMES[scenario],
+    scenario,
+    rps: mean((s) => s.result.rps),
+    p50: mean((s) => s.result.p50),
+    p99: Math.max(...samples.map((s) => s.result.p99)),
+    errors: samples.reduce((a, s) => a + s.result.errors, 0),
+    requests: samples.reduce((a, s) => a + s.result.requests, 0),
+    peakRssMiB: Math.max(...samples.map((s) => s.peak)),
+    serverCpuPercent: (samples.reduce((a, s) => a + s.serverCpu, 0) / (seconds * 1000)) * 100,
+    generatorCpuPercent: (samples.reduce((a, s) => a + s.result.generatorCpuMs, 0) / (seconds * 1000)) * 100,
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+async function main() {
+  log(
+    `Wardline benchmark: ${mode}, ${generator}${generator === 'wrk' ? ' -t1' : ' (in this process)'}, ` +
+      `${CONNECTIONS} connections, ${ROUNDS} x ${SECONDS} s per scenario after a ${WARMUP} s warm-up`,
+  );
+  const { seed, wardlineEnv, pkEnv, data } = await setUp();
+  if (seed.seeded) log(`One-time seed: ${fmt(seed.seconds, 1)} s (kept for the next runs; not counted below).`);
+  const setupStarted = performance.now();
+  const needs = new Set(scenarios.map((s) => (s === 'hello' ? 'hello' : s === 'pk' ? 'pk' : 'wardline')));
+  for (const s of scenarios) if (CEILING[s] && !only) needs.add(CEILING[s] === 'hello' ? 'hello' : 'pk');
+  const tsx = ['--import', 'tsx'];
+  const started: Record<string, Server> = {};
+  if (needs.has('hello')) started.hello = spawnServer('hello', [...tsx, 'bench/server.ts', 'hello', '5611'], {}, 5611);
+  if (needs.has('pk')) started.pk = spawnServer('pk', [...tsx, 'bench/server.ts', 'pk', '5612'], pkEnv, 5612);
+  const redisPrefix = `wardline-bench:${randomBytes(4).toString('hex')}:`;
+  if (needs.has('wardline')) {
+    started.wardline = spawnServer(
+      'wardline',
+      [...tsx, 'src/main.ts'],
+      {
+        NODE_ENV: 'production',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+        HOST: '127.0.0.1',
+        PORT: '5613',
+        AUTH_SECRET: randomBytes(32).toString('hex'),
+        REDIS_KEY_PREFIX: redisPrefix,
+        DEMO: '0',
+        ...wardlineEnv,
+      },
+      5613,
     );
   }
-  // Memory first: the 50-connection rounds below would raise Wardline's peak, not the baseline's.
-  const mem = compared.map((s) => ({ name: s.name, ...memory(s.child.pid!) }));
-  const cost = await auditCost(servers[1], servers[2]);
-  console.log(
-    `\nWardline vs bare baseline (${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}; ${CONNECTIONS} connections, median of ${ROUNDS} x ${SECONDS}s)\n`,
+  await Promise.all([
+    started.hello && waitFor(started.hello, '/hello'),
+    started.pk && waitFor(started.pk, `/patients/${data.hotIds[0]}`),
+    started.wardline && waitFor(started.wardline, '/health'),
+  ]);
+  if (started.wardline) {
+    const res = await fetch(`${started.wardline.url}/api/auth/sign-in/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD }),
+    });
+    if (!res.ok) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
+    data.token = ((await res.json()) as { token: string }).token;
+  }
+  log(
+    `Servers up in ${fmt((performance.now() - setupStarted) / 1000, 1)} s; load average ${loadavg()[0]!.toFixed(1)}.`,
   );
-  console.log('| endpoint | baseline req/s | wardline req/s | ratio | baseline p50/p99 ms | wardline p50/p99 ms |');
-  console.log('|---|---|---|---|---|---|');
-  for (const row of rows) console.log(row);
-  const { audited: a, unaudited: u, commit, ratios } = cost;
-  console.log(
-    `\nThe audit of reads: ${AUDITED_READ} audited and unaudited (${AUDIT_CONNECTIONS} connections, median of ${AUDIT_ROUNDS} x ${SECONDS}s)\n`,
-  );
-  console.log('| server | req/s | p50/p99 ms |\n|---|---|---|');
-  console.log(`| wardline (audited) | ${a.rps.toFixed(0)} | ${a.p50} / ${a.p99} |`);
-  console.log(`| wardline-unaudited | ${u.rps.toFixed(0)} | ${u.p50} / ${u.p99} |`);
-  console.log(
-    `\nratio audited/unaudited: ${median(ratios).toFixed(2)} (median of the rounds' ratios; ` +
-      `range ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
-  );
-  const batches = Math.max(commit.batches, 1);
-  console.log(
-    `group commit over the audited rounds: ${commit.events} events in ${commit.batches} batches, ` +
-      `mean batch ${(commit.events / batches).toFixed(1)} events (largest ${commit.largestBatch}), ` +
-      `${(commit.writeMs / batches).toFixed(1)} ms per batch write, busy ${((commit.writeMs / (AUDIT_ROUNDS * SECONDS * 1000)) * 100).toFixed(0)}% of the time`,
-  );
-  console.log('\n| process | RSS MiB | peak RSS MiB |\n|---|---|---|');
-  for (const m of mem) console.log(`| ${m.name} | ${m.rss.toFixed(0)} | ${m.peak.toFixed(0)} |`);
-  const ratio = mem[1]!.peak / mem[0]!.peak;
-  console.log(`\npeak memory ratio wardline/baseline: ${ratio.toFixed(2)}`);
-  console.log(`load average (1 min): ${loadAtStart} at the start, ${load()} at the end`);
-} finally {
+
+  const offsets = new Map<BenchScenario, number>();
+  const samples = new Map<BenchScenario, { result: LoadResult; peak: number; serverCpu: number }[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const scenario of scenarios) {
+      const server = scenario === 'hello' ? started.hello! : scenario === 'pk' ? started.pk! : started.wardline!;
+      const sample = await measure(server, scenario, data, offsets);
+      samples.set(scenario, [...(samples.get(scenario) ?? []), sample]);
+      const r = sample.result;
+      log(
+        `  round ${round + 1} ${NAMES[scenario].padEnd(12)} ${fmt(r.rps).padStart(7)} req/s  p50 ${fmt(r.p50, 2)} ms  ` +
+          `p99 ${fmt(r.p99, 2)} ms  errors ${r.errors}` +
+          (r.errors > 0 && r.errorKinds ? ` ${JSON.stringify(r.errorKinds)}` : ''),
+      );
+    }
+  }
+
+  const summaries = scenarios.map((s) => summarize(s, samples.get(s)!));
+  const rps = new Map(summaries.map((s) => [s.scenario, s.rps]));
+  const rows: Row[] = summaries.map((s) => {
+    const ceiling = CEILING[s.scenario];
+    const base = ceiling ? rps.get(ceiling) : undefined;
+    const coldNote =
+      s.scenario === 'cold-read'
+        ? (offsets.get('cold-read') ?? 0) > data.coldIds.length
+          ? 'the cold set ran out: some ids were read twice'
+          : `${fmt(offsets.get('cold-read') ?? 0)} of ${fmt(data.coldIds.length)} cold ids used, none twice`
+        : undefined;
+    return {
+      ...s,
+      ratio: base ? s.rps / base : null,
+      ceiling: ceiling ? NAMES[ceiling] : null,
+      ...(coldNote ? { note: coldNote } : {}),
+    };
+  });
+
+  log(`\n${mode}: ${generator}, ${CONNECTIONS} connections, ${ROUNDS} x ${SECONDS} s (p99: the worst round)\n`);
+  log('| scenario | req/s | p50 ms | p99 ms | errors | ratio | of | peak RSS MiB | server CPU | generator CPU |');
+  log('|---|--:|--:|--:|--:|--:|---|--:|--:|--:|');
+  for (const r of rows) {
+    log(
+      `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ` +
+        `${r.ratio === null ? '' : r.ratio.toFixed(2)} | ${r.ceiling ?? ''} | ${fmt(r.peakRssMiB)} | ` +
+        `${fmt(r.serverCpuPercent)} % | ${fmt(r.generatorCpuPercent)} % |`,
+    );
+  }
+  for (const r of rows) if (r.note) log(`${r.name}: ${r.note}`);
+  const busy = rows.filter((r) => r.generatorCpuPercent > 85);
+  if (busy.length > 0)
+    log(`The load generator used a whole core in ${busy.map((r) => r.name).join(', ')}: those figures are its limit.`);
+  const seconds = (performance.now() - startedAt) / 1000 - (seed.seeded ? seed.seconds : 0);
+  log(`\nload average ${loadavg()[0]!.toFixed(1)}; run took ${fmt(seconds)} s (without the one-time seed).`);
+
+  const result = {
+    mode,
+    generator: generator === 'wrk' ? 'wrk -t1' : 'autocannon',
+    connections: CONNECTIONS,
+    durationSeconds: SECONDS,
+    warmupSeconds: WARMUP,
+    rounds: ROUNDS,
+    quick,
+    patients: PATIENTS,
+    date: new Date().toISOString(),
+    loadAverage: loadavg()[0],
+    seed,
+    runSeconds: Math.round(seconds),
+    results: rows.map((r) => ({
+      name: r.name,
+      rps: Math.round(r.rps),
+      p50: Number(r.p50.toFixed(2)),
+      p99: Number(r.p99.toFixed(2)),
+      errors: r.errors,
+      ratio: r.ratio === null ? null : Number(r.ratio.toFixed(3)),
+      ceiling: r.ceiling,
+      requests: r.requests,
+      peakRssMiB: Math.round(r.peakRssMiB),
+      serverCpuPercent: Math.round(r.serverCpuPercent),
+      generatorCpuPercent: Math.round(r.generatorCpuPercent),
+      ...(r.note ? { note: r.note } : {}),
+    })),
+  };
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(new URL('latest.json', dir), json);
+  writeFileSync(new URL(`latest-${mode}${only ? `-${only.join('+')}-c${CONNECTIONS}` : ''}.json`, dir), json);
+  log(`Written to bench/results/latest.json.`);
+  if (process.env.REDIS_URL) {
+    const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true });
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await redis.quit();
+  }
+}
+
+async function stopAll() {
   await Promise.all(
     servers.map(
       (s) =>
         new Promise<void>((resolve) => {
-          s.child.once('exit', () => resolve());
+          if (s.child.exitCode !== null) return resolve();
+          const force = setTimeout(() => s.child.kill('SIGKILL'), 15_000);
+          s.child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
           s.child.kill('SIGTERM');
         }),
     ),
   );
+  await dropDatabase().catch((error: unknown) => console.error('could not drop the run database:', error));
+  rmSync(runDir, { recursive: true, force: true });
+}
+
+process.once('SIGINT', () => {
+  void stopAll().finally(() => process.exit(130));
+});
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  for (const s of servers) console.error(`(${s.name} log: ${s.logFile})`);
+  process.exitCode = 1;
+} finally {
+  if (process.exitCode !== 1 && !process.env.BENCH_KEEP) await stopAll();
+  else {
+    // Keep the logs (a failed run, or BENCH_KEEP=1); stop the servers and drop the database all the same.
+    console.error(`Server logs kept in ${runDir}`);
+    for (const s of servers) s.child.kill('SIGTERM');
+    await dropDatabase().catch(() => {});
+  }
 }
