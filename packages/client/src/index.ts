@@ -15,3 +15,5 @@ export type { ErrorEnvelope, WardlineErrorDetail } from './errors.js';
 export type { RetryOptions } from './retry.js';
 export { retryAfterMs, retryingFetch } from './retry.js';
 export type { components, operations, paths } from './generated/openapi.js';
+export { ALERT_EVENT_TYPES, subscribeAlerts } from './realtime.js';
+export type { AlertEvent, AlertEventType, SubscribeAlertsOptions, SubscriptionState, Unsubscribe } from './realtime.js';

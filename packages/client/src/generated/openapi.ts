@@ -5,6 +5,178 @@
 // Regenerate with `npm run client:generate` (scripts/generate-client.ts).
 
 export interface paths {
+  '/api/v1/jobs/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One of the organization's jobs: state, attempts, timestamps, result or error */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Job'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/jobs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization's jobs, newest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          state?: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+          /** @description Only jobs of this name (e.g. outbox.prune). */
+          name?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Job'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/health': {
     parameters: {
       query?: never;
@@ -61,7 +233,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Readiness: database and, when configured, Redis */
+    /**
+     * Readiness: database, Redis when configured, load and circuit breakers
+     * @description unavailable (503) when a dependency is down or requests are being shed; degraded (200) when an outside service's circuit breaker is open.
+     */
     get: {
       parameters: {
         query?: never;
@@ -79,7 +254,7 @@ export interface paths {
           content: {
             'application/json': {
               /** @enum {string} */
-              status: 'ready' | 'unavailable';
+              status: 'ready' | 'degraded' | 'unavailable';
               dependencies: {
                 [key: string]: {
                   /** @enum {string} */
@@ -87,6 +262,17 @@ export interface paths {
                   latencyMs?: number;
                 };
               };
+              pressure: {
+                underPressure: boolean;
+                eventLoopDelayMs: number | null;
+                heapUsedMB: number;
+                rssMB: number;
+              };
+              breakers: {
+                name: string;
+                /** @enum {string} */
+                state: 'closed' | 'open' | 'half-open';
+              }[];
             };
           };
         };
@@ -107,7 +293,7 @@ export interface paths {
           content: {
             'application/json': {
               /** @enum {string} */
-              status: 'ready' | 'unavailable';
+              status: 'ready' | 'degraded' | 'unavailable';
               dependencies: {
                 [key: string]: {
                   /** @enum {string} */
@@ -115,6 +301,17 @@ export interface paths {
                   latencyMs?: number;
                 };
               };
+              pressure: {
+                underPressure: boolean;
+                eventLoopDelayMs: number | null;
+                heapUsedMB: number;
+                rssMB: number;
+              };
+              breakers: {
+                name: string;
+                /** @enum {string} */
+                state: 'closed' | 'open' | 'half-open';
+              }[];
             };
           };
         };
@@ -7398,6 +7595,5777 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/medications': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The catalog, in the order medications were added; q searches name and code */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Part of the name or the code, case-insensitive. */
+          q?: string;
+          /** @description Only active (true) or only deactivated (false) medications. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Medication'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a medication to the catalog */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateMedicationInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Medication'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/medications/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A medication */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Medication'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change a medication; `active: false` deactivates it (no new prescriptions or receipts) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdateMedicationInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Medication'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/prescriptions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Prescriptions in the order they were written, optionally of one patient or in one status */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          patientId?: string;
+          status?: 'active' | 'completed' | 'cancelled';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Prescription'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Write a prescription; 409 naming the allergy when the medication matches one of the patient's, unless overrideReason is given */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreatePrescriptionInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Prescription'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prescriptions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A prescription, with its dispensed quantity and prior-authorization state */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Prescription'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prescriptions/{id}/complete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Complete an active prescription (nothing more is dispensed against it) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Prescription'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prescriptions/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel an active prescription, with a reason */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CancelPrescriptionInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Prescription'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-tests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The catalog, in the order tests were added; q searches name and code */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Part of the name or the code, case-insensitive. */
+          q?: string;
+          /** @description Only active (true) or only deactivated (false) tests. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['LabTest'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a test to the catalog, with its unit and ranges (decimal strings) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateLabTestInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabTest'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-tests/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A lab test */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabTest'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change a test (a bound set to null is cleared); `active: false` deactivates it (no new orders) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdateLabTestInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabTest'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/lab-orders': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Lab orders in the order they were placed: by patient, encounter, status or result flag */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          patientId?: string;
+          encounterId?: string;
+          status?: 'ordered' | 'collected' | 'in-progress' | 'resulted' | 'reviewed' | 'cancelled';
+          /** @description Results with this flag; critical: critical-low or critical-high; abnormal: any flag but normal. */
+          flag?: 'normal' | 'low' | 'high' | 'critical-low' | 'critical-high' | 'critical' | 'abnormal';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['LabOrder'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Order a lab test for a patient (optionally in an open encounter of theirs) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateLabOrderInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A lab order with its result and its timeline */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrderDetail'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}/collect': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Collect the specimen (ordered to collected) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start the analysis (collected to in-progress) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}/results': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record the result (in-progress to resulted) in the test's unit; the flag is computed here, and a critical result is escalated */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RecordLabResultInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}/review': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Review the result (resulted to reviewed) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/lab-orders/{id}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel an order that has no result yet, with a reason */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Why it is cancelled (kept as cancelReason). */
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['LabOrder'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/pharmacy/locations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Pharmacy locations, in the order they were added */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Only active (true) or only deactivated (false) locations. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['PharmacyLocation'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a pharmacy location (a pharmacy, a ward cabinet) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreatePharmacyLocationInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PharmacyLocation'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/pharmacy/locations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A pharmacy location */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PharmacyLocation'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Rename, move or deactivate (`active: false`) a pharmacy location */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdatePharmacyLocationInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PharmacyLocation'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/pharmacy/locations/{id}/stock/{medicationId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set a medication's low-stock threshold at a location */
+    put: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+          medicationId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['SetLowStockThresholdInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StockLevel'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/pharmacy/movements': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The stock ledger, oldest first */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          locationId?: string;
+          medicationId?: string;
+          prescriptionId?: string;
+          type?: 'receive' | 'dispense' | 'adjust' | 'transfer';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['StockMovement'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Record a stock movement: receive (lot, expiresOn), dispense (prescriptionId; nurses), adjust (direction, reason) or transfer (toLocationId) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RecordStockMovementInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['StockMovementsRecorded'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/pharmacy/stock': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** On-hand quantity per location and medication */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description One location (else all of them). */
+          locationId?: string;
+          medicationId?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['StockLevel'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/pharmacy/low-stock': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Medications at or below their low-stock threshold, per location */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          locationId?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['StockLevel'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/insurers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The insurers catalog (`?active=`) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Only active (true) or only deactivated (false) records. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Insurer'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add an insurer to the catalog */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateInsurerInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Insurer'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/insurers/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An insurer */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Insurer'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change or deactivate (`active: false`) an insurer; its coverages stay */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdateInsurerInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Insurer'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/coverages': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Coverages in creation order (`?patientId=&active=`) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          patientId?: string;
+          /** @description Only active (true) or only deactivated (false) records. */
+          active?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Coverage'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Add a patient's coverage (409 if an active one of the same priority overlaps its dates) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateCoverageInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Coverage'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/coverages/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A coverage */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Coverage'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change a coverage; end it (`validTo`) or deactivate it (`active: false`) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdateCoverageInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Coverage'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/prior-authorizations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Prior authorizations in creation order (`?prescriptionId=&patientId=&status=`) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          prescriptionId?: string;
+          patientId?: string;
+          status?: 'draft' | 'submitted' | 'approved' | 'denied';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['PriorAuthorization'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Draft a prior authorization for an active prescription (one open request per prescription) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreatePriorAuthorizationInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PriorAuthorization'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prior-authorizations/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A prior authorization */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PriorAuthorization'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prior-authorizations/{id}/submit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Submit a draft to the insurer of its coverage (draft to submitted) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * @description Sets or replaces the coverage before submitting.
+             * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+             */
+            coverageId?: string;
+            /** @description Why the medication is needed (for the insurer). */
+            justification?: string;
+          } | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PriorAuthorization'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prior-authorizations/{id}/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record the insurer's approval (submitted to approved) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            notes?: string;
+            /** @description The insurer's authorization number. */
+            authorizationNumber?: string;
+            /**
+             * Format: date
+             * @description Last day the approval holds; not before the decision.
+             * @example 2026-01-01
+             */
+            validUntil?: string;
+          } | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PriorAuthorization'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/prior-authorizations/{id}/deny': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record the insurer's denial, with its notes (submitted to denied) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The insurer's reason. */
+            notes: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PriorAuthorization'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Invoices and credit notes in creation order (`?patientId=&encounterId=&status=&kind=`) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          patientId?: string;
+          encounterId?: string;
+          status?: 'draft' | 'issued' | 'paid' | 'void';
+          kind?: 'invoice' | 'credit-note';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['InvoiceSummary'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Create a draft invoice; its amounts are computed here (decimal strings, rounded per line) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateInvoiceInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An invoice or credit note with its lines, payments and credit notes */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change a draft's lines (all replaced) or encounter; an issued invoice is 409 (credit notes correct it) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['UpdateInvoiceInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}/issue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Issue a draft: its number (INV-000001...), issue date and due date (30 days by default) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * Format: date-time
+             * @description When payment is due; by default 30 days after issue. Not before the issue.
+             */
+            dueAt?: string;
+          } | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}/void': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Void a draft, or an issued invoice with nothing paid or credited */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Why it is voided. */
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}/payments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record a payment of at most the balance due (409 otherwise); at a balance of 0 it is paid */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RecordPaymentInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}/refunds': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Refund at most what was paid (409 otherwise); a paid invoice is issued again */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RecordRefundInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/invoices/{id}/credit-notes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Correct an issued invoice: an issued credit note, at most the balance due, which it reduces */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateCreditNoteInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Invoice'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/billing/receivables': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Unpaid balances of issued invoices by days past due (current, 1-30, 31-60, 61-90, 90+) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Receivables'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/dashboard/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The organization's figures of the day
+     * @description Active patients, the day's appointments by status, open encounters, pending and critical lab results, low-stock items, the unpaid invoices total and open alerts, for the organization or one hospital. Counts only: reading them is not an access to patient data.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Only this hospital (its time zone decides what "today" is). */
+          hospitalId?: string;
+          /** @description The day to count appointments for (default: today in the hospital's zone). */
+          date?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              hospitalId: string | null;
+              /** @description The day appointments are counted for. */
+              date: string;
+              /** @description The time zone that day is in. */
+              timezone: string;
+              patients: {
+                active: number;
+              };
+              appointments: {
+                total: number;
+                /** @description Appointments of the day by status (statuses with none are left out). */
+                byStatus: {
+                  [key: string]: number;
+                };
+              };
+              openEncounters: number;
+              labResults: {
+                /** @description Ordered, collected or in progress: waiting for a result. */
+                pending: number;
+                /** @description Critical results not yet reviewed. */
+                critical: number;
+              };
+              /** @description Location and medication pairs at or below their low-stock threshold. */
+              lowStockItems: number;
+              unpaidInvoices: {
+                count: number;
+                /** @description Balance due of issued invoices, a decimal string. */
+                total: string;
+              };
+              /** @description Open clinical alerts (0 until clinical alerts are enabled). */
+              activeAlerts: number;
+              /** Format: date-time */
+              generatedAt: string;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/admin/load-tests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a load test of this server (at most 1000 connections for 60 s; one at a time) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            scenario: 'health' | 'read' | 'cold-read' | 'search' | 'create' | 'mixed';
+            /** @default 50 */
+            connections?: number;
+            /** @default 10 */
+            durationSeconds?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              scenario: 'health' | 'read' | 'cold-read' | 'search' | 'create' | 'mixed';
+              connections: number;
+              durationSeconds: number;
+              /** @enum {string} */
+              status: 'preparing' | 'running' | 'finished' | 'failed' | 'stopped';
+              startedBy: string;
+              createdAt: string;
+              finishedAt: string | null;
+              progress: {
+                elapsedSeconds: number;
+                requests: number;
+                errors: number;
+              };
+              report: {
+                /** @enum {string} */
+                scenario: 'health' | 'read' | 'cold-read' | 'search' | 'create' | 'mixed';
+                connections: number;
+                durationSeconds: number;
+                requests: number;
+                rps: number;
+                latencyMs: {
+                  p50: number;
+                  p90: number;
+                  p99: number;
+                  max: number;
+                };
+                errors: number;
+                non2xx: number;
+                socketErrors: number;
+                timeouts: number;
+                statusCodes: {
+                  [key: string]: number;
+                };
+                coldReads?: {
+                  distinctIds: number;
+                  wrapped: boolean;
+                };
+              } | null;
+              error: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        503: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/admin/load-tests/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A load test: its progress while it runs, its report once it has finished */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** Format: uuid */
+              id: string;
+              /** @enum {string} */
+              scenario: 'health' | 'read' | 'cold-read' | 'search' | 'create' | 'mixed';
+              connections: number;
+              durationSeconds: number;
+              /** @enum {string} */
+              status: 'preparing' | 'running' | 'finished' | 'failed' | 'stopped';
+              startedBy: string;
+              createdAt: string;
+              finishedAt: string | null;
+              progress: {
+                elapsedSeconds: number;
+                requests: number;
+                errors: number;
+              };
+              report: {
+                /** @enum {string} */
+                scenario: 'health' | 'read' | 'cold-read' | 'search' | 'create' | 'mixed';
+                connections: number;
+                durationSeconds: number;
+                requests: number;
+                rps: number;
+                latencyMs: {
+                  p50: number;
+                  p90: number;
+                  p99: number;
+                  max: number;
+                };
+                errors: number;
+                non2xx: number;
+                socketErrors: number;
+                timeouts: number;
+                statusCodes: {
+                  [key: string]: number;
+                };
+                coldReads?: {
+                  distinctIds: number;
+                  wrapped: boolean;
+                };
+              } | null;
+              error: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/auth/get-session': {
     parameters: {
       query?: never;
@@ -9475,6 +15443,785 @@ export interface components {
         requestId: string;
       };
     };
+    CreateMedicationInput: {
+      /** @description As prescribers know it, e.g. "Amoxicillin". */
+      name: string;
+      /** @description tablet, capsule, solution... */
+      form: string;
+      /** @description e.g. "500 mg". */
+      strength: string;
+      /**
+       * @description Unique in the organization.
+       * @example AMOX-500
+       */
+      code: string;
+      /**
+       * @description Active substances and drug classes an allergy is matched against, besides the name ("amoxicillin", "penicillin"). Stored lower-cased.
+       * @default []
+       */
+      ingredients: string[];
+      /**
+       * @description Prescriptions of it need an approved prior authorization before they are dispensed.
+       * @default false
+       */
+      requiresPriorAuth: boolean;
+    };
+    UpdateMedicationInput: {
+      name?: string;
+      form?: string;
+      strength?: string;
+      /** @example AMOX-500 */
+      code?: string;
+      /** @description Active substances and drug classes an allergy is matched against, besides the name ("amoxicillin", "penicillin"). Stored lower-cased. */
+      ingredients?: string[];
+      requiresPriorAuth?: boolean;
+      /** @description false: deactivated (no new prescriptions or receipts); kept for what refers to it. */
+      active?: boolean;
+    };
+    MedicationInput: {
+      id: string;
+      name: string;
+      form: string;
+      strength: string;
+      code: string;
+      ingredients: string[];
+      requiresPriorAuth: boolean;
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreatePrescriptionInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The encounter it is written in (open, and the patient's).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      /**
+       * @description An active medication of the catalog.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      medicationId: string;
+      /** @description e.g. "500 mg". */
+      dose: string;
+      /** @description e.g. "oral", "IV". */
+      route: string;
+      /** @description e.g. "every 8 hours". */
+      frequency: string;
+      durationDays: number;
+      /** @description Units dispensed per fill. */
+      quantity: number;
+      /**
+       * @description Fills after the first: at most quantity x (refills + 1) units are dispensed.
+       * @default 0
+       */
+      refills: number;
+      instructions?: string;
+      /** @description Why it is prescribed despite the patient's recorded allergy to it; recorded and audited. */
+      overrideReason?: string;
+    };
+    CancelPrescriptionInput: {
+      /** @description Why it is cancelled (kept as cancelReason). */
+      reason: string;
+    };
+    PrescriptionInput: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      medicationId: string;
+      prescriberId: string;
+      dose: string;
+      route: string;
+      frequency: string;
+      durationDays: number;
+      quantity: number;
+      refills: number;
+      instructions: string | null;
+      /** @enum {string} */
+      status: 'active' | 'completed' | 'cancelled';
+      /** @description Units dispensed against it so far. */
+      dispensedQuantity: number;
+      /** @description quantity x (refills + 1). */
+      maxDispensable: number;
+      /** @description Copied from the medication when it was written. */
+      requiresPriorAuth: boolean;
+      /** @description The latest prior-authorization request for it (the insurance module's), or null. */
+      priorAuthorization: {
+        id: string;
+        status: string;
+      } | null;
+      overrideReason: string | null;
+      /** @description The recorded allergies the prescriber overrode. */
+      overriddenAllergies:
+        | {
+            substance: string;
+            severity?: string;
+          }[]
+        | null;
+      completedAt: unknown | null;
+      cancelledAt: unknown | null;
+      cancelledBy: string | null;
+      cancelReason: string | null;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreateLabTestInput: {
+      /**
+       * @description Unique in the organization.
+       * @example K
+       */
+      code: string;
+      /** @description e.g. "Potassium, serum". */
+      name: string;
+      /** @description The unit results are reported in, e.g. "mmol/L"; a result must use it. */
+      unit: string;
+      /** @description The lowest normal value (a value equal to it is normal); null: none. */
+      referenceLow?: string | null;
+      /** @description The highest normal value (a value equal to it is normal); null: none. */
+      referenceHigh?: string | null;
+      /** @description At or below it a result is critical-low; at most referenceLow. */
+      criticalLow?: string | null;
+      /** @description At or above it a result is critical-high; at least referenceHigh. */
+      criticalHigh?: string | null;
+    };
+    UpdateLabTestInput: {
+      /** @example K */
+      code?: string;
+      name?: string;
+      /** @description Later results use the new unit; results already given keep theirs. */
+      unit?: string;
+      /** @description The lowest normal value (a value equal to it is normal); null: none. */
+      referenceLow?: string | null;
+      /** @description The highest normal value (a value equal to it is normal); null: none. */
+      referenceHigh?: string | null;
+      /** @description At or below it a result is critical-low; at most referenceLow. */
+      criticalLow?: string | null;
+      /** @description At or above it a result is critical-high; at least referenceHigh. */
+      criticalHigh?: string | null;
+      /** @description false: deactivated (no new orders); kept for the orders that refer to it. */
+      active?: boolean;
+    };
+    LabTestInput: {
+      id: string;
+      code: string;
+      name: string;
+      unit: string;
+      referenceLow: string | null;
+      referenceHigh: string | null;
+      criticalLow: string | null;
+      criticalHigh: string | null;
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreateLabOrderInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description An active test of the catalog.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      testId: string;
+      /**
+       * @description An open encounter of the same patient (the order is part of it).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      /**
+       * @default routine
+       * @enum {string}
+       */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @description For the lab (fasting, timing...). */
+      notes?: string;
+    };
+    RecordLabResultInput: {
+      /**
+       * @description The measured value, as a decimal string.
+       * @example 3.5
+       */
+      value: string;
+      /** @description Must be the test's unit exactly (no conversion is made). */
+      unit: string;
+    };
+    LabResultInput: {
+      value: string;
+      unit: string;
+      /** @description null when the test had no range at all. */
+      flag: ('normal' | 'low' | 'high' | 'critical-low' | 'critical-high') | null;
+      /** @description The test's ranges when the result was recorded, which the flag was computed from. */
+      ranges: {
+        referenceLow: string | null;
+        referenceHigh: string | null;
+        criticalLow: string | null;
+        criticalHigh: string | null;
+      };
+      resultedAt: unknown;
+      resultedBy: string;
+    };
+    LabOrderInput: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      testId: string;
+      test: {
+        code: string;
+        name: string;
+        unit: string;
+      };
+      orderedBy: string;
+      /** @enum {string} */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @enum {string} */
+      status: 'ordered' | 'collected' | 'in-progress' | 'resulted' | 'reviewed' | 'cancelled';
+      notes: string | null;
+      collectedAt: unknown | null;
+      collectedBy: string | null;
+      startedAt: unknown | null;
+      result: components['schemas']['LabResultInput'] | null;
+      reviewedAt: unknown | null;
+      reviewedBy: string | null;
+      cancelledAt: unknown | null;
+      cancelReason: string | null;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    LabOrderEventInput: {
+      id: string;
+      /** @description ordered, collected, started, resulted, escalation-requested, reviewed or cancelled. */
+      type: string;
+      actorId: string | null;
+      detail: {
+        [key: string]: unknown;
+      } | null;
+      at: unknown;
+    };
+    LabOrderDetailInput: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      testId: string;
+      test: {
+        code: string;
+        name: string;
+        unit: string;
+      };
+      orderedBy: string;
+      /** @enum {string} */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @enum {string} */
+      status: 'ordered' | 'collected' | 'in-progress' | 'resulted' | 'reviewed' | 'cancelled';
+      notes: string | null;
+      collectedAt: unknown | null;
+      collectedBy: string | null;
+      startedAt: unknown | null;
+      result: components['schemas']['LabResultInput'] | null;
+      reviewedAt: unknown | null;
+      reviewedBy: string | null;
+      cancelledAt: unknown | null;
+      cancelReason: string | null;
+      createdAt: unknown;
+      updatedAt: unknown;
+      /** @description Every step, oldest first, with who took it. */
+      timeline: components['schemas']['LabOrderEventInput'][];
+    };
+    PharmacyLocationInput: {
+      id: string;
+      name: string;
+      hospitalId: string | null;
+      /** @description False once deactivated: nothing is received or transferred into it. */
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreatePharmacyLocationInput: {
+      /** @description Unique in the organization, e.g. "Main pharmacy", "Ward 4B cabinet". */
+      name: string;
+      /**
+       * @description The hospital it is in.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      hospitalId?: string;
+    };
+    UpdatePharmacyLocationInput: {
+      name?: string;
+      hospitalId?: string | null;
+      active?: boolean;
+    };
+    RecordStockMovementInput:
+      | {
+          /** @constant */
+          type: 'receive';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /** @description The supplier's lot number. */
+          lot: string;
+          /**
+           * Format: date
+           * @description Expiry date of the lot (YYYY-MM-DD).
+           */
+          expiresOn: string;
+        }
+      | {
+          /** @constant */
+          type: 'dispense';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description The active prescription dispensed against (of this medication).
+           * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+           */
+          prescriptionId: string;
+        }
+      | {
+          /** @constant */
+          type: 'adjust';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description Whether the count goes up or down by quantity.
+           * @enum {string}
+           */
+          direction: 'increase' | 'decrease';
+          /** @description Why: a count, breakage, expiry... */
+          reason: string;
+        }
+      | {
+          /** @constant */
+          type: 'transfer';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description Where the units go (locationId is where they come from).
+           * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+           */
+          toLocationId: string;
+        };
+    StockMovementInput: {
+      id: string;
+      /** @enum {string} */
+      type: 'receive' | 'dispense' | 'adjust' | 'transfer';
+      locationId: string;
+      medicationId: string;
+      /** @description Signed: positive into the location, negative out of it. */
+      quantity: number;
+      /** @description The location's on-hand quantity of the medication after it. */
+      balanceAfter: number;
+      lot: string | null;
+      expiresOn: string | null;
+      reason: string | null;
+      /** @description Dispenses only; null for callers who read no prescriptions. */
+      prescriptionId: string | null;
+      /** @description Dispenses only; null for callers who read no prescriptions. */
+      patientId: string | null;
+      /** @description Shared by the two movements of a transfer. */
+      transferId: string | null;
+      performedBy: string;
+      createdAt: unknown;
+    };
+    StockMovementsRecordedInput: {
+      /** @description One movement; two for a transfer (out, then in). */
+      movements: components['schemas']['StockMovementInput'][];
+    };
+    StockLevelInput: {
+      id: string;
+      locationId: string;
+      medicationId: string;
+      medicationName: string;
+      medicationCode: string;
+      onHand: number;
+      lowStockThreshold: number;
+      /** @description On hand at or below the threshold. */
+      low: boolean;
+      updatedAt: unknown;
+    };
+    SetLowStockThresholdInput: {
+      /** @description The medication is low at this location when on hand is at or below it. */
+      lowStockThreshold: number;
+    };
+    InsurerInput: {
+      id: string;
+      name: string;
+      /** @description The payer's identifier for claims (e.g. an EDI payer id). */
+      payerId: string | null;
+      phone: string | null;
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreateInsurerInput: {
+      name: string;
+      payerId?: string;
+      phone?: string;
+    };
+    UpdateInsurerInput: {
+      name?: string;
+      payerId?: string | null;
+      phone?: string | null;
+      /** @description false deactivates it: no new coverages with it; existing ones stay. */
+      active?: boolean;
+    };
+    CoverageInput: {
+      id: string;
+      patientId: string;
+      insurerId: string;
+      memberId: string;
+      plan: string | null;
+      groupNumber: string | null;
+      /** @enum {string} */
+      priority: 'primary' | 'secondary';
+      /** @description First day covered. */
+      validFrom: string;
+      /** @description Last day covered (inclusive); null: open-ended. */
+      validTo: string | null;
+      active: boolean;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreateCoverageInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      insurerId: string;
+      /** @description The patient's member id with the insurer. */
+      memberId: string;
+      plan?: string;
+      groupNumber?: string;
+      /** @enum {string} */
+      priority: 'primary' | 'secondary';
+      /**
+       * Format: date
+       * @example 2026-01-01
+       */
+      validFrom: string;
+      /**
+       * Format: date
+       * @description Last day covered (inclusive); none for open-ended.
+       * @example 2026-01-01
+       */
+      validTo?: string;
+    };
+    UpdateCoverageInput: {
+      memberId?: string;
+      plan?: string | null;
+      groupNumber?: string | null;
+      /** @enum {string} */
+      priority?: 'primary' | 'secondary';
+      /**
+       * Format: date
+       * @example 2026-01-01
+       */
+      validFrom?: string;
+      /** @description A last day ends the coverage; null makes it open-ended. */
+      validTo?: string | null;
+      /** @description false deactivates it (entered in error, replaced). */
+      active?: boolean;
+    };
+    PriorAuthorizationInput: {
+      id: string;
+      prescriptionId: string;
+      patientId: string;
+      coverageId: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'submitted' | 'approved' | 'denied';
+      justification: string | null;
+      submittedAt: unknown | null;
+      submittedBy: string | null;
+      decidedAt: unknown | null;
+      decidedBy: string | null;
+      decisionNotes: string | null;
+      authorizationNumber: string | null;
+      validUntil: string | null;
+      createdBy: string;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    CreatePriorAuthorizationInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      prescriptionId: string;
+      /**
+       * @description The patient's coverage it goes to (needed to submit).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      coverageId?: string;
+      /** @description Why the medication is needed (for the insurer). */
+      justification?: string;
+    };
+    NewInvoiceLineInput: {
+      /** @description The billing code of the service (CPT, internal code...). */
+      serviceCode: string;
+      description: string;
+      /**
+       * @description A decimal string, more than 0, up to 3 decimals ("1", "0.5").
+       * @example 1
+       */
+      quantity: string;
+      /**
+       * @description A decimal string, 0 or more, up to 2 decimals ("33.33").
+       * @example 12.50
+       */
+      unitPrice: string;
+      /**
+       * @description Percent, a decimal string from 0 to 100, up to 3 decimals ("7.25").
+       * @example 7.25
+       */
+      taxRate: string;
+    };
+    CreateInvoiceInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The encounter billed (the patient's).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      lines: components['schemas']['NewInvoiceLineInput'][];
+    };
+    UpdateInvoiceInput: {
+      /** @description Another encounter of the patient, or null for none. */
+      encounterId?: string | null;
+      /** @description The new lines: they replace all the current ones. */
+      lines?: components['schemas']['NewInvoiceLineInput'][];
+    };
+    RecordPaymentInput: {
+      /**
+       * @description A decimal string, more than 0 and at most the balance due ("50.00").
+       * @example 12.50
+       */
+      amount: string;
+      /** @description card, cash, bank-transfer, insurer... */
+      method?: string;
+      /** @description The payment's reference (a receipt or transaction number). */
+      reference?: string;
+    };
+    RecordRefundInput: {
+      /**
+       * @description A decimal string, more than 0 and at most what was paid.
+       * @example 12.50
+       */
+      amount: string;
+      /** @description Why the money is given back. */
+      reason: string;
+      method?: string;
+      reference?: string;
+    };
+    CreateCreditNoteInput: {
+      /** @description What is credited, priced like invoice lines; the total is at most the balance due. */
+      lines: components['schemas']['NewInvoiceLineInput'][];
+      /** @description Why the invoice is corrected. */
+      reason: string;
+    };
+    InvoiceLineInput: {
+      id: string;
+      position: number;
+      serviceCode: string;
+      description: string;
+      /** @example 3 */
+      quantity: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      unitPrice: string;
+      /**
+       * @description Percent.
+       * @example 7.25
+       */
+      taxRate: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+    };
+    PaymentInput: {
+      id: string;
+      /** @enum {string} */
+      kind: 'payment' | 'refund';
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      amount: string;
+      method: string | null;
+      reference: string | null;
+      reason: string | null;
+      recordedBy: string;
+      createdAt: unknown;
+    };
+    CreditNoteSummaryInput: {
+      id: string;
+      number: string | null;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      issuedAt: unknown | null;
+    };
+    InvoiceSummaryInput: {
+      id: string;
+      /** @enum {string} */
+      kind: 'invoice' | 'credit-note';
+      /** @description INV-000001, given when issued; null for a draft. */
+      number: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'issued' | 'paid' | 'void';
+      patientId: string;
+      encounterId: string | null;
+      /** @description For a credit note: the invoice it corrects. */
+      creditedInvoiceId: string | null;
+      currency: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      /**
+       * @description Payments less refunds.
+       * @example 107.24
+       */
+      amountPaid: string;
+      /**
+       * @description The credit notes' totals.
+       * @example 107.24
+       */
+      amountCredited: string;
+      /**
+       * @description total - amountPaid - amountCredited; 0.00 for a credit note.
+       * @example 107.24
+       */
+      balanceDue: string;
+      issuedAt: unknown | null;
+      dueAt: unknown | null;
+      paidAt: unknown | null;
+      voidedAt: unknown | null;
+      voidReason: string | null;
+      creditReason: string | null;
+      createdBy: string;
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    InvoiceInput: {
+      id: string;
+      /** @enum {string} */
+      kind: 'invoice' | 'credit-note';
+      /** @description INV-000001, given when issued; null for a draft. */
+      number: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'issued' | 'paid' | 'void';
+      patientId: string;
+      encounterId: string | null;
+      /** @description For a credit note: the invoice it corrects. */
+      creditedInvoiceId: string | null;
+      currency: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      /**
+       * @description Payments less refunds.
+       * @example 107.24
+       */
+      amountPaid: string;
+      /**
+       * @description The credit notes' totals.
+       * @example 107.24
+       */
+      amountCredited: string;
+      /**
+       * @description total - amountPaid - amountCredited; 0.00 for a credit note.
+       * @example 107.24
+       */
+      balanceDue: string;
+      issuedAt: unknown | null;
+      dueAt: unknown | null;
+      paidAt: unknown | null;
+      voidedAt: unknown | null;
+      voidReason: string | null;
+      creditReason: string | null;
+      createdBy: string;
+      createdAt: unknown;
+      updatedAt: unknown;
+      lines: components['schemas']['InvoiceLineInput'][];
+      /** @description Payments and refunds, oldest first. */
+      payments: components['schemas']['PaymentInput'][];
+      /** @description Credit notes issued against this invoice. */
+      creditNotes: components['schemas']['CreditNoteSummaryInput'][];
+    };
+    ReceivablesInput: {
+      asOf: unknown;
+      currency: string;
+      buckets: {
+        /**
+         * @description current: not yet due; otherwise days past due.
+         * @enum {string}
+         */
+        bucket: 'current' | '1-30' | '31-60' | '61-90' | '90+';
+        count: number;
+        /**
+         * @description Money: a decimal string with two decimals.
+         * @example 107.24
+         */
+        amount: string;
+      }[];
+      total: {
+        count: number;
+        /**
+         * @description Money: a decimal string with two decimals.
+         * @example 107.24
+         */
+        amount: string;
+      };
+    };
     AppointmentInput: {
       id: string;
       patientId: string;
@@ -10065,6 +16812,29 @@ export interface components {
         eventId: string | null;
       } | null;
     };
+    JobInput: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+      priority: number;
+      /** @description Runs started so far (a retry is a new attempt). */
+      attempts: number;
+      retryLimit: number;
+      /** @description The request that enqueued the job. */
+      requestId: string | null;
+      singletonKey: string | null;
+      createdOn: string;
+      startAfter: string;
+      startedOn: string | null;
+      completedOn: string | null;
+      /** @description What a completed job's handler returned (ids and counts). */
+      result: {
+        [key: string]: string | number | boolean | null;
+      } | null;
+      /** @description Why the last attempt failed (retrying or failed jobs). */
+      error: string | null;
+    };
     Error: {
       error: {
         /** @example NOT_FOUND */
@@ -10075,6 +16845,813 @@ export interface components {
           message: string;
         }[];
         requestId: string;
+      };
+    };
+    CreateMedication: {
+      /** @description As prescribers know it, e.g. "Amoxicillin". */
+      name: string;
+      /** @description tablet, capsule, solution... */
+      form: string;
+      /** @description e.g. "500 mg". */
+      strength: string;
+      /**
+       * @description Unique in the organization.
+       * @example AMOX-500
+       */
+      code: string;
+      /**
+       * @description Active substances and drug classes an allergy is matched against, besides the name ("amoxicillin", "penicillin"). Stored lower-cased.
+       * @default []
+       */
+      ingredients: string[];
+      /**
+       * @description Prescriptions of it need an approved prior authorization before they are dispensed.
+       * @default false
+       */
+      requiresPriorAuth: boolean;
+    };
+    UpdateMedication: {
+      name?: string;
+      form?: string;
+      strength?: string;
+      /** @example AMOX-500 */
+      code?: string;
+      /** @description Active substances and drug classes an allergy is matched against, besides the name ("amoxicillin", "penicillin"). Stored lower-cased. */
+      ingredients?: string[];
+      requiresPriorAuth?: boolean;
+      /** @description false: deactivated (no new prescriptions or receipts); kept for what refers to it. */
+      active?: boolean;
+    };
+    Medication: {
+      id: string;
+      name: string;
+      form: string;
+      strength: string;
+      code: string;
+      ingredients: string[];
+      requiresPriorAuth: boolean;
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreatePrescription: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The encounter it is written in (open, and the patient's).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      /**
+       * @description An active medication of the catalog.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      medicationId: string;
+      /** @description e.g. "500 mg". */
+      dose: string;
+      /** @description e.g. "oral", "IV". */
+      route: string;
+      /** @description e.g. "every 8 hours". */
+      frequency: string;
+      durationDays: number;
+      /** @description Units dispensed per fill. */
+      quantity: number;
+      /**
+       * @description Fills after the first: at most quantity x (refills + 1) units are dispensed.
+       * @default 0
+       */
+      refills: number;
+      instructions?: string;
+      /** @description Why it is prescribed despite the patient's recorded allergy to it; recorded and audited. */
+      overrideReason?: string;
+    };
+    CancelPrescription: {
+      /** @description Why it is cancelled (kept as cancelReason). */
+      reason: string;
+    };
+    Prescription: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      medicationId: string;
+      prescriberId: string;
+      dose: string;
+      route: string;
+      frequency: string;
+      durationDays: number;
+      quantity: number;
+      refills: number;
+      instructions: string | null;
+      /** @enum {string} */
+      status: 'active' | 'completed' | 'cancelled';
+      /** @description Units dispensed against it so far. */
+      dispensedQuantity: number;
+      /** @description quantity x (refills + 1). */
+      maxDispensable: number;
+      /** @description Copied from the medication when it was written. */
+      requiresPriorAuth: boolean;
+      /** @description The latest prior-authorization request for it (the insurance module's), or null. */
+      priorAuthorization: {
+        id: string;
+        status: string;
+      } | null;
+      overrideReason: string | null;
+      /** @description The recorded allergies the prescriber overrode. */
+      overriddenAllergies:
+        | {
+            substance: string;
+            severity?: string;
+          }[]
+        | null;
+      completedAt: string | null;
+      cancelledAt: string | null;
+      cancelledBy: string | null;
+      cancelReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreateLabTest: {
+      /**
+       * @description Unique in the organization.
+       * @example K
+       */
+      code: string;
+      /** @description e.g. "Potassium, serum". */
+      name: string;
+      /** @description The unit results are reported in, e.g. "mmol/L"; a result must use it. */
+      unit: string;
+      /** @description The lowest normal value (a value equal to it is normal); null: none. */
+      referenceLow?: string | null;
+      /** @description The highest normal value (a value equal to it is normal); null: none. */
+      referenceHigh?: string | null;
+      /** @description At or below it a result is critical-low; at most referenceLow. */
+      criticalLow?: string | null;
+      /** @description At or above it a result is critical-high; at least referenceHigh. */
+      criticalHigh?: string | null;
+    };
+    UpdateLabTest: {
+      /** @example K */
+      code?: string;
+      name?: string;
+      /** @description Later results use the new unit; results already given keep theirs. */
+      unit?: string;
+      /** @description The lowest normal value (a value equal to it is normal); null: none. */
+      referenceLow?: string | null;
+      /** @description The highest normal value (a value equal to it is normal); null: none. */
+      referenceHigh?: string | null;
+      /** @description At or below it a result is critical-low; at most referenceLow. */
+      criticalLow?: string | null;
+      /** @description At or above it a result is critical-high; at least referenceHigh. */
+      criticalHigh?: string | null;
+      /** @description false: deactivated (no new orders); kept for the orders that refer to it. */
+      active?: boolean;
+    };
+    LabTest: {
+      id: string;
+      code: string;
+      name: string;
+      unit: string;
+      referenceLow: string | null;
+      referenceHigh: string | null;
+      criticalLow: string | null;
+      criticalHigh: string | null;
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreateLabOrder: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description An active test of the catalog.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      testId: string;
+      /**
+       * @description An open encounter of the same patient (the order is part of it).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      /**
+       * @default routine
+       * @enum {string}
+       */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @description For the lab (fasting, timing...). */
+      notes?: string;
+    };
+    RecordLabResult: {
+      /**
+       * @description The measured value, as a decimal string.
+       * @example 3.5
+       */
+      value: string;
+      /** @description Must be the test's unit exactly (no conversion is made). */
+      unit: string;
+    };
+    LabResult: {
+      value: string;
+      unit: string;
+      /** @description null when the test had no range at all. */
+      flag: ('normal' | 'low' | 'high' | 'critical-low' | 'critical-high') | null;
+      /** @description The test's ranges when the result was recorded, which the flag was computed from. */
+      ranges: {
+        referenceLow: string | null;
+        referenceHigh: string | null;
+        criticalLow: string | null;
+        criticalHigh: string | null;
+      };
+      /** Format: date-time */
+      resultedAt: string;
+      resultedBy: string;
+    };
+    LabOrder: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      testId: string;
+      test: {
+        code: string;
+        name: string;
+        unit: string;
+      };
+      orderedBy: string;
+      /** @enum {string} */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @enum {string} */
+      status: 'ordered' | 'collected' | 'in-progress' | 'resulted' | 'reviewed' | 'cancelled';
+      notes: string | null;
+      collectedAt: string | null;
+      collectedBy: string | null;
+      startedAt: string | null;
+      result: components['schemas']['LabResult'] | null;
+      reviewedAt: string | null;
+      reviewedBy: string | null;
+      cancelledAt: string | null;
+      cancelReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    LabOrderEvent: {
+      id: string;
+      /** @description ordered, collected, started, resulted, escalation-requested, reviewed or cancelled. */
+      type: string;
+      actorId: string | null;
+      detail: {
+        [key: string]: unknown;
+      } | null;
+      /** Format: date-time */
+      at: string;
+    };
+    LabOrderDetail: {
+      id: string;
+      patientId: string;
+      encounterId: string | null;
+      testId: string;
+      test: {
+        code: string;
+        name: string;
+        unit: string;
+      };
+      orderedBy: string;
+      /** @enum {string} */
+      priority: 'routine' | 'urgent' | 'stat';
+      /** @enum {string} */
+      status: 'ordered' | 'collected' | 'in-progress' | 'resulted' | 'reviewed' | 'cancelled';
+      notes: string | null;
+      collectedAt: string | null;
+      collectedBy: string | null;
+      startedAt: string | null;
+      result: components['schemas']['LabResult'] | null;
+      reviewedAt: string | null;
+      reviewedBy: string | null;
+      cancelledAt: string | null;
+      cancelReason: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Every step, oldest first, with who took it. */
+      timeline: components['schemas']['LabOrderEvent'][];
+    };
+    PharmacyLocation: {
+      id: string;
+      name: string;
+      hospitalId: string | null;
+      /** @description False once deactivated: nothing is received or transferred into it. */
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreatePharmacyLocation: {
+      /** @description Unique in the organization, e.g. "Main pharmacy", "Ward 4B cabinet". */
+      name: string;
+      /**
+       * @description The hospital it is in.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      hospitalId?: string;
+    };
+    UpdatePharmacyLocation: {
+      name?: string;
+      hospitalId?: string | null;
+      active?: boolean;
+    };
+    RecordStockMovement:
+      | {
+          /** @constant */
+          type: 'receive';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /** @description The supplier's lot number. */
+          lot: string;
+          /**
+           * Format: date
+           * @description Expiry date of the lot (YYYY-MM-DD).
+           */
+          expiresOn: string;
+        }
+      | {
+          /** @constant */
+          type: 'dispense';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description The active prescription dispensed against (of this medication).
+           * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+           */
+          prescriptionId: string;
+        }
+      | {
+          /** @constant */
+          type: 'adjust';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description Whether the count goes up or down by quantity.
+           * @enum {string}
+           */
+          direction: 'increase' | 'decrease';
+          /** @description Why: a count, breakage, expiry... */
+          reason: string;
+        }
+      | {
+          /** @constant */
+          type: 'transfer';
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          locationId: string;
+          /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+          medicationId: string;
+          /** @description Units, a positive whole number. */
+          quantity: number;
+          /**
+           * @description Where the units go (locationId is where they come from).
+           * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+           */
+          toLocationId: string;
+        };
+    StockMovement: {
+      id: string;
+      /** @enum {string} */
+      type: 'receive' | 'dispense' | 'adjust' | 'transfer';
+      locationId: string;
+      medicationId: string;
+      /** @description Signed: positive into the location, negative out of it. */
+      quantity: number;
+      /** @description The location's on-hand quantity of the medication after it. */
+      balanceAfter: number;
+      lot: string | null;
+      expiresOn: string | null;
+      reason: string | null;
+      /** @description Dispenses only; null for callers who read no prescriptions. */
+      prescriptionId: string | null;
+      /** @description Dispenses only; null for callers who read no prescriptions. */
+      patientId: string | null;
+      /** @description Shared by the two movements of a transfer. */
+      transferId: string | null;
+      performedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    StockMovementsRecorded: {
+      /** @description One movement; two for a transfer (out, then in). */
+      movements: components['schemas']['StockMovement'][];
+    };
+    StockLevel: {
+      id: string;
+      locationId: string;
+      medicationId: string;
+      medicationName: string;
+      medicationCode: string;
+      onHand: number;
+      lowStockThreshold: number;
+      /** @description On hand at or below the threshold. */
+      low: boolean;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    SetLowStockThreshold: {
+      /** @description The medication is low at this location when on hand is at or below it. */
+      lowStockThreshold: number;
+    };
+    Insurer: {
+      id: string;
+      name: string;
+      /** @description The payer's identifier for claims (e.g. an EDI payer id). */
+      payerId: string | null;
+      phone: string | null;
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreateInsurer: {
+      name: string;
+      payerId?: string;
+      phone?: string;
+    };
+    UpdateInsurer: {
+      name?: string;
+      payerId?: string | null;
+      phone?: string | null;
+      /** @description false deactivates it: no new coverages with it; existing ones stay. */
+      active?: boolean;
+    };
+    Coverage: {
+      id: string;
+      patientId: string;
+      insurerId: string;
+      memberId: string;
+      plan: string | null;
+      groupNumber: string | null;
+      /** @enum {string} */
+      priority: 'primary' | 'secondary';
+      /** @description First day covered. */
+      validFrom: string;
+      /** @description Last day covered (inclusive); null: open-ended. */
+      validTo: string | null;
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreateCoverage: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      insurerId: string;
+      /** @description The patient's member id with the insurer. */
+      memberId: string;
+      plan?: string;
+      groupNumber?: string;
+      /** @enum {string} */
+      priority: 'primary' | 'secondary';
+      /**
+       * Format: date
+       * @example 2026-01-01
+       */
+      validFrom: string;
+      /**
+       * Format: date
+       * @description Last day covered (inclusive); none for open-ended.
+       * @example 2026-01-01
+       */
+      validTo?: string;
+    };
+    UpdateCoverage: {
+      memberId?: string;
+      plan?: string | null;
+      groupNumber?: string | null;
+      /** @enum {string} */
+      priority?: 'primary' | 'secondary';
+      /**
+       * Format: date
+       * @example 2026-01-01
+       */
+      validFrom?: string;
+      /** @description A last day ends the coverage; null makes it open-ended. */
+      validTo?: string | null;
+      /** @description false deactivates it (entered in error, replaced). */
+      active?: boolean;
+    };
+    PriorAuthorization: {
+      id: string;
+      prescriptionId: string;
+      patientId: string;
+      coverageId: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'submitted' | 'approved' | 'denied';
+      justification: string | null;
+      submittedAt: string | null;
+      submittedBy: string | null;
+      decidedAt: string | null;
+      decidedBy: string | null;
+      decisionNotes: string | null;
+      authorizationNumber: string | null;
+      validUntil: string | null;
+      createdBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    CreatePriorAuthorization: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      prescriptionId: string;
+      /**
+       * @description The patient's coverage it goes to (needed to submit).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      coverageId?: string;
+      /** @description Why the medication is needed (for the insurer). */
+      justification?: string;
+    };
+    NewInvoiceLine: {
+      /** @description The billing code of the service (CPT, internal code...). */
+      serviceCode: string;
+      description: string;
+      /**
+       * @description A decimal string, more than 0, up to 3 decimals ("1", "0.5").
+       * @example 1
+       */
+      quantity: string;
+      /**
+       * @description A decimal string, 0 or more, up to 2 decimals ("33.33").
+       * @example 12.50
+       */
+      unitPrice: string;
+      /**
+       * @description Percent, a decimal string from 0 to 100, up to 3 decimals ("7.25").
+       * @example 7.25
+       */
+      taxRate: string;
+    };
+    CreateInvoice: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      patientId: string;
+      /**
+       * @description The encounter billed (the patient's).
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      encounterId?: string;
+      lines: components['schemas']['NewInvoiceLine'][];
+    };
+    UpdateInvoice: {
+      /** @description Another encounter of the patient, or null for none. */
+      encounterId?: string | null;
+      /** @description The new lines: they replace all the current ones. */
+      lines?: components['schemas']['NewInvoiceLine'][];
+    };
+    RecordPayment: {
+      /**
+       * @description A decimal string, more than 0 and at most the balance due ("50.00").
+       * @example 12.50
+       */
+      amount: string;
+      /** @description card, cash, bank-transfer, insurer... */
+      method?: string;
+      /** @description The payment's reference (a receipt or transaction number). */
+      reference?: string;
+    };
+    RecordRefund: {
+      /**
+       * @description A decimal string, more than 0 and at most what was paid.
+       * @example 12.50
+       */
+      amount: string;
+      /** @description Why the money is given back. */
+      reason: string;
+      method?: string;
+      reference?: string;
+    };
+    CreateCreditNote: {
+      /** @description What is credited, priced like invoice lines; the total is at most the balance due. */
+      lines: components['schemas']['NewInvoiceLine'][];
+      /** @description Why the invoice is corrected. */
+      reason: string;
+    };
+    InvoiceLine: {
+      id: string;
+      position: number;
+      serviceCode: string;
+      description: string;
+      /** @example 3 */
+      quantity: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      unitPrice: string;
+      /**
+       * @description Percent.
+       * @example 7.25
+       */
+      taxRate: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+    };
+    Payment: {
+      id: string;
+      /** @enum {string} */
+      kind: 'payment' | 'refund';
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      amount: string;
+      method: string | null;
+      reference: string | null;
+      reason: string | null;
+      recordedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    CreditNoteSummary: {
+      id: string;
+      number: string | null;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      issuedAt: string | null;
+    };
+    InvoiceSummary: {
+      id: string;
+      /** @enum {string} */
+      kind: 'invoice' | 'credit-note';
+      /** @description INV-000001, given when issued; null for a draft. */
+      number: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'issued' | 'paid' | 'void';
+      patientId: string;
+      encounterId: string | null;
+      /** @description For a credit note: the invoice it corrects. */
+      creditedInvoiceId: string | null;
+      currency: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      /**
+       * @description Payments less refunds.
+       * @example 107.24
+       */
+      amountPaid: string;
+      /**
+       * @description The credit notes' totals.
+       * @example 107.24
+       */
+      amountCredited: string;
+      /**
+       * @description total - amountPaid - amountCredited; 0.00 for a credit note.
+       * @example 107.24
+       */
+      balanceDue: string;
+      issuedAt: string | null;
+      dueAt: string | null;
+      paidAt: string | null;
+      voidedAt: string | null;
+      voidReason: string | null;
+      creditReason: string | null;
+      createdBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    Invoice: {
+      id: string;
+      /** @enum {string} */
+      kind: 'invoice' | 'credit-note';
+      /** @description INV-000001, given when issued; null for a draft. */
+      number: string | null;
+      /** @enum {string} */
+      status: 'draft' | 'issued' | 'paid' | 'void';
+      patientId: string;
+      encounterId: string | null;
+      /** @description For a credit note: the invoice it corrects. */
+      creditedInvoiceId: string | null;
+      currency: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      subtotal: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      tax: string;
+      /**
+       * @description Money: a decimal string with two decimals.
+       * @example 107.24
+       */
+      total: string;
+      /**
+       * @description Payments less refunds.
+       * @example 107.24
+       */
+      amountPaid: string;
+      /**
+       * @description The credit notes' totals.
+       * @example 107.24
+       */
+      amountCredited: string;
+      /**
+       * @description total - amountPaid - amountCredited; 0.00 for a credit note.
+       * @example 107.24
+       */
+      balanceDue: string;
+      issuedAt: string | null;
+      dueAt: string | null;
+      paidAt: string | null;
+      voidedAt: string | null;
+      voidReason: string | null;
+      creditReason: string | null;
+      createdBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      lines: components['schemas']['InvoiceLine'][];
+      /** @description Payments and refunds, oldest first. */
+      payments: components['schemas']['Payment'][];
+      /** @description Credit notes issued against this invoice. */
+      creditNotes: components['schemas']['CreditNoteSummary'][];
+    };
+    Receivables: {
+      /** Format: date-time */
+      asOf: string;
+      currency: string;
+      buckets: {
+        /**
+         * @description current: not yet due; otherwise days past due.
+         * @enum {string}
+         */
+        bucket: 'current' | '1-30' | '31-60' | '61-90' | '90+';
+        count: number;
+        /**
+         * @description Money: a decimal string with two decimals.
+         * @example 107.24
+         */
+        amount: string;
+      }[];
+      total: {
+        count: number;
+        /**
+         * @description Money: a decimal string with two decimals.
+         * @example 107.24
+         */
+        amount: string;
       };
     };
     Appointment: {
@@ -10707,6 +18284,29 @@ export interface components {
         problem: 'altered' | 'missing' | 'relinked';
         eventId: string | null;
       } | null;
+    };
+    Job: {
+      id: string;
+      name: string;
+      /** @enum {string} */
+      state: 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+      priority: number;
+      /** @description Runs started so far (a retry is a new attempt). */
+      attempts: number;
+      retryLimit: number;
+      /** @description The request that enqueued the job. */
+      requestId: string | null;
+      singletonKey: string | null;
+      createdOn: string;
+      startAfter: string;
+      startedOn: string | null;
+      completedOn: string | null;
+      /** @description What a completed job's handler returned (ids and counts). */
+      result: {
+        [key: string]: string | number | boolean | null;
+      } | null;
+      /** @description Why the last attempt failed (retrying or failed jobs). */
+      error: string | null;
     };
     AuthUser: {
       readonly id: string;
