@@ -22,6 +22,18 @@ export const RESOURCES = {
   notes: ['write', 'sign'],
   diagnoses: ['write'],
   vitals: ['record'],
+  medications: ['read', 'manage'],
+  prescriptions: ['read', 'prescribe'],
+  'lab-tests': ['read', 'manage'],
+  'lab-orders': ['read', 'order', 'process', 'review'],
+  pharmacy: ['read', 'stock', 'dispense', 'manage'],
+  insurers: ['read', 'manage'],
+  coverages: ['read', 'manage'],
+  'prior-authorizations': ['read', 'request', 'decide'],
+  invoices: ['read', 'manage'],
+  billing: ['receivables'],
+  dashboard: ['read'],
+  jobs: ['read'],
 } as const;
 
 type Resource = keyof typeof RESOURCES;
@@ -29,14 +41,28 @@ export type Permission = {
   [R in Resource]: `${R}:${(typeof RESOURCES)[R][number]}`;
 }[Resource];
 
-/** What every member may do: see their organization, its hospitals and who works where, and work shifts. */
-const EVERY_MEMBER: Permission[] = ['organization:read', 'hospitals:read', 'staff:read', 'shifts:own'];
+/**
+ * What every member may do: see their organization, its hospitals and who works where, the catalogs
+ * (medications, lab tests, insurers), and work shifts.
+ */
+const EVERY_MEMBER: Permission[] = [
+  'organization:read',
+  'hospitals:read',
+  'staff:read',
+  'shifts:own',
+  'medications:read',
+  'lab-tests:read',
+  'insurers:read',
+];
 
 /**
  * Admins run the organization (members, hospitals, units, rooms, staff records, the audit trail) but
  * read no clinical record: they see who accessed a patient's record, not the record. Managers read
- * everything in their organization. Operators register patients and schedule; nurses record vitals
- * and write notes; doctors open encounters, write, sign and diagnose.
+ * everything in their organization, keep stock, and run the receivables and the dashboard. Operators
+ * register patients, schedule, keep coverages, prior authorizations and invoices; nurses record
+ * vitals, write notes, collect specimens, record results and dispense; doctors open encounters,
+ * write, sign and diagnose, prescribe, and order and review lab tests. Admins also keep the
+ * catalogs (medications, lab tests, insurers) and the pharmacy's locations.
  */
 export const PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: [
@@ -52,6 +78,12 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'hospitals:manage',
     'staff:manage',
     'patients:access-log',
+    'medications:manage',
+    'lab-tests:manage',
+    'insurers:manage',
+    'pharmacy:read',
+    'pharmacy:manage',
+    'jobs:read',
   ],
   manager: [
     ...EVERY_MEMBER,
@@ -64,6 +96,17 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'patients:access-log',
     'appointments:read',
     'encounters:read',
+    'prescriptions:read',
+    'lab-orders:read',
+    'pharmacy:read',
+    'pharmacy:stock',
+    'pharmacy:manage',
+    'coverages:read',
+    'prior-authorizations:read',
+    'invoices:read',
+    'billing:receivables',
+    'dashboard:read',
+    'jobs:read',
   ],
   doctor: [
     ...EVERY_MEMBER,
@@ -80,6 +123,15 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'notes:sign',
     'diagnoses:write',
     'vitals:record',
+    'prescriptions:read',
+    'prescriptions:prescribe',
+    'lab-orders:read',
+    'lab-orders:order',
+    'lab-orders:review',
+    'pharmacy:read',
+    'coverages:read',
+    'prior-authorizations:read',
+    'prior-authorizations:request',
   ],
   nurse: [
     ...EVERY_MEMBER,
@@ -89,6 +141,12 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'encounters:read',
     'notes:write',
     'vitals:record',
+    'prescriptions:read',
+    'lab-orders:read',
+    'lab-orders:process',
+    'pharmacy:read',
+    'pharmacy:stock',
+    'pharmacy:dispense',
   ],
   operator: [
     ...EVERY_MEMBER,
@@ -99,6 +157,14 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'appointments:read',
     'appointments:schedule',
     'appointments:progress',
+    'prescriptions:read',
+    'coverages:read',
+    'coverages:manage',
+    'prior-authorizations:read',
+    'prior-authorizations:request',
+    'prior-authorizations:decide',
+    'invoices:read',
+    'invoices:manage',
   ],
 };
 
