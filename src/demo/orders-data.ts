@@ -14,7 +14,7 @@ import { coverages, insurers, priorAuthorizations } from '../modules/insurance/i
 import { labOrderEvents, labOrders, labTests } from '../modules/labs/labs.schema.js';
 import { medications } from '../modules/medications/medications.schema.js';
 import type { Allergy } from '../modules/patients/patients.schema.js';
-import { organizationCounters } from '../modules/patients/patients.schema.js';
+import { organizationCounters } from '../platform/db/counters.schema.js';
 import { pharmacyLocations, stockLevels, stockMovements } from '../modules/pharmacy/pharmacy.schema.js';
 import { prescriptions } from '../modules/prescriptions/prescriptions.schema.js';
 import type { Role } from '../platform/permissions.js';

@@ -2,7 +2,6 @@ import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { afterCursor } from '../../platform/db/keyset.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { Cursor } from '../../platform/http/pagination.js';
-import { organizationCounters } from '../patients/patients.schema.js';
 import { invoiceLines, invoices, payments } from './billing.schema.js';
 import type { InvoiceStatus } from './invoice-status.js';
 
@@ -19,9 +18,6 @@ export interface InvoiceFilter {
   status?: string;
   kind?: string;
 }
-
-/** The organization counter invoice numbers come from (shared with the seed). */
-const NUMBER_COUNTER = 'invoice';
 
 /** balance due = total - paid - credited, in SQL, on the row as it is when the statement runs. */
 const balance = sql`(${invoices.total} - ${invoices.amountPaid} - ${invoices.amountCredited})`;
@@ -104,20 +100,6 @@ export class BillingRepository extends TenantRepository {
       .from(invoices)
       .where(this.where(invoices, eq(invoices.creditedInvoiceId, invoiceId)))
       .orderBy(asc(invoices.createdAt), asc(invoices.id));
-  }
-
-  /**
-   * The next invoice number. The counter's row stays locked until the transaction ends, so concurrent
-   * issues get consecutive numbers, none twice, and a rolled-back issue gives its number back.
-   */
-  async nextNumber(): Promise<number> {
-    const c = organizationCounters;
-    const [row] = await this.db
-      .insert(c)
-      .values(this.owned({ name: NUMBER_COUNTER, value: 1 }))
-      .onConflictDoUpdate({ target: [c.organizationId, c.name], set: { value: sql`${c.value} + 1` } })
-      .returning({ value: c.value });
-    return row!.value;
   }
 
   /**

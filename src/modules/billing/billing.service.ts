@@ -1,4 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
+import { CountersRepository } from '../../platform/db/counters.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
@@ -27,6 +28,8 @@ import { priced, toLine, toPayment, toSummary } from './invoice-mapping.js';
 import { Decimal, money } from './money.js';
 
 const DAY_MS = 24 * 3600_000;
+/** The organization counter invoice numbers come from (shared with the seed): consecutive, none twice. */
+const INVOICE_COUNTER = 'invoice';
 /** How long after issue an invoice is due, unless the issue says otherwise. */
 export const DEFAULT_DUE_DAYS = 30;
 const CURRENCY = 'USD';
@@ -149,7 +152,7 @@ export class BillingService {
           { path: 'body.dueAt', message: 'must not be in the past' },
         ]);
       }
-      const number = formatNumber(await repo.nextNumber());
+      const number = formatNumber(await work.repo(CountersRepository).next(INVOICE_COUNTER));
       const row = await repo.update(id, { status: 'issued', number, issuedAt: now, dueAt }, now);
       this.audit(work, 'invoices.issue', row);
       return this.detail(work, row);
@@ -244,7 +247,7 @@ export class BillingService {
         encounterId: invoice.encounterId,
         kind: 'credit-note',
         creditedInvoiceId: invoiceId,
-        number: formatNumber(await repo.nextNumber()),
+        number: formatNumber(await work.repo(CountersRepository).next(INVOICE_COUNTER)),
         status: 'issued',
         currency: invoice.currency,
         ...totals,

@@ -2,7 +2,7 @@ import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
 import { foldForSearch } from './patient-names.js';
-import { organizationCounters, patients } from './patients.schema.js';
+import { patients } from './patients.schema.js';
 import type { PatientStatus } from './patients.shapes.js';
 
 export type PatientRow = typeof patients.$inferSelect;
@@ -157,19 +157,5 @@ export class PatientsRepository extends TenantRepository {
       .where(this.where(patients, eq(patients.id, id)))
       .returning();
     return row;
-  }
-
-  /**
-   * The organization's next value of counter `name`, from 1. The row stays locked until the
-   * transaction ends, so concurrent callers get consecutive values, none twice.
-   */
-  async nextCounter(name: string): Promise<number> {
-    const c = organizationCounters;
-    const [row] = await this.db
-      .insert(c)
-      .values(this.owned({ name, value: 1 }))
-      .onConflictDoUpdate({ target: [c.organizationId, c.name], set: { value: sql`${c.value} + 1` } })
-      .returning({ value: c.value });
-    return row!.value;
   }
 }

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { date, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { organizations } from '../../platform/auth/auth.schema.js';
+import { date, jsonb, text } from 'drizzle-orm/pg-core';
 import { tenantIndex, tenantReference, tenantTable } from '../../platform/db/tenant-table.js';
 import { hospitals } from '../hospitals/hospitals.schema.js';
 
@@ -61,17 +60,4 @@ export const patients = tenantTable(
     tenantIndex('patients_primary_hospital_idx').on(t.primaryHospitalId, t.status),
     tenantReference('patients_primary_hospital_fk', t.primaryHospitalId, () => hospitals),
   ],
-);
-
-/** Per-organization counters (the last MRN handed out), incremented under a row lock. */
-export const organizationCounters = pgTable(
-  'organization_counters',
-  {
-    organizationId: text('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
-    value: integer('value').notNull().default(0),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.name] })],
 );

@@ -1,5 +1,6 @@
 import { AuditRepository } from '../../platform/audit/audit.repository.js';
 import type { Clock } from '../../platform/clock.js';
+import { CountersRepository } from '../../platform/db/counters.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
@@ -112,7 +113,10 @@ export class PatientsService {
       const row = await this.hospitalChecked(async () => {
         if (input.mrn !== undefined) return repo.insert({ ...values, mrn: input.mrn });
         for (let attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
-          const inserted = await repo.insert({ ...values, mrn: formatMrn(await repo.nextCounter(MRN_COUNTER)) });
+          const inserted = await repo.insert({
+            ...values,
+            mrn: formatMrn(await work.repo(CountersRepository).next(MRN_COUNTER)),
+          });
           if (inserted) return inserted;
         }
         throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);

@@ -2,6 +2,7 @@
 export * from '../audit/audit.schema.js';
 export * from '../auth/auth.schema.js';
 export * from '../outbox/outbox.schema.js';
+export * from './counters.schema.js';
 export * from '../../modules/appointments/appointments.schema.js';
 export * from '../../modules/encounters/encounters.schema.js';
 export * from '../../modules/hospitals/hospitals.schema.js';
