@@ -8,6 +8,7 @@ import { pharmacyModule } from './modules/pharmacy/pharmacy.routes.js';
 import { insuranceModule } from './modules/insurance/insurance.routes.js';
 import { billingModule } from './modules/billing/billing.routes.js';
 import { dashboardModule } from './modules/dashboard/dashboard.routes.js';
+import { alertsModule } from './modules/alerts/alerts.routes.js';
 import { appointmentsModule } from './modules/appointments/appointments.routes.js';
 import { encountersModule } from './modules/encounters/encounters.routes.js';
 import { hospitalsModule } from './modules/hospitals/hospitals.routes.js';
@@ -153,6 +154,15 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(insuranceModule);
   await app.register(billingModule);
   await app.register(dashboardModule);
+  await app.register(alertsModule, {
+    config,
+    engine: {
+      intervalMs: config.ALERTS_ENGINE_INTERVAL_MS,
+      batch: 100,
+      // PGlite has one connection: its transactions run one at a time anyway.
+      concurrency: deps.database.kind === 'pglite' ? 1 : 4,
+    },
+  });
   await app.register(loadTestsModule);
   return app;
 }

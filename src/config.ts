@@ -37,6 +37,24 @@ function isIpOrCidr(value: string): boolean {
   return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
 }
 
+const smtpUrl = z.string().refine((value) => {
+  try {
+    const { protocol, hostname } = new URL(value);
+    return (protocol === 'smtp:' || protocol === 'smtps:') && hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be an smtp:// or smtps:// URL (smtp://user:pass@host:587)');
+
+/** A VAPID key as `npx web-push generate-vapid-keys` prints it: base64url, `bytes` long decoded. */
+const vapidKey = (bytes: number, which: string) =>
+  z
+    .string()
+    .refine(
+      (value) => /^[A-Za-z0-9_-]+$/.test(value) && Buffer.from(value, 'base64url').length === bytes,
+      `must be the ${which} key of a P-256 pair in base64url (npx web-push generate-vapid-keys)`,
+    );
+
 /** Password lengths Better Auth is configured to accept (auth.ts), so a configured password can sign in. */
 export const PASSWORD_LENGTH = { min: 12, max: 128 } as const;
 const password = z
@@ -89,6 +107,13 @@ export const envSchema = z.object({
     .max(60)
     .default(2)
     .describe('How often an idle job worker looks for work (a job enqueued by this process wakes it at once).'),
+  ALERTS_ENGINE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(60_000)
+    .default(500)
+    .describe('How often the escalation engine looks for due alert timers: the bound on how late an escalation fires.'),
   OUTBOX_RETENTION_DAYS: z.coerce
     .number()
     .int()
@@ -295,6 +320,34 @@ export const envSchema = z.object({
     .default(30)
     .describe(
       "How often each socket's credentials and membership are checked again: a revoked session or removed member is disconnected within this time.",
+    ),
+  SMTP_URL: smtpUrl
+    .optional()
+    .describe(
+      'SMTP server for alert emails, e.g. smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465; unset = no alert emails.',
+    ),
+  MAIL_FROM: z
+    .string()
+    .regex(/^[^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>$|^[^<>\s@]+@[^<>\s@]+$/, 'must be an address or "Name <address>"')
+    .default('Wardline <alerts@wardline.invalid>')
+    .describe('Sender of alert emails: an address or "Name <address>" your SMTP server may send as.'),
+  VAPID_PUBLIC_KEY: vapidKey(65, 'public')
+    .optional()
+    .describe(
+      'Web push VAPID public key (with VAPID_PRIVATE_KEY). Unset outside production: a pair is made once and kept in DATA_DIR/.vapid-keys.json; unset in production: no push.',
+    ),
+  VAPID_PRIVATE_KEY: vapidKey(32, 'private')
+    .optional()
+    .describe('Web push VAPID private key; a new pair ends every existing push subscription.'),
+  VAPID_SUBJECT: z
+    .string()
+    .refine((value) => /^(mailto:\S+@\S+|https:\/\/\S+)$/.test(value), 'must be a mailto: address or an https:// URL')
+    .default('mailto:alerts@wardline.invalid')
+    .describe('How push services can reach who runs this server (mailto: or https:); set a real one in production.'),
+  WEBHOOK_ALLOW_PRIVATE: flag
+    .prefault('0')
+    .describe(
+      'Allow alert webhooks and push endpoints on loopback, link-local and private addresses (local setups, tests); refused when off.',
     ),
   ADMIN_EMAIL: z.email().optional().describe('First platform admin, created on first start if no user exists.'),
   ADMIN_PASSWORD: password.optional().describe('Password of ADMIN_EMAIL (12 to 128 characters).'),

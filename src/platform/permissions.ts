@@ -34,6 +34,8 @@ export const RESOURCES = {
   billing: ['receivables'],
   dashboard: ['read'],
   jobs: ['read'],
+  alerts: ['read', 'raise', 'respond', 'policy', 'stats'],
+  notifications: ['own'],
 } as const;
 
 type Resource = keyof typeof RESOURCES;
@@ -53,6 +55,7 @@ const EVERY_MEMBER: Permission[] = [
   'medications:read',
   'lab-tests:read',
   'insurers:read',
+  'notifications:own',
 ];
 
 /**
@@ -84,6 +87,7 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'pharmacy:read',
     'pharmacy:manage',
     'jobs:read',
+    'alerts:policy',
   ],
   manager: [
     ...EVERY_MEMBER,
@@ -107,6 +111,11 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'billing:receivables',
     'dashboard:read',
     'jobs:read',
+    'alerts:read',
+    'alerts:raise',
+    'alerts:respond',
+    'alerts:policy',
+    'alerts:stats',
   ],
   doctor: [
     ...EVERY_MEMBER,
@@ -132,6 +141,9 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'coverages:read',
     'prior-authorizations:read',
     'prior-authorizations:request',
+    'alerts:read',
+    'alerts:raise',
+    'alerts:respond',
   ],
   nurse: [
     ...EVERY_MEMBER,
@@ -147,6 +159,9 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'pharmacy:read',
     'pharmacy:stock',
     'pharmacy:dispense',
+    'alerts:read',
+    'alerts:raise',
+    'alerts:respond',
   ],
   operator: [
     ...EVERY_MEMBER,
@@ -165,6 +180,8 @@ export const PERMISSIONS: Record<Role, readonly Permission[]> = {
     'prior-authorizations:decide',
     'invoices:read',
     'invoices:manage',
+    'alerts:read',
+    'alerts:raise',
   ],
 };
 

@@ -10,6 +10,7 @@ import {
   type ExtraConfigColumn,
   foreignKey,
   index,
+  type IndexBuilder,
   type PgColumnBuilderBase,
   pgTable,
   text,
@@ -113,7 +114,8 @@ type TenantColumns = ReturnType<typeof tenantColumns>;
 /**
  * A tenant-owned table: `id`, `organization_id`, `created_at`, `updated_at`, then `columns`. Every
  * index from `extras` starts with `organization_id`, and every reference is on (organization_id,
- * column); `check(...)` constraints pass through as they are. Two indexes are always there: (organization_id, created_at, id) for lists in creation
+ * column); `check(...)` constraints, and plain `index(...)`es for the rare scan that crosses
+ * organizations (the alert escalation timers), pass through as they are. Two indexes are always there: (organization_id, created_at, id) for lists in creation
  * order, and a unique (organization_id, id) that other tables' references point at.
  */
 export function tenantTable<TName extends string, TColumns extends Record<string, PgColumnBuilderBase>>(
@@ -121,7 +123,7 @@ export function tenantTable<TName extends string, TColumns extends Record<string
   columns: TColumns,
   extras: (
     table: Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>,
-  ) => (TenantIndex | TenantReference | CheckBuilder)[] = () => [],
+  ) => (TenantIndex | TenantReference | CheckBuilder | IndexBuilder)[] = () => [],
 ) {
   return pgTable(name, { ...tenantColumns(), ...columns }, (table) => {
     const t = table as unknown as Record<keyof (TColumns & TenantColumns), ExtraConfigColumn>;

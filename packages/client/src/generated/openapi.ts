@@ -13078,6 +13078,1691 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/alerts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Alerts, newest first: open ones (every status but resolved) unless a status is given */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          /** @description Default: every status but resolved. */
+          status?: 'active' | 'acknowledged' | 'silenced' | 'resolved';
+          hospitalId?: string;
+          /** @description A unit id. */
+          unit?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Alert'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Raise an alert for a room; a repeat of an open alert (same room and type) counts on it
+     * @description Tier 1 (nurses on duty in the unit) is told at once; unacknowledged, it escalates on the timers of the hospital's escalation policy. 201 with a new alert; 200 with the open alert and its raisedCount for a repeat.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['RaiseAlertInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The alert events after a seq, oldest first: what a reconnecting real-time client missed */
+    get: {
+      parameters: {
+        query?: {
+          /** @description The last seq the client has: events after it are listed. */
+          after?: number;
+          /** @description The nextCursor of the previous page (overrides after). */
+          cursor?: string;
+          limit?: number;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['AlertEvent'][];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One alert with its location and its whole timeline */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AlertDetail'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/{id}/acknowledge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Acknowledge: escalation stops; an acknowledgement not followed by a resolve times out (idempotent) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/{id}/unacknowledge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Give an acknowledged alert back: active again, its escalation resumes (idempotent) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': Record<string, never> | null;
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/{id}/silence': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Silence until a time (at most 24 hours): no notifications or escalation until then */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['SilenceAlertInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/alerts/{id}/resolve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Resolve with what was done: nothing more is timed or sent (idempotent) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['ResolveAlertInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Alert'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/hospitals/{id}/escalation-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The hospital's escalation policy (the default if it has not set one) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['EscalationPolicyView'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    /** Set the hospital's escalation policy for alerts raised from now on (running alerts keep theirs) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['EscalationPolicyInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['EscalationPolicyView'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Your in-app notifications, newest first, with your unread count */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Items per page (1-100). */
+          limit?: number;
+          /** @description The nextCursor of the previous page. */
+          cursor?: string;
+          unread?: 'true' | 'false';
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['Notification'][];
+              nextCursor: string | null;
+              unread: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications/read': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Mark your notifications read: the ids given, or all of them */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['MarkNotificationsReadInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              marked: number;
+              unread: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications/preferences': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Your outside channels (email, push) per urgency, and what you get in each hospital */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['NotificationPreferencesView'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    /** Choose your outside channels per urgency (an urgency left out follows the hospital) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['NotificationPreferencesInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['NotificationPreferencesView'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications/push-key': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The server's web push (VAPID) public key to subscribe with; null while push is off */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              publicKey: string | null;
+              reason: string | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications/push-subscriptions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The browsers you get web push on */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['PushSubscription'][];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Get web push on this browser (the body is its PushSubscription's toJSON()) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['PushSubscriptionBodyInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['PushSubscription'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/notifications/push-subscriptions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Stop web push on one of your browsers */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/admin/load-tests': {
     parameters: {
       query?: never;
@@ -16222,6 +17907,226 @@ export interface components {
         amount: string;
       };
     };
+    RaiseAlertInput: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      hospitalId: string;
+      /**
+       * @description A unit of that hospital.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      unitId: string;
+      /**
+       * @description A room of that unit.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      roomId: string;
+      /** @enum {string} */
+      type: 'fall' | 'code-blue' | 'pain' | 'assistance' | 'equipment' | 'critical-lab' | 'other';
+      /** @description 5 is high priority, 3-4 medium, 1-2 low. */
+      urgency: number;
+      /** @description What is happening; shown in the app only, never in push, email or webhooks. */
+      description?: string;
+      /**
+       * @description The patient concerned, if known; never inferred from the room.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      patientId?: string;
+      /** @description The patient's MRN: with patientId, the second identifier. Required when patientId is given. */
+      patientMrn?: string;
+    };
+    SilenceAlertInput: {
+      /**
+       * Format: date-time
+       * @description When notifications resume (at most 24 hours ahead).
+       */
+      until: string;
+    };
+    ResolveAlertInput: {
+      /** @description What was done. */
+      resolution: string;
+    };
+    AlertInput: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      roomId: string;
+      patientId: string | null;
+      type: string;
+      urgency: number;
+      /** @enum {string} */
+      priority: 'high' | 'medium' | 'low';
+      description: string | null;
+      /** @enum {string} */
+      status: 'active' | 'acknowledged' | 'silenced' | 'resolved';
+      /** @enum {string} */
+      source: 'user' | 'api-key' | 'system';
+      raisedBy: string | null;
+      /** @description How many times it was raised while open (repeats are counted, not duplicated). */
+      raisedCount: number;
+      lastRaisedAt: unknown;
+      /** @description The highest tier notified: 1 nurses on duty in the unit, 2 adds doctors, 3 adds managers. */
+      tier: number;
+      /** @description Escalation steps fired so far (0: only the first notification). */
+      step: number;
+      nextEscalationAt: unknown | null;
+      acknowledgedAt: unknown | null;
+      acknowledgedBy: string | null;
+      silencedUntil: unknown | null;
+      resolvedAt: unknown | null;
+      resolvedBy: string | null;
+      resolution: string | null;
+      policy: {
+        delaysSeconds: number[];
+        ackTimeoutSeconds: number;
+      };
+      createdAt: unknown;
+      updatedAt: unknown;
+    };
+    AlertTimelineEntryInput: {
+      id: string;
+      type: string;
+      actorId: string | null;
+      detail: {
+        [key: string]: unknown;
+      } | null;
+      at: unknown;
+    };
+    AlertDetailInput: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      roomId: string;
+      patientId: string | null;
+      type: string;
+      urgency: number;
+      /** @enum {string} */
+      priority: 'high' | 'medium' | 'low';
+      description: string | null;
+      /** @enum {string} */
+      status: 'active' | 'acknowledged' | 'silenced' | 'resolved';
+      /** @enum {string} */
+      source: 'user' | 'api-key' | 'system';
+      raisedBy: string | null;
+      /** @description How many times it was raised while open (repeats are counted, not duplicated). */
+      raisedCount: number;
+      lastRaisedAt: unknown;
+      /** @description The highest tier notified: 1 nurses on duty in the unit, 2 adds doctors, 3 adds managers. */
+      tier: number;
+      /** @description Escalation steps fired so far (0: only the first notification). */
+      step: number;
+      nextEscalationAt: unknown | null;
+      acknowledgedAt: unknown | null;
+      acknowledgedBy: string | null;
+      silencedUntil: unknown | null;
+      resolvedAt: unknown | null;
+      resolvedBy: string | null;
+      resolution: string | null;
+      policy: {
+        delaysSeconds: number[];
+        ackTimeoutSeconds: number;
+      };
+      createdAt: unknown;
+      updatedAt: unknown;
+      location: {
+        hospitalName: string;
+        unitName: string;
+        roomName: string;
+      };
+      timeline: components['schemas']['AlertTimelineEntryInput'][];
+    };
+    AlertEventInput: {
+      /** @description Increases by one per event in the organization. */
+      seq: number;
+      /** @enum {string} */
+      type: 'alert:new' | 'alert:updated' | 'alert:escalated' | 'alert:resolved';
+      alert: components['schemas']['AlertInput'];
+      at: unknown;
+    };
+    /** @description Per urgency ("1" to "5"), the outside channels (email, push) besides in-app and the socket. */
+    ChannelChoiceInput: {
+      1?: ('email' | 'push')[];
+      2?: ('email' | 'push')[];
+      3?: ('email' | 'push')[];
+      4?: ('email' | 'push')[];
+      5?: ('email' | 'push')[];
+    };
+    EscalationPolicyInput: {
+      /** @description Per urgency; an urgency not listed keeps the default. */
+      rules: {
+        urgency: number;
+        /** @description Seconds after the raise at which step i + 1 fires (the next tier; past the last tier, the last again). */
+        delaysSeconds: number[];
+      }[];
+      /** @description An acknowledged alert not resolved within it escalates again. */
+      ackTimeoutSeconds: number;
+      /** @description The default for staff who have not chosen; null or absent: Wardline's default. */
+      channels?: components['schemas']['ChannelChoiceInput'] | null;
+      /** @description A Slack-compatible incoming webhook told of every alert and escalation (unit and room only). */
+      webhookUrl?: string | null;
+    };
+    EscalationPolicyViewInput: {
+      hospitalId: string;
+      rules: {
+        urgency: number;
+        delaysSeconds: number[];
+      }[];
+      ackTimeoutSeconds: number;
+      /** @description The outside channels per urgency staff get unless they chose. */
+      channels: {
+        [key: string]: string[];
+      };
+      /** @description The webhook set, by host only: its path is often its secret, so it is never shown again. */
+      webhook: {
+        host: string;
+      } | null;
+      /** @description true: the hospital has not set its own. */
+      isDefault: boolean;
+      updatedAt: unknown | null;
+    };
+    NotificationInput: {
+      id: string;
+      alertId: string;
+      /** @enum {string} */
+      kind: 'alert' | 'escalation' | 'ack-reminder' | 'undelivered';
+      tier: number;
+      title: string;
+      body: string;
+      readAt: unknown | null;
+      createdAt: unknown;
+    };
+    MarkNotificationsReadInput: {
+      /** @description The notifications to mark; none: all of yours. */
+      ids?: string[];
+    };
+    NotificationPreferencesInput: {
+      channels: components['schemas']['ChannelChoiceInput'];
+    };
+    NotificationPreferencesViewInput: {
+      /** @description Your choice where you made one. */
+      channels: {
+        [key: string]: string[];
+      };
+      /** @description Per hospital and urgency, what you get: yours, else the hospital's default. */
+      effective: {
+        [key: string]: {
+          [key: string]: string[];
+        };
+      };
+    };
+    PushSubscriptionBodyInput: {
+      /** Format: uri */
+      endpoint: string;
+      expirationTime?: number | null;
+      keys: {
+        p256dh: string;
+        auth: string;
+      };
+    };
+    PushSubscriptionInput: {
+      id: string;
+      host: string;
+      createdAt: unknown;
+    };
     AppointmentInput: {
       id: string;
       patientId: string;
@@ -17653,6 +19558,236 @@ export interface components {
          */
         amount: string;
       };
+    };
+    RaiseAlert: {
+      /** @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11 */
+      hospitalId: string;
+      /**
+       * @description A unit of that hospital.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      unitId: string;
+      /**
+       * @description A room of that unit.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      roomId: string;
+      /** @enum {string} */
+      type: 'fall' | 'code-blue' | 'pain' | 'assistance' | 'equipment' | 'critical-lab' | 'other';
+      /** @description 5 is high priority, 3-4 medium, 1-2 low. */
+      urgency: number;
+      /** @description What is happening; shown in the app only, never in push, email or webhooks. */
+      description?: string;
+      /**
+       * @description The patient concerned, if known; never inferred from the room.
+       * @example 0b7f3f4e-8a1d-4c52-9a57-1f6d2f0e9c11
+       */
+      patientId?: string;
+      /** @description The patient's MRN: with patientId, the second identifier. Required when patientId is given. */
+      patientMrn?: string;
+    };
+    SilenceAlert: {
+      /**
+       * Format: date-time
+       * @description When notifications resume (at most 24 hours ahead).
+       */
+      until: string;
+    };
+    ResolveAlert: {
+      /** @description What was done. */
+      resolution: string;
+    };
+    Alert: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      roomId: string;
+      patientId: string | null;
+      type: string;
+      urgency: number;
+      /** @enum {string} */
+      priority: 'high' | 'medium' | 'low';
+      description: string | null;
+      /** @enum {string} */
+      status: 'active' | 'acknowledged' | 'silenced' | 'resolved';
+      /** @enum {string} */
+      source: 'user' | 'api-key' | 'system';
+      raisedBy: string | null;
+      /** @description How many times it was raised while open (repeats are counted, not duplicated). */
+      raisedCount: number;
+      /** Format: date-time */
+      lastRaisedAt: string;
+      /** @description The highest tier notified: 1 nurses on duty in the unit, 2 adds doctors, 3 adds managers. */
+      tier: number;
+      /** @description Escalation steps fired so far (0: only the first notification). */
+      step: number;
+      nextEscalationAt: string | null;
+      acknowledgedAt: string | null;
+      acknowledgedBy: string | null;
+      silencedUntil: string | null;
+      resolvedAt: string | null;
+      resolvedBy: string | null;
+      resolution: string | null;
+      policy: {
+        delaysSeconds: number[];
+        ackTimeoutSeconds: number;
+      };
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    AlertTimelineEntry: {
+      id: string;
+      type: string;
+      actorId: string | null;
+      detail: {
+        [key: string]: unknown;
+      } | null;
+      /** Format: date-time */
+      at: string;
+    };
+    AlertDetail: {
+      id: string;
+      hospitalId: string;
+      unitId: string;
+      roomId: string;
+      patientId: string | null;
+      type: string;
+      urgency: number;
+      /** @enum {string} */
+      priority: 'high' | 'medium' | 'low';
+      description: string | null;
+      /** @enum {string} */
+      status: 'active' | 'acknowledged' | 'silenced' | 'resolved';
+      /** @enum {string} */
+      source: 'user' | 'api-key' | 'system';
+      raisedBy: string | null;
+      /** @description How many times it was raised while open (repeats are counted, not duplicated). */
+      raisedCount: number;
+      /** Format: date-time */
+      lastRaisedAt: string;
+      /** @description The highest tier notified: 1 nurses on duty in the unit, 2 adds doctors, 3 adds managers. */
+      tier: number;
+      /** @description Escalation steps fired so far (0: only the first notification). */
+      step: number;
+      nextEscalationAt: string | null;
+      acknowledgedAt: string | null;
+      acknowledgedBy: string | null;
+      silencedUntil: string | null;
+      resolvedAt: string | null;
+      resolvedBy: string | null;
+      resolution: string | null;
+      policy: {
+        delaysSeconds: number[];
+        ackTimeoutSeconds: number;
+      };
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      location: {
+        hospitalName: string;
+        unitName: string;
+        roomName: string;
+      };
+      timeline: components['schemas']['AlertTimelineEntry'][];
+    };
+    AlertEvent: {
+      /** @description Increases by one per event in the organization. */
+      seq: number;
+      /** @enum {string} */
+      type: 'alert:new' | 'alert:updated' | 'alert:escalated' | 'alert:resolved';
+      alert: components['schemas']['Alert'];
+      /** Format: date-time */
+      at: string;
+    };
+    /** @description Per urgency ("1" to "5"), the outside channels (email, push) besides in-app and the socket. */
+    ChannelChoice: {
+      1?: ('email' | 'push')[];
+      2?: ('email' | 'push')[];
+      3?: ('email' | 'push')[];
+      4?: ('email' | 'push')[];
+      5?: ('email' | 'push')[];
+    };
+    EscalationPolicy: {
+      /** @description Per urgency; an urgency not listed keeps the default. */
+      rules: {
+        urgency: number;
+        /** @description Seconds after the raise at which step i + 1 fires (the next tier; past the last tier, the last again). */
+        delaysSeconds: number[];
+      }[];
+      /** @description An acknowledged alert not resolved within it escalates again. */
+      ackTimeoutSeconds: number;
+      /** @description The default for staff who have not chosen; null or absent: Wardline's default. */
+      channels?: components['schemas']['ChannelChoice'] | null;
+      /** @description A Slack-compatible incoming webhook told of every alert and escalation (unit and room only). */
+      webhookUrl?: string | null;
+    };
+    EscalationPolicyView: {
+      hospitalId: string;
+      rules: {
+        urgency: number;
+        delaysSeconds: number[];
+      }[];
+      ackTimeoutSeconds: number;
+      /** @description The outside channels per urgency staff get unless they chose. */
+      channels: {
+        [key: string]: string[];
+      };
+      /** @description The webhook set, by host only: its path is often its secret, so it is never shown again. */
+      webhook: {
+        host: string;
+      } | null;
+      /** @description true: the hospital has not set its own. */
+      isDefault: boolean;
+      updatedAt: string | null;
+    };
+    Notification: {
+      id: string;
+      alertId: string;
+      /** @enum {string} */
+      kind: 'alert' | 'escalation' | 'ack-reminder' | 'undelivered';
+      tier: number;
+      title: string;
+      body: string;
+      readAt: string | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
+    MarkNotificationsRead: {
+      /** @description The notifications to mark; none: all of yours. */
+      ids?: string[];
+    };
+    NotificationPreferences: {
+      channels: components['schemas']['ChannelChoice'];
+    };
+    NotificationPreferencesView: {
+      /** @description Your choice where you made one. */
+      channels: {
+        [key: string]: string[];
+      };
+      /** @description Per hospital and urgency, what you get: yours, else the hospital's default. */
+      effective: {
+        [key: string]: {
+          [key: string]: string[];
+        };
+      };
+    };
+    PushSubscriptionBody: {
+      /** Format: uri */
+      endpoint: string;
+      expirationTime?: number | null;
+      keys: {
+        p256dh: string;
+        auth: string;
+      };
+    };
+    PushSubscription: {
+      id: string;
+      host: string;
+      /** Format: date-time */
+      createdAt: string;
     };
     Appointment: {
       id: string;

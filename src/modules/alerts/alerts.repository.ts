@@ -1,0 +1,411 @@
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { members, users } from '../../platform/auth/auth.schema.js';
+import { TenantRepository } from '../../platform/db/tenant-repository.js';
+import type { Cursor } from '../../platform/http/pagination.js';
+import type { Role } from '../../platform/permissions.js';
+import { hospitals, rooms, units } from '../hospitals/hospitals.schema.js';
+import { patients } from '../patients/patients.schema.js';
+import { shifts } from '../staff/staff.schema.js';
+import type { ChannelChoice, EscalationRule } from './escalation-policy.js';
+import {
+  alertEvents,
+  alerts,
+  alertTimeline,
+  escalationPolicies,
+  notificationPreferences,
+  notifications,
+  pushSubscriptions,
+} from './alerts.schema.js';
+
+export type AlertRow = typeof alerts.$inferSelect;
+export type NewAlert = Omit<typeof alerts.$inferInsert, 'organizationId' | 'id'>;
+export type AlertChanges = Partial<
+  Pick<
+    AlertRow,
+    | 'status'
+    | 'tier'
+    | 'step'
+    | 'nextEscalationAt'
+    | 'acknowledgedAt'
+    | 'acknowledgedBy'
+    | 'silencedUntil'
+    | 'resolvedAt'
+    | 'resolvedBy'
+    | 'resolution'
+    | 'updatedAt'
+  >
+>;
+export type TimelineRow = typeof alertTimeline.$inferSelect;
+export type NewTimelineEntry = { alertId: string; type: string; actorId: string | null; detail?: object; at: Date };
+export type AlertEventRow = typeof alertEvents.$inferSelect;
+export type NotificationRow = typeof notifications.$inferSelect;
+export type PolicyRow = typeof escalationPolicies.$inferSelect;
+
+/** What a hospital sets besides its escalation steps. */
+export interface SavedPolicy {
+  rules: EscalationRule[];
+  ackTimeoutSeconds: number;
+  channels: ChannelChoice | null;
+  webhookUrl: string | null;
+}
+
+export interface AlertFilter {
+  status?: string;
+  hospitalId?: string;
+  unitId?: string;
+}
+
+/** A room with its unit and hospital, as an alert is raised for it. */
+export interface Location {
+  hospitalId: string;
+  hospitalName: string;
+  unitId: string;
+  unitName: string;
+  roomId: string;
+  roomName: string;
+  active: boolean;
+}
+
+/** All SQL on one organization's alerts, their timelines, events, policies and in-app notifications. */
+export class AlertsRepository extends TenantRepository {
+  /** The room, if it is in this unit of this hospital (all of this organization). */
+  async location(hospitalId: string, unitId: string, roomId: string): Promise<Location | undefined> {
+    const [row] = await this.db
+      .select({
+        hospitalId: hospitals.id,
+        hospitalName: hospitals.name,
+        unitId: units.id,
+        unitName: units.name,
+        roomId: rooms.id,
+        roomName: rooms.name,
+        active: sql<boolean>`${hospitals.active} and ${units.active} and ${rooms.active}`,
+      })
+      .from(rooms)
+      .innerJoin(units, and(eq(units.organizationId, rooms.organizationId), eq(units.id, rooms.unitId)))
+      .innerJoin(hospitals, and(eq(hospitals.organizationId, rooms.organizationId), eq(hospitals.id, rooms.hospitalId)))
+      .where(this.where(rooms, eq(rooms.id, roomId), eq(rooms.unitId, unitId), eq(rooms.hospitalId, hospitalId)));
+    return row;
+  }
+
+  /** The MRN of the patient (of this organization), or undefined. */
+  async patientMrn(patientId: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ mrn: patients.mrn })
+      .from(patients)
+      .where(this.where(patients, eq(patients.id, patientId)));
+    return row?.mrn;
+  }
+
+  async hospitalExists(hospitalId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: hospitals.id })
+      .from(hospitals)
+      .where(this.where(hospitals, eq(hospitals.id, hospitalId)));
+    return row !== undefined;
+  }
+
+  async policyOf(hospitalId: string) {
+    const [row] = await this.db
+      .select()
+      .from(escalationPolicies)
+      .where(this.where(escalationPolicies, eq(escalationPolicies.hospitalId, hospitalId)));
+    return row;
+  }
+
+  async savePolicy(hospitalId: string, policy: SavedPolicy, by: string, at: Date) {
+    const p = escalationPolicies;
+    const [row] = await this.db
+      .insert(p)
+      .values(this.owned({ hospitalId, ...policy, updatedBy: by, createdAt: at, updatedAt: at }))
+      .onConflictDoUpdate({
+        target: [p.organizationId, p.hospitalId],
+        set: { ...policy, updatedBy: by, updatedAt: at },
+      })
+      .returning();
+    return row!;
+  }
+
+  /** Each active hospital's default channels (null where it has not chosen). */
+  hospitalChannels() {
+    const p = escalationPolicies;
+    return this.db
+      .select({ hospitalId: hospitals.id, channels: p.channels })
+      .from(hospitals)
+      .leftJoin(p, and(eq(p.organizationId, hospitals.organizationId), eq(p.hospitalId, hospitals.id)))
+      .where(this.where(hospitals, eq(hospitals.active, true)))
+      .orderBy(asc(hospitals.name));
+  }
+
+  /** People's own channel choices, by user id (those without one are left out). */
+  async preferencesOf(userIds: string[]): Promise<Map<string, ChannelChoice>> {
+    if (userIds.length === 0) return new Map();
+    const n = notificationPreferences;
+    const rows = await this.db
+      .select({ userId: n.userId, channels: n.channels })
+      .from(n)
+      .where(this.where(n, inArray(n.userId, userIds)));
+    return new Map(rows.map((row) => [row.userId, row.channels]));
+  }
+
+  async savePreferences(userId: string, channels: ChannelChoice, at: Date) {
+    const n = notificationPreferences;
+    await this.db
+      .insert(n)
+      .values(this.owned({ userId, channels, createdAt: at, updatedAt: at }))
+      .onConflictDoUpdate({ target: [n.organizationId, n.userId], set: { channels, updatedAt: at } });
+  }
+
+  /** The email address of a member of this organization (undefined for anyone else). */
+  async memberEmail(userId: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ email: users.email })
+      .from(members)
+      .innerJoin(users, eq(users.id, members.userId))
+      .where(this.where(members, eq(members.userId, userId)));
+    return row?.email;
+  }
+
+  pushSubscriptionsOf(userId: string) {
+    const s = pushSubscriptions;
+    return this.db
+      .select()
+      .from(s)
+      .where(this.where(s, eq(s.userId, userId)))
+      .orderBy(asc(s.createdAt), asc(s.id));
+  }
+
+  /** Adds the browser's subscription, or moves an endpoint already known (a shared device) to this person. */
+  async savePushSubscription(userId: string, endpoint: string, p256dh: string, auth: string, at: Date) {
+    const s = pushSubscriptions;
+    const [row] = await this.db
+      .insert(s)
+      .values(this.owned({ userId, endpoint, p256dh, auth, createdAt: at, updatedAt: at }))
+      .onConflictDoUpdate({ target: [s.organizationId, s.endpoint], set: { userId, p256dh, auth, updatedAt: at } })
+      .returning();
+    return row!;
+  }
+
+  /** Deletes subscriptions by id; `userId` limits it to that person's. Returns how many went. */
+  async deletePushSubscriptions(ids: string[], userId?: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const s = pushSubscriptions;
+    const gone = await this.db
+      .delete(s)
+      .where(this.where(s, inArray(s.id, ids), userId ? eq(s.userId, userId) : undefined))
+      .returning({ id: s.id });
+    return gone.length;
+  }
+
+  /**
+   * Inserts the alert, or, when an open alert of the same (hospital, room, type) exists, counts the
+   * repeat on it instead: one statement, so two racing raises leave one alert raised twice.
+   */
+  async raise(values: NewAlert, at: Date): Promise<{ row: AlertRow; created: boolean }> {
+    const a = alerts;
+    const [result] = await this.db
+      .insert(a)
+      .values(this.owned(values))
+      .onConflictDoUpdate({
+        target: [a.organizationId, a.hospitalId, a.roomId, a.type],
+        targetWhere: sql`${a.status} <> 'resolved'`,
+        set: { raisedCount: sql`${a.raisedCount} + 1`, lastRaisedAt: at, updatedAt: at },
+      })
+      .returning({ ...getTableColumns(a), created: sql<boolean>`(xmax = 0)` });
+    const { created, ...row } = result!;
+    return { row, created };
+  }
+
+  async find(id: string): Promise<AlertRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(alerts)
+      .where(this.where(alerts, eq(alerts.id, id)));
+    return row;
+  }
+
+  /**
+   * The alert, locked until the transaction ends (every change of an alert takes this lock first).
+   * NO KEY UPDATE: it does not wait for transactions that only add rows referring to the alert (a
+   * delivery writing its timeline row holds a KEY SHARE lock on it).
+   */
+  async lock(id: string): Promise<AlertRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(alerts)
+      .where(this.where(alerts, eq(alerts.id, id)))
+      .for('no key update');
+    return row;
+  }
+
+  /** The alert if its timer is due, locked; undefined if another process holds it or it is not due any more. */
+  async claimDue(id: string, now: Date): Promise<AlertRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(alerts)
+      .where(this.where(alerts, eq(alerts.id, id), lte(alerts.nextEscalationAt, now)))
+      .for('no key update', { skipLocked: true });
+    return row;
+  }
+
+  async update(id: string, changes: AlertChanges): Promise<AlertRow> {
+    const [row] = await this.db
+      .update(alerts)
+      .set(changes)
+      .where(this.where(alerts, eq(alerts.id, id)))
+      .returning();
+    return row!;
+  }
+
+  async list(filter: AlertFilter, limit: number, cursor: Cursor | undefined) {
+    const at = cursor && new Date(cursor.sort);
+    const before =
+      cursor && at ? or(lt(alerts.createdAt, at), and(eq(alerts.createdAt, at), lt(alerts.id, cursor.id))) : undefined;
+    return this.db
+      .select()
+      .from(alerts)
+      .where(
+        this.where(
+          alerts,
+          filter.status ? eq(alerts.status, filter.status) : sql`${alerts.status} <> 'resolved'`,
+          filter.hospitalId ? eq(alerts.hospitalId, filter.hospitalId) : undefined,
+          filter.unitId ? eq(alerts.unitId, filter.unitId) : undefined,
+          before,
+        ),
+      )
+      .orderBy(desc(alerts.createdAt), desc(alerts.id))
+      .limit(limit + 1);
+  }
+
+  /** Open alerts (every status but resolved), of one hospital or all: alerts_status_idx or alerts_hospital_status_idx. */
+  async countOpen(hospitalId: string | null): Promise<number> {
+    const [row] = await this.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(alerts)
+      .where(
+        this.where(
+          alerts,
+          inArray(alerts.status, ['active', 'acknowledged', 'silenced']),
+          hospitalId ? eq(alerts.hospitalId, hospitalId) : undefined,
+        ),
+      );
+    return row!.count;
+  }
+
+  async appendTimeline(entries: NewTimelineEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.insert(alertTimeline).values(
+      entries.map((entry) =>
+        this.owned({
+          alertId: entry.alertId,
+          type: entry.type,
+          actorId: entry.actorId,
+          detail: (entry.detail ?? null) as Record<string, unknown> | null,
+          createdAt: entry.at,
+          updatedAt: entry.at,
+        }),
+      ),
+    );
+  }
+
+  timelineOf(alertId: string) {
+    return this.db
+      .select()
+      .from(alertTimeline)
+      .where(this.where(alertTimeline, eq(alertTimeline.alertId, alertId)))
+      .orderBy(asc(alertTimeline.position));
+  }
+
+  async appendEvent(event: Omit<typeof alertEvents.$inferInsert, 'organizationId' | 'id'>): Promise<void> {
+    await this.db.insert(alertEvents).values(this.owned(event));
+  }
+
+  /** Events after `seq`, oldest first (one more than `limit`: whether there is a next page). */
+  eventsAfter(seq: number, limit: number) {
+    return this.db
+      .select()
+      .from(alertEvents)
+      .where(this.where(alertEvents, gt(alertEvents.seq, seq)))
+      .orderBy(asc(alertEvents.seq))
+      .limit(limit + 1);
+  }
+
+  /**
+   * Members on duty now with one of `roles`: in the unit for nurses and doctors, anywhere in the
+   * hospital for managers (and, if no manager is on duty there, every manager of the organization:
+   * the last tier always reaches someone who can act).
+   */
+  async recipients(hospitalId: string, unitId: string, roles: readonly Role[]) {
+    const clinical = roles.filter((role) => role !== 'manager');
+    const onDuty = await this.db
+      .selectDistinct({ userId: shifts.userId, role: shifts.role, email: users.email, name: users.name })
+      .from(shifts)
+      .innerJoin(users, eq(users.id, shifts.userId))
+      .innerJoin(members, and(eq(members.organizationId, shifts.organizationId), eq(members.userId, shifts.userId)))
+      .where(
+        this.where(
+          shifts,
+          isNull(shifts.endedAt),
+          or(
+            clinical.length > 0 ? and(eq(shifts.unitId, unitId), inArray(shifts.role, clinical)) : undefined,
+            roles.includes('manager') ? and(eq(shifts.hospitalId, hospitalId), eq(shifts.role, 'manager')) : undefined,
+          ),
+        ),
+      );
+    if (!roles.includes('manager') || onDuty.some((r) => r.role === 'manager')) return onDuty;
+    const managers = await this.db
+      .select({ userId: members.userId, role: members.role, email: users.email, name: users.name })
+      .from(members)
+      .innerJoin(users, eq(users.id, members.userId))
+      .where(this.where(members, eq(members.role, 'manager')));
+    return [...onDuty, ...managers];
+  }
+
+  /** Every manager of the organization, for an alert that reached nobody. */
+  managers() {
+    return this.db
+      .select({ userId: members.userId, role: members.role, email: users.email, name: users.name })
+      .from(members)
+      .innerJoin(users, eq(users.id, members.userId))
+      .where(this.where(members, eq(members.role, 'manager')));
+  }
+
+  async insertNotifications(rows: Omit<typeof notifications.$inferInsert, 'organizationId' | 'id'>[]) {
+    if (rows.length === 0) return [];
+    return this.db
+      .insert(notifications)
+      .values(rows.map((row) => this.owned(row)))
+      .returning();
+  }
+
+  notificationsOf(userId: string, unreadOnly: boolean, limit: number, cursor: Cursor | undefined) {
+    const n = notifications;
+    const at = cursor && new Date(cursor.sort);
+    const before = cursor && at ? or(lt(n.createdAt, at), and(eq(n.createdAt, at), lt(n.id, cursor.id))) : undefined;
+    return this.db
+      .select()
+      .from(n)
+      .where(this.where(n, eq(n.userId, userId), unreadOnly ? isNull(n.readAt) : undefined, before))
+      .orderBy(desc(n.createdAt), desc(n.id))
+      .limit(limit + 1);
+  }
+
+  async unreadCount(userId: string): Promise<number> {
+    const n = notifications;
+    const [row] = await this.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(n)
+      .where(this.where(n, eq(n.userId, userId), isNull(n.readAt)));
+    return row!.count;
+  }
+
+  /** Marks the user's notifications read (the ids given, or all); returns how many changed. */
+  async markRead(userId: string, ids: string[] | null, at: Date): Promise<number> {
+    const n = notifications;
+    const changed = await this.db
+      .update(n)
+      .set({ readAt: at, updatedAt: at })
+      .where(this.where(n, eq(n.userId, userId), isNull(n.readAt), ids ? inArray(n.id, ids) : undefined))
+      .returning({ id: n.id });
+    return changed.length;
+  }
+}

@@ -1,0 +1,353 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
+import { IdParams } from '../../platform/http/ids.js';
+import { pageOf } from '../../platform/http/pagination.js';
+import { AlertsService } from './alerts.service.js';
+import {
+  Alert,
+  AlertDetail,
+  AlertEvent,
+  AlertEventsQuery,
+  AlertQuery,
+  EscalationPolicy,
+  EscalationPolicyView,
+  MarkRead,
+  Notification,
+  NotificationPreferences,
+  NotificationPreferencesView,
+  NotificationQuery,
+  PushSubscriptionBody,
+  PushSubscriptionView,
+  RaiseAlert,
+  ResolveAlert,
+  SilenceAlert,
+} from './alerts.shapes.js';
+import { EscalationEngine, type EngineSettings } from './escalation-engine.js';
+import { AlertDelivery, DELIVER_JOB, DELIVER_QUEUE } from './alert-delivery.js';
+import { buildChannels, type ChannelSettings, checkWebhookUrl, renderAlertMessage } from './channels/index.js';
+import { checkOutsideUrl } from './channels/outside-url.js';
+import { NotificationsService } from './notifications.service.js';
+import { z } from 'zod';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    alerts: AlertsService;
+    escalations: EscalationEngine;
+  }
+}
+
+export interface AlertsModuleOptions {
+  engine: EngineSettings;
+  config: ChannelSettings & { publicUrl: string };
+}
+
+const NoBody = z.strictObject({}).nullish();
+const changed = { ...commonErrors, 404: ErrorBody, 409: ErrorBody };
+
+/**
+ * Clinical alerts: raising, responding, the escalation engine, the event feed for real-time
+ * clients, escalation policies and in-app notifications (README, "Clinical alerts").
+ */
+export const alertsModule = fp(
+  async (app: FastifyInstance, opts: AlertsModuleOptions) => {
+    const { config } = opts;
+    const linkTo = (alertId: string) => `${config.publicUrl}/alerts/${alertId}`;
+    const allowPrivate = { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE };
+    const channels = buildChannels(config, app.breakers, app.log.child({ module: 'alert-channels' }));
+    const delivery = new AlertDelivery({ uow: app.uow, now: () => app.now(), channels, linkTo });
+    await app.jobs.register(DELIVER_JOB, (job) => delivery.run(job), DELIVER_QUEUE);
+    const alerts = new AlertsService({
+      uow: app.uow,
+      now: () => app.now(),
+      realtime: app.realtime,
+      render: renderAlertMessage,
+      linkTo,
+      checkWebhookUrl: (url) => checkWebhookUrl(url, allowPrivate),
+      queueOutside: (work, deliveries, alert) => delivery.queue(work, deliveries, alert),
+    });
+    app.decorate('alerts', alerts);
+    const notifications = new NotificationsService({
+      uow: app.uow,
+      now: () => app.now(),
+      push: { publicKey: channels.push.publicKey, disabledReason: channels.push.disabledReason ?? undefined },
+      checkEndpoint: (url) =>
+        checkOutsideUrl(url, {
+          ...allowPrivate,
+          protocols: config.WEBHOOK_ALLOW_PRIVATE ? ['https:', 'http:'] : ['https:'],
+        }),
+    });
+    const engine = new EscalationEngine(
+      app.database.db,
+      (organizationId, alertId) => alerts.fire(organizationId, alertId),
+      () => app.now(),
+      app.log.child({ module: 'escalations' }),
+      opts.engine,
+    );
+    app.decorate('escalations', engine);
+    // Timers fire where jobs run (ROLE all or worker); an api-only process only raises and answers.
+    if (app.jobs.runsHandlers) {
+      app.addHook('onReady', async () => engine.start());
+      app.addHook('preClose', async () => engine.stop());
+    }
+
+    const r = app.withTypeProvider<ZodTypeProvider>();
+    const tags = ['alerts'];
+    r.post(
+      '/api/v1/alerts',
+      {
+        config: { permission: 'alerts:raise', rateLimitOperation: 'alerts' },
+        schema: {
+          tags,
+          summary: 'Raise an alert for a room; a repeat of an open alert (same room and type) counts on it',
+          description:
+            'Tier 1 (nurses on duty in the unit) is told at once; unacknowledged, it escalates on the timers of ' +
+            "the hospital's escalation policy. 201 with a new alert; 200 with the open alert and its raisedCount for a repeat.",
+          body: RaiseAlert,
+          response: { 200: Alert, 201: Alert, ...changed },
+        },
+      },
+      async (request, reply) => {
+        const { alert, created } = await alerts.raise(request.tenant, request.body);
+        return reply.code(created ? 201 : 200).send(alert);
+      },
+    );
+    r.get(
+      '/api/v1/alerts',
+      {
+        config: { permission: 'alerts:read' },
+        schema: {
+          tags,
+          summary: 'Alerts, newest first: open ones (every status but resolved) unless a status is given',
+          querystring: AlertQuery,
+          response: { 200: pageOf(Alert), ...commonErrors },
+        },
+      },
+      async (request) => alerts.list(request.tenant, request.query),
+    );
+    r.get(
+      '/api/v1/alerts/events',
+      {
+        config: { permission: 'alerts:read' },
+        schema: {
+          tags,
+          summary: 'The alert events after a seq, oldest first: what a reconnecting real-time client missed',
+          querystring: AlertEventsQuery,
+          response: { 200: pageOf(AlertEvent), ...commonErrors },
+        },
+      },
+      async (request) => alerts.events(request.tenant, request.query),
+    );
+    r.get(
+      '/api/v1/alerts/:id',
+      {
+        config: { permission: 'alerts:read' },
+        schema: {
+          tags,
+          summary: 'One alert with its location and its whole timeline',
+          params: IdParams,
+          response: { 200: AlertDetail, ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request) => alerts.get(request.tenant, request.params.id),
+    );
+    r.post(
+      '/api/v1/alerts/:id/acknowledge',
+      {
+        config: { permission: 'alerts:respond' },
+        schema: {
+          tags,
+          summary: 'Acknowledge: escalation stops; an acknowledgement not followed by a resolve times out (idempotent)',
+          params: IdParams,
+          body: NoBody,
+          response: { 200: Alert, ...changed },
+        },
+      },
+      async (request) => alerts.acknowledge(request.tenant, request.params.id),
+    );
+    r.post(
+      '/api/v1/alerts/:id/unacknowledge',
+      {
+        config: { permission: 'alerts:respond' },
+        schema: {
+          tags,
+          summary: 'Give an acknowledged alert back: active again, its escalation resumes (idempotent)',
+          params: IdParams,
+          body: NoBody,
+          response: { 200: Alert, ...changed },
+        },
+      },
+      async (request) => alerts.unacknowledge(request.tenant, request.params.id),
+    );
+    r.post(
+      '/api/v1/alerts/:id/silence',
+      {
+        config: { permission: 'alerts:respond' },
+        schema: {
+          tags,
+          summary: 'Silence until a time (at most 24 hours): no notifications or escalation until then',
+          params: IdParams,
+          body: SilenceAlert,
+          response: { 200: Alert, ...changed },
+        },
+      },
+      async (request) => alerts.silence(request.tenant, request.params.id, request.body.until),
+    );
+    r.post(
+      '/api/v1/alerts/:id/resolve',
+      {
+        config: { permission: 'alerts:respond' },
+        schema: {
+          tags,
+          summary: 'Resolve with what was done: nothing more is timed or sent (idempotent)',
+          params: IdParams,
+          body: ResolveAlert,
+          response: { 200: Alert, ...changed },
+        },
+      },
+      async (request) => alerts.resolve(request.tenant, request.params.id, request.body.resolution),
+    );
+
+    r.get(
+      '/api/v1/hospitals/:id/escalation-policy',
+      {
+        config: { permission: 'hospitals:read' },
+        schema: {
+          tags,
+          summary: "The hospital's escalation policy (the default if it has not set one)",
+          params: IdParams,
+          response: { 200: EscalationPolicyView, ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request) => alerts.policy(request.tenant, request.params.id),
+    );
+    r.put(
+      '/api/v1/hospitals/:id/escalation-policy',
+      {
+        config: { permission: 'alerts:policy' },
+        schema: {
+          tags,
+          summary: "Set the hospital's escalation policy for alerts raised from now on (running alerts keep theirs)",
+          params: IdParams,
+          body: EscalationPolicy,
+          response: { 200: EscalationPolicyView, ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request) => alerts.savePolicy(request.tenant, request.params.id, request.body),
+    );
+
+    const notificationTags = ['notifications'];
+    r.get(
+      '/api/v1/notifications',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'Your in-app notifications, newest first, with your unread count',
+          querystring: NotificationQuery,
+          response: { 200: pageOf(Notification).extend({ unread: z.number() }), ...commonErrors },
+        },
+      },
+      async (request) => notifications.list(request.tenant, request.query),
+    );
+    r.post(
+      '/api/v1/notifications/read',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'Mark your notifications read: the ids given, or all of them',
+          body: MarkRead,
+          response: { 200: z.object({ marked: z.number(), unread: z.number() }), ...commonErrors },
+        },
+      },
+      async (request) => notifications.markRead(request.tenant, request.body.ids),
+    );
+    r.get(
+      '/api/v1/notifications/preferences',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'Your outside channels (email, push) per urgency, and what you get in each hospital',
+          response: { 200: NotificationPreferencesView, ...commonErrors },
+        },
+      },
+      async (request) => notifications.preferences(request.tenant),
+    );
+    r.put(
+      '/api/v1/notifications/preferences',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'Choose your outside channels per urgency (an urgency left out follows the hospital)',
+          body: NotificationPreferences,
+          response: { 200: NotificationPreferencesView, ...commonErrors },
+        },
+      },
+      async (request) => {
+        await notifications.savePreferences(request.tenant, request.body.channels);
+        return notifications.preferences(request.tenant);
+      },
+    );
+    r.get(
+      '/api/v1/notifications/push-key',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: "The server's web push (VAPID) public key to subscribe with; null while push is off",
+          response: {
+            200: z.object({ publicKey: z.string().nullable(), reason: z.string().nullable() }),
+            ...commonErrors,
+          },
+        },
+      },
+      async () => notifications.pushKey(),
+    );
+    r.get(
+      '/api/v1/notifications/push-subscriptions',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'The browsers you get web push on',
+          response: { 200: z.object({ data: z.array(PushSubscriptionView) }), ...commonErrors },
+        },
+      },
+      async (request) => notifications.subscriptions(request.tenant),
+    );
+    r.post(
+      '/api/v1/notifications/push-subscriptions',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: "Get web push on this browser (the body is its PushSubscription's toJSON())",
+          body: PushSubscriptionBody,
+          response: { 201: PushSubscriptionView, ...commonErrors, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await notifications.subscribe(request.tenant, request.body)),
+    );
+    r.delete(
+      '/api/v1/notifications/push-subscriptions/:id',
+      {
+        config: { permission: 'notifications:own' },
+        schema: {
+          tags: notificationTags,
+          summary: 'Stop web push on one of your browsers',
+          params: IdParams,
+          response: { 204: z.null(), ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        await notifications.unsubscribe(request.tenant, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+  },
+  { name: 'alerts', dependencies: ['kit', 'jobs', 'realtime'] },
+);
