@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
 /** The app's clock: tests move it; the escalation engine and every timestamp read it. */
@@ -301,6 +302,34 @@ describe('escalation', () => {
   });
 });
 
+describe.skipIf(!process.env.DATABASE_URL)('two worker processes on one PostgreSQL', () => {
+  it('fire each step once, whichever looks first', async () => {
+    const other = await buildApp(t.config, {
+      database: t.database,
+      redis: t.redis,
+      authSecret: t.config.AUTH_SECRET!,
+      now: () => clock,
+    });
+    await other.ready();
+    try {
+      const ids: string[] = [];
+      for (const room of rooms.slice(0, 4)) {
+        ids.push((await raise(a, 'operator', alertIn(room, { type: 'assistance' }))).json<Json>().id as string);
+      }
+      advance(10);
+      await Promise.all([t.app.escalations.tick(), other.escalations.tick(), t.app.escalations.tick()]);
+      for (const id of ids) {
+        const view = await detail(id);
+        expect(view.step).toBe(1);
+        expect(view.timeline.filter((e: Json) => e.type === 'escalated')).toHaveLength(1);
+        await respond(id, 'resolve', 'nurse', { resolution: 'ok' });
+      }
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('event feed', () => {
   it('lists every event after a seq, in order, with the alert as it was', async () => {
     const feed = async (after: number) =>
@@ -340,5 +369,36 @@ describe('event feed', () => {
       payload: { ids: [id] },
     });
     expect(read.json<Json>()).toMatchObject({ marked: 1, unread: mine.unread - 1 });
+  });
+});
+
+describe('analytics and health', () => {
+  it('gives managers alerts per unit and urgency, time to acknowledge and the escalation rate; the dashboard counts open alerts', async () => {
+    const asManager = as(t.app, a.users.manager.token);
+    const from = new Date('2026-12-01T00:00:00.000Z').toISOString();
+    const res = await asManager({ method: 'GET', url: `/api/v1/alerts/stats?from=${from}` });
+    expect(res.statusCode).toBe(200);
+    const stats = res.json<Json>();
+    const all = await asManager({ method: 'GET', url: '/api/v1/alerts?status=resolved&limit=100' });
+    const open = await asManager({ method: 'GET', url: '/api/v1/alerts?limit=100' });
+    const total = all.json<Json>().data.length + open.json<Json>().data.length;
+    expect(stats.total).toBe(total);
+    expect(stats.byUnit.reduce((sum: number, row: Json) => sum + row.count, 0)).toBe(total);
+    expect(stats.byUnit.find((row: Json) => row.unitName === '4B' && row.urgency === 5).count).toBeGreaterThan(3);
+    // Acknowledged at 12 s (the escalation test) and at once (the event feed test).
+    expect(stats.timeToAcknowledge.acknowledged).toBeGreaterThanOrEqual(2);
+    expect(stats.timeToAcknowledge.p90Seconds).toBeGreaterThanOrEqual(stats.timeToAcknowledge.medianSeconds);
+    expect(stats.escalationRate).toBeGreaterThan(0);
+    expect(stats.escalationRate).toBeLessThan(1);
+    expect((await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/alerts/stats' })).statusCode).toBe(403);
+
+    const dashboard = await asManager({ method: 'GET', url: '/api/v1/dashboard/stats' });
+    expect(dashboard.json<Json>().activeAlerts).toBe(open.json<Json>().data.length);
+  });
+
+  it("reports the escalation engine's heartbeat on /health/ready", async () => {
+    await t.app.escalations.tick();
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.json<Json>().escalations).toMatchObject({ running: true, healthy: true });
   });
 });

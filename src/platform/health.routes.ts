@@ -16,7 +16,28 @@ const Readiness = z.object({
     rssMB: z.number(),
   }),
   breakers: z.array(z.object({ name: z.string(), state: z.enum(['closed', 'open', 'half-open']) })),
+  escalations: z
+    .object({
+      running: z.boolean(),
+      healthy: z.boolean(),
+      lastTickAt: z.string().nullable(),
+      lateMs: z.object({ p50: z.number(), p99: z.number(), max: z.number(), samples: z.number() }),
+    })
+    .nullable()
+    .describe("The alert escalation engine's heartbeat where it runs (ROLE all or worker); null elsewhere."),
 });
+
+/** What readiness reads of the escalation engine (the alerts module's), when there is one. */
+interface EscalationHeartbeat {
+  escalations?: {
+    stats(): {
+      running: boolean;
+      healthy: boolean;
+      lastTickAt: string | null;
+      lateMs: { p50: number; p99: number; max: number; samples: number };
+    };
+  };
+}
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -62,10 +83,10 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: database, Redis when configured, load and circuit breakers',
+        summary: 'Readiness: database, Redis when configured, load, circuit breakers, the escalation engine',
         description:
           'unavailable (503) when a dependency is down or requests are being shed; degraded (200) when an ' +
-          "outside service's circuit breaker is open.",
+          "outside service's circuit breaker is open or the escalation engine's heartbeat is late.",
         security: [],
         response: { 200: Readiness, 503: Readiness },
       },
@@ -82,9 +103,14 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         ...(redis ? { redis: await probe(() => redis.ping()) } : {}),
       };
       const breakers = app.breakers.stats().map(({ name, state }) => ({ name, state }));
+      const engine = (app as unknown as EscalationHeartbeat).escalations?.stats();
+      const escalations = engine?.running
+        ? { running: true, healthy: engine.healthy, lastTickAt: engine.lastTickAt, lateMs: engine.lateMs }
+        : null;
       const up = Object.values(dependencies).every((d) => d.status === 'up') && !pressure.underPressure;
-      const status = !up ? 'unavailable' : breakers.some((b) => b.state !== 'closed') ? 'degraded' : 'ready';
-      return reply.code(up ? 200 : 503).send({ status, dependencies, pressure, breakers });
+      const degraded = breakers.some((b) => b.state !== 'closed') || (escalations !== null && !escalations.healthy);
+      const status = !up ? 'unavailable' : degraded ? 'degraded' : 'ready';
+      return reply.code(up ? 200 : 503).send({ status, dependencies, pressure, breakers, escalations });
     },
   );
 }

@@ -1,7 +1,8 @@
 import createClient, { type FetchOptions, type FetchResponse, type MaybeOptionalInit } from 'openapi-fetch';
 import type { HttpMethod, MediaType, PathsWithMethod, RequiredKeysOf } from 'openapi-typescript-helpers';
 import { WardlineError } from './errors.js';
-import type { paths } from './generated/openapi.js';
+import type { components, paths } from './generated/openapi.js';
+import { type AlertEvent, type SubscribeAlertsOptions, subscribeAlerts, type Unsubscribe } from './realtime.js';
 import { type RetryOptions, retryingFetch } from './retry.js';
 
 export interface WardlineClientOptions {
@@ -70,6 +71,16 @@ export interface WardlineClient {
   DELETE: Method<'delete'>;
   /** Every item of a cursor list, page after page (`limit` in the query sets the page size). */
   paginate<P extends ListPath>(path: P, options?: PaginateOptions<P>): AsyncGenerator<ListItem<P>, void, undefined>;
+  alerts: {
+    /**
+     * The organization's alert events, live over the socket and caught up from the events route after
+     * every (re)connect: each once, in `seq` order (see `subscribeAlerts`).
+     */
+    subscribe(
+      onEvent: (event: AlertEvent<components['schemas']['Alert']>) => void,
+      options?: SubscribeAlertsOptions,
+    ): Unsubscribe;
+  };
 }
 
 /** openapi-fetch's methods, seen without their per-path types (the typed surface is `WardlineClient`'s). */
@@ -106,6 +117,9 @@ export function createWardlineClient(options: WardlineClientOptions): WardlineCl
     PUT: throwing(raw.PUT as unknown as UntypedMethod) as unknown as Method<'put'>,
     PATCH: throwing(raw.PATCH as unknown as UntypedMethod) as unknown as Method<'patch'>,
     DELETE: throwing(raw.DELETE as unknown as UntypedMethod) as unknown as Method<'delete'>,
+    alerts: {
+      subscribe: (onEvent, subscribeOptions) => subscribeAlerts(options, onEvent, subscribeOptions),
+    },
     async *paginate<P extends ListPath>(path: P, init?: PaginateOptions<P>) {
       const params = (init?.params ?? {}) as { query?: Record<string, unknown> };
       let cursor: string | null = null;

@@ -41,6 +41,15 @@ export type AlertEventRow = typeof alertEvents.$inferSelect;
 export type NotificationRow = typeof notifications.$inferSelect;
 export type PolicyRow = typeof escalationPolicies.$inferSelect;
 
+export interface AlertStatsRow {
+  total: number;
+  escalated: number;
+  acknowledged: number;
+  medianSeconds: number | null;
+  p90Seconds: number | null;
+  byUnit: { unitId: string; unitName: string; urgency: number; count: number }[];
+}
+
 /** What a hospital sets besides its escalation steps. */
 export interface SavedPolicy {
   rules: EscalationRule[];
@@ -289,6 +298,37 @@ export class AlertsRepository extends TenantRepository {
         ),
       );
     return row!.count;
+  }
+
+  /**
+   * Alert analytics over alerts raised in [from, to]: per unit and urgency, the time from the raise to
+   * the first acknowledgement (median and 90th percentile, in seconds), and the share that escalated.
+   */
+  async stats(from: Date, to: Date, hospitalId: string | null): Promise<AlertStatsRow> {
+    const org = this.organizationId;
+    const inHospital = hospitalId ? sql`and a.hospital_id = ${hospitalId}` : sql``;
+    const result: unknown = await this.db.execute(sql`
+      with raised as (
+        select a.id, a.unit_id, a.urgency, a.step, a.created_at from alerts a
+        where a.organization_id = ${org} and a.created_at >= ${from.toISOString()} and a.created_at <= ${to.toISOString()}
+          ${inHospital}
+      ), acked as (
+        select r.id, extract(epoch from (min(t.created_at) - r.created_at))::float8 as seconds
+        from raised r join alert_timeline t on t.organization_id = ${org} and t.alert_id = r.id and t.type = 'acknowledged'
+        group by r.id, r.created_at
+      )
+      select
+        (select count(*)::int from raised) as "total",
+        (select count(*)::int from raised where step > 0) as "escalated",
+        (select count(*)::int from acked) as "acknowledged",
+        (select percentile_cont(0.5) within group (order by seconds) from acked) as "medianSeconds",
+        (select percentile_cont(0.9) within group (order by seconds) from acked) as "p90Seconds",
+        (select coalesce(jsonb_agg(jsonb_build_object('unitId', g.unit_id, 'unitName', u.name, 'urgency', g.urgency, 'count', g.n)
+            order by u.name, g.urgency desc), '[]'::jsonb)
+          from (select unit_id, urgency, count(*)::int as n from raised group by unit_id, urgency) g
+          join units u on u.organization_id = ${org} and u.id = g.unit_id) as "byUnit"
+    `);
+    return (result as { rows: AlertStatsRow[] }).rows[0]!;
   }
 
   async appendTimeline(entries: NewTimelineEntry[]): Promise<void> {

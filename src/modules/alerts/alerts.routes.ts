@@ -11,6 +11,8 @@ import {
   AlertEvent,
   AlertEventsQuery,
   AlertQuery,
+  AlertStats,
+  AlertStatsQuery,
   EscalationPolicy,
   EscalationPolicyView,
   MarkRead,
@@ -138,6 +140,19 @@ export const alertsModule = fp(
         },
       },
       async (request) => alerts.events(request.tenant, request.query),
+    );
+    r.get(
+      '/api/v1/alerts/stats',
+      {
+        config: { permission: 'alerts:stats' },
+        schema: {
+          tags,
+          summary: 'Alert analytics: alerts per unit and urgency, time to acknowledge (median, p90), escalation rate',
+          querystring: AlertStatsQuery,
+          response: { 200: AlertStats, ...commonErrors },
+        },
+      },
+      async (request) => alerts.stats(request.tenant, request.query),
     );
     r.get(
       '/api/v1/alerts/:id',

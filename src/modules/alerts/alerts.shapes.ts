@@ -244,3 +244,24 @@ export const PushSubscriptionBody = z
 export const PushSubscriptionView = z
   .object({ id: z.string(), host: z.string(), createdAt: z.date() })
   .meta({ id: 'PushSubscription' });
+
+export const AlertStatsQuery = z.object({
+  hospitalId: RecordId.optional(),
+  from: z.iso.datetime({ offset: true }).optional().describe('Alerts raised from then (default: 30 days before to).'),
+  to: z.iso.datetime({ offset: true }).optional().describe('Alerts raised up to then (default: now).'),
+});
+
+export const AlertStats = z
+  .object({
+    from: z.date(),
+    to: z.date(),
+    total: z.number(),
+    byUnit: z.array(z.object({ unitId: z.string(), unitName: z.string(), urgency: z.number(), count: z.number() })),
+    timeToAcknowledge: z.object({
+      acknowledged: z.number().describe('Alerts acknowledged at least once.'),
+      medianSeconds: z.number().nullable(),
+      p90Seconds: z.number().nullable(),
+    }),
+    escalationRate: z.number().describe('The share of alerts that escalated at least once (0 to 1).'),
+  })
+  .meta({ id: 'AlertStats' });

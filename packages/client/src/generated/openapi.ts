@@ -234,8 +234,8 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Readiness: database, Redis when configured, load and circuit breakers
-     * @description unavailable (503) when a dependency is down or requests are being shed; degraded (200) when an outside service's circuit breaker is open.
+     * Readiness: database, Redis when configured, load, circuit breakers, the escalation engine
+     * @description unavailable (503) when a dependency is down or requests are being shed; degraded (200) when an outside service's circuit breaker is open or the escalation engine's heartbeat is late.
      */
     get: {
       parameters: {
@@ -273,6 +273,18 @@ export interface paths {
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
               }[];
+              /** @description The alert escalation engine's heartbeat where it runs (ROLE all or worker); null elsewhere. */
+              escalations: {
+                running: boolean;
+                healthy: boolean;
+                lastTickAt: string | null;
+                lateMs: {
+                  p50: number;
+                  p99: number;
+                  max: number;
+                  samples: number;
+                };
+              } | null;
             };
           };
         };
@@ -312,6 +324,18 @@ export interface paths {
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
               }[];
+              /** @description The alert escalation engine's heartbeat where it runs (ROLE all or worker); null elsewhere. */
+              escalations: {
+                running: boolean;
+                healthy: boolean;
+                lastTickAt: string | null;
+                lateMs: {
+                  p50: number;
+                  p99: number;
+                  max: number;
+                  samples: number;
+                };
+              } | null;
             };
           };
         };
@@ -13361,6 +13385,87 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/alerts/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Alert analytics: alerts per unit and urgency, time to acknowledge (median, p90), escalation rate */
+    get: {
+      parameters: {
+        query?: {
+          hospitalId?: string;
+          /** @description Alerts raised from then (default: 30 days before to). */
+          from?: string;
+          /** @description Alerts raised up to then (default: now). */
+          to?: string;
+        };
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['AlertStats'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/alerts/{id}': {
     parameters: {
       query?: never;
@@ -18127,6 +18232,25 @@ export interface components {
       host: string;
       createdAt: unknown;
     };
+    AlertStatsInput: {
+      from: unknown;
+      to: unknown;
+      total: number;
+      byUnit: {
+        unitId: string;
+        unitName: string;
+        urgency: number;
+        count: number;
+      }[];
+      timeToAcknowledge: {
+        /** @description Alerts acknowledged at least once. */
+        acknowledged: number;
+        medianSeconds: number | null;
+        p90Seconds: number | null;
+      };
+      /** @description The share of alerts that escalated at least once (0 to 1). */
+      escalationRate: number;
+    };
     AppointmentInput: {
       id: string;
       patientId: string;
@@ -19788,6 +19912,27 @@ export interface components {
       host: string;
       /** Format: date-time */
       createdAt: string;
+    };
+    AlertStats: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      total: number;
+      byUnit: {
+        unitId: string;
+        unitName: string;
+        urgency: number;
+        count: number;
+      }[];
+      timeToAcknowledge: {
+        /** @description Alerts acknowledged at least once. */
+        acknowledged: number;
+        medianSeconds: number | null;
+        p90Seconds: number | null;
+      };
+      /** @description The share of alerts that escalated at least once (0 to 1). */
+      escalationRate: number;
     };
     Appointment: {
       id: string;
