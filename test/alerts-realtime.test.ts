@@ -63,7 +63,7 @@ function subscribe(base: string, tenant: Tenant) {
   const states: SubscriptionState[] = [];
   const errors: Error[] = [];
   const client = createWardlineClient({ baseUrl: base, token: tenant.users.nurse.token });
-  const stop = client.alerts.subscribe((event) => events.push(event as unknown as Event), {
+  const stop = client.alerts.subscribe((event) => events.push(event), {
     socket: fast,
     onStateChange: (state) => states.push(state),
     onError: (error) => errors.push(error),

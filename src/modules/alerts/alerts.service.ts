@@ -465,9 +465,9 @@ export class AlertsService {
         tier,
         acknowledgedAt: null,
         acknowledgedBy: null,
-        nextEscalationAt: timedOut
-          ? resumeAt(row.policy, row.createdAt, step, at)
-          : nextStepAt(row.policy, row.createdAt, step),
+        // Never sooner than the step's own interval: after an outage (or an acknowledgement that timed
+        // out) the missed steps do not page every tier in one burst.
+        nextEscalationAt: resumeAt(row.policy, row.createdAt, step, at),
         updatedAt: at,
       });
       const entries: NewTimelineEntry[] = [];
