@@ -1,0 +1,99 @@
+import type { Work } from '../../platform/db/unit-of-work.js';
+import {
+  type CachedStamped,
+  fromCachedStamped,
+  LIST_HEAD_ROWS,
+  type ListHead,
+  listHead,
+  toCachedStamped,
+} from '../../platform/cache-values.js';
+import { type HospitalRow, HospitalsRepository, type RoomRow, type UnitRow } from './hospitals.repository.js';
+import type { Hospital, Room, Unit } from './hospitals.shapes.js';
+
+/**
+ * Hospitals, units and rooms are cached per organization in namespace `hospitals`, for ten minutes
+ * and without grace:
+ *
+ *   hospital:<id>, unit:<id>, room:<id>   one record
+ *   hospitals                             the head of the organization's hospital list
+ *   units-of:<hospitalId>                 the head of a hospital's unit list
+ *   rooms-of:<unitId>                     the head of a unit's room list
+ *
+ * A list head is its first LIST_HEAD_ROWS rows in page order, active or not: it answers the first
+ * page of any size and either `active` filter, so a change drops one key per list it touches. Every
+ * change through HospitalsService drops the keys of what it changed after its commit, on every
+ * instance (a default switch also drops the hospital that stopped being the default); the TTL only
+ * bounds rows written around the service (seeds, fixtures).
+ */
+export const HOSPITALS_CACHE = 'hospitals';
+const TTL_MS = 10 * 60_000;
+
+export const hospitalKey = (id: string) => `hospital:${id}`;
+export const unitKey = (id: string) => `unit:${id}`;
+export const roomKey = (id: string) => `room:${id}`;
+export const HOSPITAL_LIST_KEY = 'hospitals';
+export const unitListKey = (hospitalId: string) => `units-of:${hospitalId}`;
+export const roomListKey = (unitId: string) => `rooms-of:${unitId}`;
+
+export const hospitalOf = ({ organizationId: _, ...row }: HospitalRow): Hospital => row;
+export const unitOf = ({ organizationId: _, ...row }: UnitRow): Unit => row;
+export const roomOf = ({ organizationId: _, ...row }: RoomRow): Room => row;
+
+type Place = Hospital | Unit | Room;
+
+/** A record from the cache, or the database (then cached); undefined when there is none (not cached). */
+async function cachedRecord<T extends Place>(work: Work, key: string, load: () => Promise<T | undefined>) {
+  const cached = await work.cached(HOSPITALS_CACHE, {
+    key,
+    ttl: TTL_MS,
+    factory: async () => {
+      const record = await load();
+      return record ? toCachedStamped(record) : null;
+    },
+  });
+  return cached ? fromCachedStamped<T>(cached) : undefined;
+}
+
+/** A list head from the cache, or the database (then cached), as records. */
+async function cachedHead<T extends Place>(work: Work, key: string, load: () => Promise<T[]>): Promise<ListHead<T>> {
+  const head = await work.cached(HOSPITALS_CACHE, {
+    key,
+    ttl: TTL_MS,
+    factory: async (): Promise<ListHead<CachedStamped<T>>> => listHead(await load(), (row) => toCachedStamped(row)),
+  });
+  return { rows: head.rows.map((row) => fromCachedStamped<T>(row)), complete: head.complete };
+}
+
+/** The cache-aside reads of the hospitals module, in one unit of work (inside a write: its transaction, uncached). */
+export function hospitalsCache(work: Work) {
+  const repo = () => work.repo(HospitalsRepository);
+  return {
+    hospital: (id: string) =>
+      cachedRecord(work, hospitalKey(id), async () => {
+        const row = await repo().findHospital(id);
+        return row && hospitalOf(row);
+      }),
+    unit: (id: string) =>
+      cachedRecord(work, unitKey(id), async () => {
+        const row = await repo().findUnit(id);
+        return row && unitOf(row);
+      }),
+    room: (id: string) =>
+      cachedRecord(work, roomKey(id), async () => {
+        const row = await repo().findRoom(id);
+        return row && roomOf(row);
+      }),
+    hospitals: () =>
+      cachedHead(work, HOSPITAL_LIST_KEY, async () =>
+        (await repo().listHospitals(LIST_HEAD_ROWS, undefined)).map(hospitalOf),
+      ),
+    units: (hospitalId: string) =>
+      cachedHead(work, unitListKey(hospitalId), async () =>
+        (await repo().listUnits(hospitalId, LIST_HEAD_ROWS, undefined)).map(unitOf),
+      ),
+    rooms: (unitId: string) =>
+      cachedHead(work, roomListKey(unitId), async () =>
+        (await repo().listRooms(unitId, LIST_HEAD_ROWS, undefined)).map(roomOf),
+      ),
+  };
+}
