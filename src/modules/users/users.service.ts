@@ -5,6 +5,7 @@ import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagina
 import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import type { Memberships } from '../../platform/tenancy/memberships.js';
+import { STAFF_CACHE } from '../staff/staff.service.js';
 import { type MemberRow, UsersRepository } from './users.repository.js';
 import type { Member } from './users.schema.js';
 
@@ -71,6 +72,8 @@ export class UsersService {
       await repo.deleteApiKeysIfUnaffiliated(userId);
       const tokens = await repo.revokeSessions(userId);
       work.audit({ action: 'users.remove', resourceType: 'user', resourceId: userId });
+      // A shift they left open leaves the on-duty rosters (the whole namespace: which unit is not known here).
+      work.invalidate(STAFF_CACHE);
       work.afterCommit(async () => {
         await this.sessions.forget(tokens);
         await this.memberships.forget(userId);
