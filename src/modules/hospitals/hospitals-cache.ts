@@ -1,12 +1,5 @@
+import { cachedListHead, cachedStamped } from '../../platform/cache-values.js';
 import type { Work } from '../../platform/db/unit-of-work.js';
-import {
-  type CachedStamped,
-  fromCachedStamped,
-  LIST_HEAD_ROWS,
-  type ListHead,
-  listHead,
-  toCachedStamped,
-} from '../../platform/cache-values.js';
 import { type HospitalRow, HospitalsRepository, type RoomRow, type UnitRow } from './hospitals.repository.js';
 import type { Hospital, Room, Unit } from './hospitals.shapes.js';
 
@@ -39,61 +32,38 @@ export const hospitalOf = ({ organizationId: _, ...row }: HospitalRow): Hospital
 export const unitOf = ({ organizationId: _, ...row }: UnitRow): Unit => row;
 export const roomOf = ({ organizationId: _, ...row }: RoomRow): Room => row;
 
-type Place = Hospital | Unit | Room;
-
-/** A record from the cache, or the database (then cached); undefined when there is none (not cached). */
-async function cachedRecord<T extends Place>(work: Work, key: string, load: () => Promise<T | undefined>) {
-  const cached = await work.cached(HOSPITALS_CACHE, {
-    key,
-    ttl: TTL_MS,
-    factory: async () => {
-      const record = await load();
-      return record ? toCachedStamped(record) : null;
-    },
-  });
-  return cached ? fromCachedStamped<T>(cached) : undefined;
-}
-
-/** A list head from the cache, or the database (then cached), as records. */
-async function cachedHead<T extends Place>(work: Work, key: string, load: () => Promise<T[]>): Promise<ListHead<T>> {
-  const head = await work.cached(HOSPITALS_CACHE, {
-    key,
-    ttl: TTL_MS,
-    factory: async (): Promise<ListHead<CachedStamped<T>>> => listHead(await load(), (row) => toCachedStamped(row)),
-  });
-  return { rows: head.rows.map((row) => fromCachedStamped<T>(row)), complete: head.complete };
-}
+const slot = (key: string) => ({ namespace: HOSPITALS_CACHE, key, ttl: TTL_MS });
 
 /** The cache-aside reads of the hospitals module, in one unit of work (inside a write: its transaction, uncached). */
 export function hospitalsCache(work: Work) {
   const repo = () => work.repo(HospitalsRepository);
   return {
     hospital: (id: string) =>
-      cachedRecord(work, hospitalKey(id), async () => {
+      cachedStamped(work, slot(hospitalKey(id)), async () => {
         const row = await repo().findHospital(id);
         return row && hospitalOf(row);
       }),
     unit: (id: string) =>
-      cachedRecord(work, unitKey(id), async () => {
+      cachedStamped(work, slot(unitKey(id)), async () => {
         const row = await repo().findUnit(id);
         return row && unitOf(row);
       }),
     room: (id: string) =>
-      cachedRecord(work, roomKey(id), async () => {
+      cachedStamped(work, slot(roomKey(id)), async () => {
         const row = await repo().findRoom(id);
         return row && roomOf(row);
       }),
     hospitals: () =>
-      cachedHead(work, HOSPITAL_LIST_KEY, async () =>
-        (await repo().listHospitals(LIST_HEAD_ROWS, undefined)).map(hospitalOf),
+      cachedListHead(work, slot(HOSPITAL_LIST_KEY), async (limit) =>
+        (await repo().listHospitals(limit, undefined)).map(hospitalOf),
       ),
     units: (hospitalId: string) =>
-      cachedHead(work, unitListKey(hospitalId), async () =>
-        (await repo().listUnits(hospitalId, LIST_HEAD_ROWS, undefined)).map(unitOf),
+      cachedListHead(work, slot(unitListKey(hospitalId)), async (limit) =>
+        (await repo().listUnits(hospitalId, limit, undefined)).map(unitOf),
       ),
     rooms: (unitId: string) =>
-      cachedHead(work, roomListKey(unitId), async () =>
-        (await repo().listRooms(unitId, LIST_HEAD_ROWS, undefined)).map(roomOf),
+      cachedListHead(work, slot(roomListKey(unitId)), async (limit) =>
+        (await repo().listRooms(unitId, limit, undefined)).map(roomOf),
       ),
   };
 }

@@ -1,7 +1,7 @@
-import { firstPageRows, type ListHead } from '../../platform/cache-values.js';
+import { pageFromHead } from '../../platform/cache-values.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
-import { decodeCursor, toPage } from '../../platform/http/pagination.js';
+import { decodeCursor } from '../../platform/http/pagination.js';
 import type { Clock } from '../../platform/clock.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import {
@@ -62,22 +62,6 @@ const HOSPITAL_NAMES = { hospitals_name_idx: 'a hospital with this name already 
 const UNIT_NAMES = { units_hospital_name_idx: 'a unit with this name already exists in this hospital' };
 const ROOM_NAMES = { rooms_unit_name_idx: 'a room with this name already exists in this unit' };
 
-const position = (record: { id: string; createdAt: Date }) => ({ sort: record.createdAt.toISOString(), id: record.id });
-
-/**
- * A page of a list: the first one from its cached head when the head can answer it, any other (or
- * a first one the head is too short for) from the database.
- */
-async function listPage<T extends { id: string; createdAt: Date; active: boolean }>(
-  query: ListQuery,
-  head: () => Promise<ListHead<T>>,
-  read: () => Promise<T[]>,
-) {
-  const keep = query.active === undefined ? undefined : (record: T) => record.active === query.active;
-  const cached = query.cursor === undefined ? firstPageRows(await head(), query.limit, keep) : undefined;
-  return toPage(cached ?? (await read()), query.limit, position, (record) => record);
-}
-
 /** After hospitals changed (a default switch changes two): their records, and the list that shows them. */
 function invalidateHospitals(work: Work, ids: string[]): void {
   work.invalidate(HOSPITALS_CACHE, [HOSPITAL_LIST_KEY, ...ids.map(hospitalKey)]);
@@ -104,7 +88,7 @@ export class HospitalsService {
 
   listHospitals(ctx: TenantContext, query: ListQuery) {
     return this.uow.read(ctx, (work) =>
-      listPage(
+      pageFromHead(
         query,
         () => hospitalsCache(work).hospitals(),
         async () =>
@@ -198,7 +182,7 @@ export class HospitalsService {
     return this.uow.read(ctx, async (work) => {
       const cache = hospitalsCache(work);
       if (!(await cache.hospital(hospitalId))) throw new AppError('NOT_FOUND', 'hospital not found');
-      return listPage(
+      return pageFromHead(
         query,
         () => cache.units(hospitalId),
         async () =>
@@ -280,7 +264,7 @@ export class HospitalsService {
     return this.uow.read(ctx, async (work) => {
       const cache = hospitalsCache(work);
       if (!(await cache.unit(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
-      return listPage(
+      return pageFromHead(
         query,
         () => cache.rooms(unitId),
         async () =>
