@@ -8,7 +8,7 @@ import type { Hospital, Room, Unit } from './hospitals.shapes.js';
  * and without grace:
  *
  *   hospital:<id>, unit:<id>, room:<id>   one record
- *   hospitals                             the head of the organization's hospital list
+ *   hospitals-of:<organizationId>         the head of the organization's hospital list
  *   units-of:<hospitalId>                 the head of a hospital's unit list
  *   rooms-of:<unitId>                     the head of a unit's room list
  *
@@ -24,7 +24,8 @@ const TTL_MS = 10 * 60_000;
 export const hospitalKey = (id: string) => `hospital:${id}`;
 export const unitKey = (id: string) => `unit:${id}`;
 export const roomKey = (id: string) => `room:${id}`;
-export const HOSPITAL_LIST_KEY = 'hospitals';
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+export const hospitalListKey = (organizationId: string) => `hospitals-of:${organizationId}`;
 export const unitListKey = (hospitalId: string) => `units-of:${hospitalId}`;
 export const roomListKey = (unitId: string) => `rooms-of:${unitId}`;
 
@@ -54,7 +55,7 @@ export function hospitalsCache(work: Work) {
         return row && roomOf(row);
       }),
     hospitals: () =>
-      cachedListHead(work, slot(HOSPITAL_LIST_KEY), async (limit) =>
+      cachedListHead(work, slot(hospitalListKey(work.ctx.organizationId)), async (limit) =>
         (await repo().listHospitals(limit, undefined)).map(hospitalOf),
       ),
     units: (hospitalId: string) =>

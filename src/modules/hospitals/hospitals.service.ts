@@ -5,9 +5,9 @@ import { decodeCursor } from '../../platform/http/pagination.js';
 import type { Clock } from '../../platform/clock.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import {
-  HOSPITAL_LIST_KEY,
   HOSPITALS_CACHE,
   hospitalKey,
+  hospitalListKey,
   hospitalOf,
   hospitalsCache,
   roomKey,
@@ -64,7 +64,7 @@ const ROOM_NAMES = { rooms_unit_name_idx: 'a room with this name already exists 
 
 /** After hospitals changed (a default switch changes two): their records, and the list that shows them. */
 function invalidateHospitals(work: Work, ids: string[]): void {
-  work.invalidate(HOSPITALS_CACHE, [HOSPITAL_LIST_KEY, ...ids.map(hospitalKey)]);
+  work.invalidate(HOSPITALS_CACHE, [hospitalListKey(work.ctx.organizationId), ...ids.map(hospitalKey)]);
 }
 
 function activeAction(resource: string, before: boolean, after: boolean | undefined): string | undefined {

@@ -34,15 +34,16 @@ const insurerOf = ({ organizationId: _, ...row }: InsurerRow): Insurer => row;
 
 /**
  * Insurers (not coverages, which are patient data) are cached per organization in namespace
- * `insurers`: `insurer:<id>` (one insurer) and `list` (the head of the list, its first
- * LIST_HEAD_ROWS rows: the first page of any size, unfiltered or by `active`), for ten minutes and
- * without grace. Every create or update through this service drops what it changed after its
- * commit, on every instance. A new coverage checks its insurer in its own transaction, not here.
+ * `insurers`: `insurer:<id>` (one insurer) and `insurers-of:<organizationId>` (the head of the list,
+ * its first LIST_HEAD_ROWS rows: the first page of any size, unfiltered or by `active`), for ten
+ * minutes and without grace. Every create or update through this service drops what it changed after
+ * its commit, on every instance. A new coverage checks its insurer in its own transaction, not here.
  */
 export const INSURERS_CACHE = 'insurers';
 const INSURER_TTL_MS = 10 * 60_000;
 export const insurerCacheKey = (id: string) => `insurer:${id}`;
-const INSURER_LIST_KEY = 'list';
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const insurerListKey = (work: Work) => `insurers-of:${work.ctx.organizationId}`;
 
 const insurerSlot = (key: string) => ({ namespace: INSURERS_CACHE, key, ttl: INSURER_TTL_MS });
 
@@ -74,7 +75,7 @@ export class InsuranceService {
       pageFromHead(
         query,
         () =>
-          cachedListHead(work, insurerSlot(INSURER_LIST_KEY), async (limit) =>
+          cachedListHead(work, insurerSlot(insurerListKey(work)), async (limit) =>
             (await work.repo(InsuranceRepository).listInsurers(limit, undefined)).map(insurerOf),
           ),
         async () =>
@@ -109,7 +110,7 @@ export class InsuranceService {
           updatedAt: now,
         });
         work.audit({ action: 'insurers.create', resourceType: 'insurer', resourceId: row.id });
-        work.invalidate(INSURERS_CACHE, [INSURER_LIST_KEY]);
+        work.invalidate(INSURERS_CACHE, [insurerListKey(work)]);
         return insurerOf(row);
       }),
     );
@@ -122,7 +123,7 @@ export class InsuranceService {
         const current = await repo.findInsurer(id);
         if (!current) throw new AppError('NOT_FOUND', 'insurer not found');
         const row = (await repo.updateInsurer(id, { ...patch, updatedAt: this.deps.now() }))!;
-        work.invalidate(INSURERS_CACHE, [insurerCacheKey(id), INSURER_LIST_KEY]);
+        work.invalidate(INSURERS_CACHE, [insurerCacheKey(id), insurerListKey(work)]);
         const { active, ...rest } = patch;
         if (active !== undefined && active !== current.active) {
           work.audit({

@@ -12,15 +12,17 @@ export const toLabTest = ({ organizationId: _, ...row }: LabTestRow): LabTest =>
 
 /**
  * The catalog is cached per organization in namespace `lab-tests`: `lab-test:<id>` (one test) and
- * `list` (the head of the list, its first LIST_HEAD_ROWS rows: the first page of any size, unfiltered
- * or by `active`; a search reads the database), for ten minutes and without grace (the ranges flag
- * results). Every create or update through this service drops what it changed after its commit, on
- * every instance. Lab orders read their test in their own transaction, not from here.
+ * `lab-tests-of:<organizationId>` (the head of the list, its first LIST_HEAD_ROWS rows: the first page
+ * of any size, unfiltered or by `active`; a search reads the database), for ten minutes and without
+ * grace (the ranges flag results). Every create or update through this service drops what it changed
+ * after its commit, on every instance. Lab orders read their test in their own transaction, not from
+ * here.
  */
 export const LAB_TESTS_CACHE = 'lab-tests';
 const TTL_MS = 10 * 60_000;
 export const labTestCacheKey = (id: string) => `lab-test:${id}`;
-const LIST_KEY = 'list';
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const listKey = (work: Work) => `lab-tests-of:${work.ctx.organizationId}`;
 
 const slot = (key: string) => ({ namespace: LAB_TESTS_CACHE, key, ttl: TTL_MS });
 
@@ -81,7 +83,7 @@ export class LabTestsService {
         at: this.now(),
       });
       work.audit({ action: 'lab-tests.create', resourceType: 'lab-test', resourceId: row.id });
-      work.invalidate(LAB_TESTS_CACHE, [LIST_KEY]);
+      work.invalidate(LAB_TESTS_CACHE, [listKey(work)]);
       return toLabTest(row);
     });
     return uniqueCode(write);
@@ -95,7 +97,7 @@ export class LabTestsService {
       if (!current) throw new AppError('NOT_FOUND', 'lab test not found');
       checkRanges(mergedRanges(rangesOfTest(current), patch));
       const row = await repo.update(id, { ...patch, updatedAt: this.now() });
-      work.invalidate(LAB_TESTS_CACHE, [labTestCacheKey(id), LIST_KEY]);
+      work.invalidate(LAB_TESTS_CACHE, [labTestCacheKey(id), listKey(work)]);
       const { active, ...rest } = patch;
       if (active !== undefined && active !== current.active) {
         work.audit({
@@ -142,7 +144,7 @@ export class LabTestsService {
   }
 
   private head(work: Work) {
-    return cachedListHead(work, slot(LIST_KEY), async (limit) =>
+    return cachedListHead(work, slot(listKey(work)), async (limit) =>
       (await work.repo(LabTestsRepository).list({}, limit, undefined)).map(toLabTest),
     );
   }

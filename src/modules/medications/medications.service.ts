@@ -11,15 +11,16 @@ const toMedication = ({ organizationId: _, ...row }: MedicationRow): Medication 
 
 /**
  * The catalog is cached per organization in namespace `medications`: `medication:<id>` (one
- * medication) and `list` (the head of the list, its first LIST_HEAD_ROWS rows: the first page of
- * any size, unfiltered or by `active`; a search reads the database), for ten minutes and without
- * grace (prescribing checks allergies against the ingredients). Every create or update through this
- * service drops what it changed after its commit, on every instance.
+ * medication) and `medications-of:<organizationId>` (the head of the list, its first LIST_HEAD_ROWS
+ * rows: the first page of any size, unfiltered or by `active`; a search reads the database), for ten
+ * minutes and without grace (prescribing checks allergies against the ingredients). Every create or
+ * update through this service drops what it changed after its commit, on every instance.
  */
 export const MEDICATIONS_CACHE = 'medications';
 const TTL_MS = 10 * 60_000;
 export const medicationCacheKey = (id: string) => `medication:${id}`;
-const LIST_KEY = 'list';
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const listKey = (work: Work) => `medications-of:${work.ctx.organizationId}`;
 
 const slot = (key: string) => ({ namespace: MEDICATIONS_CACHE, key, ttl: TTL_MS });
 
@@ -58,7 +59,7 @@ export class MedicationsService {
         at: this.now(),
       });
       work.audit({ action: 'medications.create', resourceType: 'medication', resourceId: row.id });
-      work.invalidate(MEDICATIONS_CACHE, [LIST_KEY]);
+      work.invalidate(MEDICATIONS_CACHE, [listKey(work)]);
       return toMedication(row);
     });
     return uniqueCode(write);
@@ -74,7 +75,7 @@ export class MedicationsService {
         ...(patch.ingredients ? { ingredients: normalIngredients(patch.ingredients) } : {}),
         updatedAt: this.now(),
       });
-      work.invalidate(MEDICATIONS_CACHE, [medicationCacheKey(id), LIST_KEY]);
+      work.invalidate(MEDICATIONS_CACHE, [medicationCacheKey(id), listKey(work)]);
       const { active, ...rest } = patch;
       if (active !== undefined && active !== current.active) {
         work.audit({
@@ -120,7 +121,7 @@ export class MedicationsService {
   }
 
   private head(work: Work) {
-    return cachedListHead(work, slot(LIST_KEY), async (limit) =>
+    return cachedListHead(work, slot(listKey(work)), async (limit) =>
       (await work.repo(MedicationsRepository).list({}, limit, undefined)).map(toMedication),
     );
   }
