@@ -26,9 +26,9 @@ export interface StaffDependencies {
 /**
  * Who is on duty in a unit is cached per organization (namespace `staff`, key `on-duty:<unitId>`), for
  * 20 seconds and without grace (the roster's gaps are what clinical alerts page on). A shift started or
- * ended through this service drops its unit's entry after the commit, on every instance, and removing
- * a member (UsersService.remove) clears the organization's namespace: whatever shift they left open
- * leaves the roster. The short TTL bounds only shifts written around the services (seeds). The staff
+ * ended through this service drops its unit's entry after the commit, on every instance, and so does
+ * removing a member who left a shift open (UsersService.remove, through `leaveRosters`): they leave
+ * the roster. The short TTL bounds only shifts written around the services (seeds). The staff
  * list is not cached: members join through Better Auth (an accepted invitation), which could not drop
  * it, and its filters and pages would make many keys for little gain.
  */
@@ -234,6 +234,18 @@ export class StaffService {
       const rows = await work.repo(StaffRepository).shiftsOf(userId, page.limit, decodeCursor(page.cursor));
       work.audit({ action: 'shifts.list', resourceType: 'shift' });
       return toPage(rows, page.limit, (r) => ({ sort: r.startedAt.toISOString(), id: r.id }), toShift);
+    });
+  }
+
+  /**
+   * For the write that removes a member (UsersService.remove): once it commits, the cached roster of
+   * the unit where they left a shift open is dropped, since they are no longer on duty in it.
+   */
+  leaveRosters(ctx: TenantContext, userId: string): Promise<void> {
+    // A read joins the removal's transaction; its invalidation is done after that commits.
+    return this.uow.read(ctx, async (work) => {
+      const open = await work.repo(StaffRepository).openShift(userId);
+      if (open) work.invalidate(STAFF_CACHE, [onDutyKey(open.unitId)]);
     });
   }
 

@@ -5,7 +5,6 @@ import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagina
 import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import type { Memberships } from '../../platform/tenancy/memberships.js';
-import { STAFF_CACHE } from '../staff/staff.service.js';
 import { type MemberRow, UsersRepository } from './users.repository.js';
 import type { Member } from './users.schema.js';
 
@@ -15,12 +14,19 @@ function toMember(row: MemberRow): Member {
   return { ...row, role: row.role, twoFactorEnabled: row.twoFactorEnabled ?? false };
 }
 
+/** What removing a member asks of the staff module: the on-duty rosters it caches. */
+export interface Rosters {
+  /** Inside the removal's write: the roster the member's open shift puts them on is dropped once it commits. */
+  leave(ctx: TenantContext, userId: string): Promise<void>;
+}
+
 /** Members of the caller's organization: listing, role changes, removal. */
 export class UsersService {
   constructor(
     private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
     private readonly sessions: Pick<SessionStore, 'forget'>,
     private readonly memberships: Pick<Memberships, 'forget'>,
+    private readonly rosters: Rosters,
   ) {}
 
   list(ctx: TenantContext, page: PageQuery) {
@@ -72,8 +78,8 @@ export class UsersService {
       await repo.deleteApiKeysIfUnaffiliated(userId);
       const tokens = await repo.revokeSessions(userId);
       work.audit({ action: 'users.remove', resourceType: 'user', resourceId: userId });
-      // A shift they left open leaves the on-duty rosters (the whole namespace: which unit is not known here).
-      work.invalidate(STAFF_CACHE);
+      // A shift they left open no longer puts them on duty (the roster query joins the membership).
+      await this.rosters.leave(ctx, userId);
       work.afterCommit(async () => {
         await this.sessions.forget(tokens);
         await this.memberships.forget(userId);
