@@ -30,7 +30,7 @@ const send = (app: FastifyInstance, user: TestUser, method: Method, url: string,
   as(app, user.token)({ method, url, ...(payload ? { payload } : {}) });
 
 /** A request made on `app`, which must succeed; its answer (undefined for a 204). */
-async function change(app: FastifyInstance, user: TestUser, method: Method, url: string, payload?: object) {
+async function call(app: FastifyInstance, user: TestUser, method: Method, url: string, payload?: object) {
   const res = await send(app, user, method, url, payload);
   expect([200, 201, 204], `${method} ${url}: ${res.statusCode} ${res.body}`).toContain(res.statusCode);
   return res.statusCode === 204 ? undefined : res.json<Body>();
@@ -60,18 +60,18 @@ const names = (page: Body) => page.data.map((item: { name: string }) => item.nam
 async function hospitalsScenario(apps: FastifyInstance[], tenant: Tenant) {
   const { admin, nurse } = tenant.users;
   const on = (n: number) => apps[n % apps.length]!;
-  const north = await change(on(0), admin, 'POST', '/api/v1/hospitals', { name: 'North' });
+  const north = await call(on(0), admin, 'POST', '/api/v1/hospitals', { name: 'North' });
   await everywhere(apps, nurse, `/api/v1/hospitals/${north.id}`, (h) => expect(h.name).toBe('North'));
   await everywhere(apps, nurse, '/api/v1/hospitals', (page) => expect(names(page)).toEqual(['North']));
 
-  await change(on(1), admin, 'PATCH', `/api/v1/hospitals/${north.id}`, { name: 'North Wing', isDefault: true });
+  await call(on(1), admin, 'PATCH', `/api/v1/hospitals/${north.id}`, { name: 'North Wing', isDefault: true });
   await everywhere(apps, nurse, `/api/v1/hospitals/${north.id}`, (h) =>
     expect(h).toMatchObject({ name: 'North Wing', isDefault: true }),
   );
   // A new default clears the old one: both records, and the list, change.
-  const south = await change(on(0), admin, 'POST', '/api/v1/hospitals', { name: 'South', isDefault: true });
+  const south = await call(on(0), admin, 'POST', '/api/v1/hospitals', { name: 'South', isDefault: true });
   await everywhere(apps, nurse, `/api/v1/hospitals/${north.id}`, (h) => expect(h.isDefault).toBe(false));
-  await change(on(1), admin, 'PATCH', `/api/v1/hospitals/${north.id}`, { isDefault: true });
+  await call(on(1), admin, 'PATCH', `/api/v1/hospitals/${north.id}`, { isDefault: true });
   await everywhere(apps, nurse, `/api/v1/hospitals/${south.id}`, (h) => expect(h.isDefault).toBe(false));
   await everywhere(apps, nurse, '/api/v1/hospitals', (page) =>
     expect(page.data.map((h: Body) => [h.name, h.isDefault])).toEqual([
@@ -79,46 +79,46 @@ async function hospitalsScenario(apps: FastifyInstance[], tenant: Tenant) {
       ['South', false],
     ]),
   );
-  await change(on(0), admin, 'PATCH', `/api/v1/hospitals/${south.id}`, { active: false });
+  await call(on(0), admin, 'PATCH', `/api/v1/hospitals/${south.id}`, { active: false });
   await everywhere(apps, nurse, `/api/v1/hospitals/${south.id}`, (h) => expect(h.active).toBe(false));
   await everywhere(apps, nurse, '/api/v1/hospitals?active=true', (page) => expect(names(page)).toEqual(['North Wing']));
 
   // Units of a hospital, rooms of a unit.
-  const ward = await change(on(1), admin, 'POST', `/api/v1/hospitals/${north.id}/units`, { name: 'Ward A' });
+  const ward = await call(on(1), admin, 'POST', `/api/v1/hospitals/${north.id}/units`, { name: 'Ward A' });
   const units = `/api/v1/hospitals/${north.id}/units`;
   await everywhere(apps, nurse, units, (page) => expect(names(page)).toEqual(['Ward A']));
-  await change(on(0), admin, 'PATCH', `/api/v1/units/${ward.id}`, { name: 'Ward 1' });
+  await call(on(0), admin, 'PATCH', `/api/v1/units/${ward.id}`, { name: 'Ward 1' });
   await everywhere(apps, nurse, `/api/v1/units/${ward.id}`, (u) => expect(u.name).toBe('Ward 1'));
   await everywhere(apps, nurse, units, (page) => expect(names(page)).toEqual(['Ward 1']));
   const rooms = `/api/v1/units/${ward.id}/rooms`;
   await everywhere(apps, nurse, rooms, (page) => expect(page.data).toEqual([]));
-  const room = await change(on(1), admin, 'POST', rooms, { name: 'Room 1' });
+  const room = await call(on(1), admin, 'POST', rooms, { name: 'Room 1' });
   await everywhere(apps, nurse, rooms, (page) => expect(names(page)).toEqual(['Room 1']));
-  await change(on(0), admin, 'PATCH', `/api/v1/rooms/${room.id}`, { name: 'Room 1A', active: false });
+  await call(on(0), admin, 'PATCH', `/api/v1/rooms/${room.id}`, { name: 'Room 1A', active: false });
   await everywhere(apps, nurse, `/api/v1/rooms/${room.id}`, (r) => expect(r).toMatchObject({ name: 'Room 1A' }));
   await everywhere(apps, nurse, `${rooms}?active=false`, (page) => expect(names(page)).toEqual(['Room 1A']));
-  await change(on(1), admin, 'DELETE', `/api/v1/rooms/${room.id}`);
+  await call(on(1), admin, 'DELETE', `/api/v1/rooms/${room.id}`);
   await goneEverywhere(apps, nurse, `/api/v1/rooms/${room.id}`);
   await everywhere(apps, nurse, rooms, (page) => expect(page.data).toEqual([]));
-  const spare = await change(on(0), admin, 'POST', units, { name: 'Ward B' });
+  const spare = await call(on(0), admin, 'POST', units, { name: 'Ward B' });
   await everywhere(apps, nurse, units, (page) => expect(names(page)).toEqual(['Ward 1', 'Ward B']));
-  await change(on(1), admin, 'DELETE', `/api/v1/units/${spare.id}`);
+  await call(on(1), admin, 'DELETE', `/api/v1/units/${spare.id}`);
   await goneEverywhere(apps, nurse, `/api/v1/units/${spare.id}`);
-  await change(on(0), admin, 'PATCH', `/api/v1/units/${ward.id}`, { active: false });
+  await call(on(0), admin, 'PATCH', `/api/v1/units/${ward.id}`, { active: false });
   await everywhere(apps, nurse, `${units}?active=true`, (page) => expect(page.data).toEqual([]));
   await everywhere(apps, nurse, `/api/v1/units/${ward.id}`, (u) => expect(u.active).toBe(false));
 
-  const east = await change(on(1), admin, 'POST', '/api/v1/hospitals', { name: 'East' });
+  const east = await call(on(1), admin, 'POST', '/api/v1/hospitals', { name: 'East' });
   await everywhere(apps, nurse, `/api/v1/hospitals/${east.id}`, (h) => expect(h.name).toBe('East'));
-  await change(on(0), admin, 'DELETE', `/api/v1/hospitals/${east.id}`);
+  await call(on(0), admin, 'DELETE', `/api/v1/hospitals/${east.id}`);
   await goneEverywhere(apps, nurse, `/api/v1/hospitals/${east.id}`);
   await everywhere(apps, nurse, '/api/v1/hospitals', (page) => expect(names(page)).toEqual(['North Wing', 'South']));
 }
 
 /** A hospital with one unit, made through the API; the unit's id. */
 async function unitOf(app: FastifyInstance, tenant: Tenant): Promise<string> {
-  const hospital = await change(app, tenant.users.admin, 'POST', '/api/v1/hospitals', { name: 'General' });
-  return (await change(app, tenant.users.admin, 'POST', `/api/v1/hospitals/${hospital.id}/units`, { name: 'ICU' })).id;
+  const hospital = await call(app, tenant.users.admin, 'POST', '/api/v1/hospitals', { name: 'General' });
+  return (await call(app, tenant.users.admin, 'POST', `/api/v1/hospitals/${hospital.id}/units`, { name: 'ICU' })).id;
 }
 
 /** The on-duty roster: shifts starting and ending, and a member removed while on duty. */
@@ -130,17 +130,17 @@ async function onDutyScenario(apps: FastifyInstance[], tenant: Tenant) {
   const who = (body: Body) => ({ nurse: body.onDuty.nurse.length, doctor: body.onDuty.doctor.length });
   await everywhere(apps, manager, roster, (body) => expect(body.gaps).toEqual(expect.arrayContaining(['nurse'])));
 
-  await change(on(1), nurse, 'POST', '/api/v1/staff/me/shift/start', { unitId });
+  await call(on(1), nurse, 'POST', '/api/v1/staff/me/shift/start', { unitId });
   await everywhere(apps, manager, roster, (body) => {
     expect(who(body)).toEqual({ nurse: 1, doctor: 0 });
     expect(body.onDuty.nurse[0].userId).toBe(nurse.id);
   });
-  await change(on(0), manager, 'POST', `/api/v1/staff/${doctor.id}/shift/start`, { unitId });
+  await call(on(0), manager, 'POST', `/api/v1/staff/${doctor.id}/shift/start`, { unitId });
   await everywhere(apps, manager, roster, (body) => expect(who(body)).toEqual({ nurse: 1, doctor: 1 }));
-  await change(on(1), nurse, 'POST', '/api/v1/staff/me/shift/end');
+  await call(on(1), nurse, 'POST', '/api/v1/staff/me/shift/end');
   await everywhere(apps, manager, roster, (body) => expect(who(body)).toEqual({ nurse: 0, doctor: 1 }));
   // Removed from the organization, the doctor leaves the roster, whatever shift they left open.
-  await change(on(0), admin, 'DELETE', `/api/v1/users/${doctor.id}`);
+  await call(on(0), admin, 'DELETE', `/api/v1/users/${doctor.id}`);
   await everywhere(apps, manager, roster, (body) => {
     expect(who(body)).toEqual({ nurse: 0, doctor: 0 });
     expect(body.gaps).toEqual(expect.arrayContaining(['nurse', 'doctor']));
@@ -160,21 +160,21 @@ const CATALOGS = [
 async function catalogScenario(apps: FastifyInstance[], tenant: Tenant, catalog: (typeof CATALOGS)[number]) {
   const { admin, nurse } = tenant.users;
   const on = (n: number) => apps[n % apps.length]!;
-  const first = await change(on(0), admin, 'POST', catalog.url, catalog.body(1));
+  const first = await call(on(0), admin, 'POST', catalog.url, catalog.body(1));
   const one = `${catalog.url}/${first.id}`;
   await everywhere(apps, nurse, one, (item) => expect(item.name).toBe(first.name));
   await everywhere(apps, nurse, catalog.url, (page) => expect(names(page)).toEqual([first.name]));
 
-  await change(on(1), admin, 'PATCH', one, { name: 'Renamed' });
+  await call(on(1), admin, 'PATCH', one, { name: 'Renamed' });
   await everywhere(apps, nurse, one, (item) => expect(item.name).toBe('Renamed'));
   await everywhere(apps, nurse, catalog.url, (page) => expect(names(page)).toEqual(['Renamed']));
-  const second = await change(on(0), admin, 'POST', catalog.url, catalog.body(2));
+  const second = await call(on(0), admin, 'POST', catalog.url, catalog.body(2));
   await everywhere(apps, nurse, catalog.url, (page) => expect(names(page)).toEqual(['Renamed', second.name]));
   await everywhere(apps, nurse, `${catalog.url}?limit=1`, (page) => {
     expect(names(page)).toEqual(['Renamed']);
     expect(page.nextCursor).not.toBeNull();
   });
-  await change(on(1), admin, 'PATCH', one, { active: false });
+  await call(on(1), admin, 'PATCH', one, { active: false });
   await everywhere(apps, nurse, one, (item) => expect(item.active).toBe(false));
   await everywhere(apps, nurse, `${catalog.url}?active=true`, (page) => expect(names(page)).toEqual([second.name]));
   await everywhere(apps, nurse, `${catalog.url}?active=false`, (page) => expect(names(page)).toEqual(['Renamed']));
@@ -233,9 +233,9 @@ describe('warm reads', () => {
   beforeAll(async () => {
     a = await createTenant(t.app);
     unitId = await unitOf(t.app, a);
-    hospitalId = (await change(t.app, a.users.admin, 'GET', `/api/v1/units/${unitId}`)).hospitalId;
-    medicationId = (await change(t.app, a.users.admin, 'POST', '/api/v1/medications', CATALOGS[0]!.body(1))).id;
-    await change(t.app, a.users.nurse, 'POST', '/api/v1/staff/me/shift/start', { unitId });
+    hospitalId = (await call(t.app, a.users.admin, 'GET', `/api/v1/units/${unitId}`)).hospitalId;
+    medicationId = (await call(t.app, a.users.admin, 'POST', '/api/v1/medications', CATALOGS[0]!.body(1))).id;
+    await call(t.app, a.users.nurse, 'POST', '/api/v1/staff/me/shift/start', { unitId });
   });
 
   const AUDIT_INSERT = /audit_append/;
@@ -274,10 +274,10 @@ describe('warm reads', () => {
     const audited = async () => {
       await t.app.auditLog.drain();
       const url = `/api/v1/audit-events?action=shifts.on-duty&resourceId=${unitId}&limit=100`;
-      return (await change(t.app, a.users.admin, 'GET', url)).data.length as number;
+      return (await call(t.app, a.users.admin, 'GET', url)).data.length as number;
     };
     const before = await audited();
-    for (let i = 0; i < 3; i++) await change(t.app, a.users.nurse, 'GET', `/api/v1/units/${unitId}/on-duty`);
+    for (let i = 0; i < 3; i++) await call(t.app, a.users.nurse, 'GET', `/api/v1/units/${unitId}/on-duty`);
     expect(await audited()).toBe(before + 3);
   });
 
@@ -294,7 +294,7 @@ describe('warm reads', () => {
     ];
     for (const { namespace, url } of reads) {
       const before = t.app.cache.stats()[namespace] ?? { hits: 0, misses: 0 };
-      for (let i = 0; i < 3; i++) await change(t.app, tenant.users.manager, 'GET', url);
+      for (let i = 0; i < 3; i++) await call(t.app, tenant.users.manager, 'GET', url);
       const after = t.app.cache.stats()[namespace]!;
       const counted = { namespace, misses: after.misses - before.misses, hits: after.hits - before.hits };
       expect(counted).toEqual({ namespace, misses: 1, hits: 2 });
