@@ -145,14 +145,24 @@ export class Cache {
     const bucket = fnv(read.key);
     const [generation, clears] = [this.generations[bucket], this.clears];
     let loaded: { value: T } | undefined;
-    const value = await this.namespace(namespace).getOrSet<T>({
+    let failed: { error: unknown } | undefined;
+    const lookup = this.namespace(namespace).getOrSet<T>({
       key: read.key,
       ttl: read.ttl,
       ...(read.grace ? { grace: read.grace } : {}),
       suppressL2Errors: true,
       factory: async (ctx) => {
         stats.misses++;
-        const result = await read.factory();
+        let result: T;
+        try {
+          result = await read.factory();
+        } catch (error) {
+          failed = { error };
+          // With grace, bentocache may answer with the expired entry instead; without, nothing is
+          // cached and the error is thrown below as it was (bentocache would wrap it, and log it).
+          if (read.grace) throw error;
+          return ctx.skip() as T;
+        }
         loaded = { value: result };
         // "None" is not cached: a record made later under that key (a seed, a fixture) must be seen.
         if (result === null) return ctx.skip() as T;
@@ -164,6 +174,12 @@ export class Cache {
         return result;
       },
     });
+    // The factory's own error reaches the caller unchanged (an AppError, a database error the error
+    // handler maps), not wrapped in bentocache's E_FACTORY_ERROR.
+    const value = await lookup.catch((error: unknown) => {
+      throw failed ? failed.error : error;
+    });
+    if (failed && !read.grace) throw failed.error;
     if (loaded) return loaded.value;
     // A value computed by this call's own factory was returned above; this one came from the cache.
     if (value === undefined) return read.factory();

@@ -47,7 +47,8 @@ export const dashboardModule = fp(
           description:
             "Active patients, the day's appointments by status, open encounters, pending and critical lab results, " +
             'low-stock items, the unpaid invoices total and open alerts, for the organization or one hospital. Counts ' +
-            'only: reading them is not an access to patient data.',
+            'only: reading them is not an access to patient data. The figures are cached for ten seconds, so they may ' +
+            'be that old (generatedAt says when they were counted).',
           querystring: DashboardQuery,
           response: { 200: DashboardStats, ...commonErrors, 404: ErrorBody },
         },

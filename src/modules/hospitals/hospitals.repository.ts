@@ -48,12 +48,14 @@ export class HospitalsRepository extends TenantRepository {
     await this.db.select({ id: hospitals.id }).from(hospitals).where(this.where(hospitals)).for('update');
   }
 
-  /** Clears the default flag on every hospital but `exceptId`. */
-  async clearDefault(exceptId?: string): Promise<void> {
-    await this.db
+  /** Clears the default flag on every hospital but `exceptId`; the ids of those that were the default. */
+  async clearDefault(exceptId?: string): Promise<string[]> {
+    const rows = await this.db
       .update(hospitals)
       .set({ isDefault: false })
-      .where(this.where(hospitals, eq(hospitals.isDefault, true), exceptId ? ne(hospitals.id, exceptId) : undefined));
+      .where(this.where(hospitals, eq(hospitals.isDefault, true), exceptId ? ne(hospitals.id, exceptId) : undefined))
+      .returning({ id: hospitals.id });
+    return rows.map((row) => row.id);
   }
 
   async insertHospital(values: HospitalValues & Stamped): Promise<HospitalRow> {
@@ -117,12 +119,13 @@ export class HospitalsRepository extends TenantRepository {
     return row!;
   }
 
-  async deleteUnit(id: string): Promise<boolean> {
-    const rows = await this.db
+  /** Deletes a unit; its hospital's id, or undefined when there was no such unit. */
+  async deleteUnit(id: string): Promise<{ hospitalId: string } | undefined> {
+    const [row] = await this.db
       .delete(units)
       .where(this.where(units, eq(units.id, id)))
-      .returning({ id: units.id });
-    return rows.length > 0;
+      .returning({ hospitalId: units.hospitalId });
+    return row;
   }
 
   listRooms(unitId: string, limit: number, cursor: Cursor | undefined, active?: boolean): Promise<RoomRow[]> {
@@ -163,11 +166,12 @@ export class HospitalsRepository extends TenantRepository {
     return row!;
   }
 
-  async deleteRoom(id: string): Promise<boolean> {
-    const rows = await this.db
+  /** Deletes a room; its unit's id, or undefined when there was no such room. */
+  async deleteRoom(id: string): Promise<{ unitId: string } | undefined> {
+    const [row] = await this.db
       .delete(rooms)
       .where(this.where(rooms, eq(rooms.id, id)))
-      .returning({ id: rooms.id });
-    return rows.length > 0;
+      .returning({ unitId: rooms.unitId });
+    return row;
   }
 }

@@ -1,9 +1,23 @@
-import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import { pageFromHead } from '../../platform/cache-values.js';
+import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
-import { decodeCursor, toPage } from '../../platform/http/pagination.js';
+import { decodeCursor } from '../../platform/http/pagination.js';
 import type { Clock } from '../../platform/clock.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
-import { HospitalsRepository, type HospitalRow, type RoomRow, type UnitRow } from './hospitals.repository.js';
+import {
+  HOSPITALS_CACHE,
+  hospitalKey,
+  hospitalListKey,
+  hospitalOf,
+  hospitalsCache,
+  roomKey,
+  roomListKey,
+  roomOf,
+  unitKey,
+  unitListKey,
+  unitOf,
+} from './hospitals-cache.js';
+import { HospitalsRepository } from './hospitals.repository.js';
 import type {
   CreateHospital,
   CreateRoom,
@@ -48,9 +62,10 @@ const HOSPITAL_NAMES = { hospitals_name_idx: 'a hospital with this name already 
 const UNIT_NAMES = { units_hospital_name_idx: 'a unit with this name already exists in this hospital' };
 const ROOM_NAMES = { rooms_unit_name_idx: 'a room with this name already exists in this unit' };
 
-const hospitalOf = ({ organizationId: _, ...row }: HospitalRow): Hospital => row;
-const unitOf = ({ organizationId: _, ...row }: UnitRow): Unit => row;
-const roomOf = ({ organizationId: _, ...row }: RoomRow): Room => row;
+/** After hospitals changed (a default switch changes two): their records, and the list that shows them. */
+function invalidateHospitals(work: Work, ids: string[]): void {
+  work.invalidate(HOSPITALS_CACHE, [hospitalListKey(work.ctx.organizationId), ...ids.map(hospitalKey)]);
+}
 
 function activeAction(resource: string, before: boolean, after: boolean | undefined): string | undefined {
   if (after === undefined || after === before) return undefined;
@@ -62,6 +77,8 @@ type Uow = Pick<UnitOfWork, 'read' | 'write'>;
 /**
  * Hospitals, their units and rooms. Records are deactivated rather than deleted once anything refers
  * to them; nothing new is created under a deactivated parent. Not patient data: reads are not audited.
+ * Records and the first pages of their lists are cached (hospitals-cache.ts); every change here drops
+ * what it changed.
  */
 export class HospitalsService {
   constructor(
@@ -70,18 +87,21 @@ export class HospitalsService {
   ) {}
 
   listHospitals(ctx: TenantContext, query: ListQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const rows = await work
-        .repo(HospitalsRepository)
-        .listHospitals(query.limit, decodeCursor(query.cursor), query.active);
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), hospitalOf);
-    });
+    return this.uow.read(ctx, (work) =>
+      pageFromHead(
+        query,
+        () => hospitalsCache(work).hospitals(),
+        async () =>
+          (
+            await work.repo(HospitalsRepository).listHospitals(query.limit, decodeCursor(query.cursor), query.active)
+          ).map(hospitalOf),
+      ),
+    );
   }
 
   /** A hospital of the caller's organization, or undefined. */
-  async findHospital(ctx: TenantContext, id: string): Promise<Hospital | undefined> {
-    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findHospital(id));
-    return row && hospitalOf(row);
+  findHospital(ctx: TenantContext, id: string): Promise<Hospital | undefined> {
+    return this.uow.read(ctx, (work) => hospitalsCache(work).hospital(id));
   }
 
   async getHospital(ctx: TenantContext, id: string): Promise<Hospital> {
@@ -93,9 +113,10 @@ export class HospitalsService {
   createHospital(ctx: TenantContext, input: CreateHospital): Promise<Hospital> {
     const write = this.uow.write(ctx, async (work) => {
       const repo = work.repo(HospitalsRepository);
+      let cleared: string[] = [];
       if (input.isDefault) {
         await repo.lockHospitals();
-        await repo.clearDefault();
+        cleared = await repo.clearDefault();
       }
       const at = this.now();
       const row = await repo.insertHospital({
@@ -108,6 +129,7 @@ export class HospitalsService {
         updatedAt: at,
       });
       work.audit({ action: 'hospitals.create', resourceType: 'hospital', resourceId: row.id });
+      invalidateHospitals(work, cleared);
       return hospitalOf(row);
     });
     return uniquely(write, HOSPITAL_NAMES);
@@ -130,8 +152,9 @@ export class HospitalsService {
             : 'the hospital is the default: make another the default (or send isDefault: false) before deactivating it',
         );
       }
-      if (patch.isDefault === true) await repo.clearDefault(id);
+      const cleared = patch.isDefault === true ? await repo.clearDefault(id) : [];
       const row = await repo.updateHospital(id, { ...patch, updatedAt: this.now() });
+      invalidateHospitals(work, [id, ...cleared]);
       const toggled = activeAction('hospitals', current.active, patch.active);
       const { active: _, ...rest } = patch;
       if (toggled) work.audit({ action: toggled, resourceType: 'hospital', resourceId: id });
@@ -149,23 +172,32 @@ export class HospitalsService {
       if (!(await work.repo(HospitalsRepository).deleteHospital(id)))
         throw new AppError('NOT_FOUND', 'hospital not found');
       work.audit({ action: 'hospitals.delete', resourceType: 'hospital', resourceId: id });
+      invalidateHospitals(work, [id]);
+      work.invalidate(HOSPITALS_CACHE, [unitListKey(id)]);
     });
     return unlessReferenced(write, 'hospital');
   }
 
   listUnits(ctx: TenantContext, hospitalId: string, query: ListQuery) {
     return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(HospitalsRepository);
-      if (!(await repo.findHospital(hospitalId))) throw new AppError('NOT_FOUND', 'hospital not found');
-      const rows = await repo.listUnits(hospitalId, query.limit, decodeCursor(query.cursor), query.active);
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), unitOf);
+      const cache = hospitalsCache(work);
+      if (!(await cache.hospital(hospitalId))) throw new AppError('NOT_FOUND', 'hospital not found');
+      return pageFromHead(
+        query,
+        () => cache.units(hospitalId),
+        async () =>
+          (
+            await work
+              .repo(HospitalsRepository)
+              .listUnits(hospitalId, query.limit, decodeCursor(query.cursor), query.active)
+          ).map(unitOf),
+      );
     });
   }
 
   /** A unit of the caller's organization, or undefined. */
-  async findUnit(ctx: TenantContext, id: string): Promise<Unit | undefined> {
-    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findUnit(id));
-    return row && unitOf(row);
+  findUnit(ctx: TenantContext, id: string): Promise<Unit | undefined> {
+    return this.uow.read(ctx, (work) => hospitalsCache(work).unit(id));
   }
 
   async getUnit(ctx: TenantContext, id: string): Promise<Unit> {
@@ -190,6 +222,7 @@ export class HospitalsService {
         updatedAt: at,
       });
       work.audit({ action: 'units.create', resourceType: 'unit', resourceId: row.id });
+      work.invalidate(HOSPITALS_CACHE, [unitListKey(hospitalId)]);
       return unitOf(row);
     });
     return uniquely(write, UNIT_NAMES);
@@ -205,6 +238,7 @@ export class HospitalsService {
         if (!hospital?.active) throw new AppError('CONFLICT', 'the hospital is deactivated: reactivate it first');
       }
       const row = await repo.updateUnit(id, { ...patch, updatedAt: this.now() });
+      work.invalidate(HOSPITALS_CACHE, [unitKey(id), unitListKey(current.hospitalId)]);
       const toggled = activeAction('units', current.active, patch.active);
       const { active: _, ...rest } = patch;
       if (toggled) work.audit({ action: toggled, resourceType: 'unit', resourceId: id });
@@ -218,25 +252,34 @@ export class HospitalsService {
 
   deleteUnit(ctx: TenantContext, id: string): Promise<void> {
     const write = this.uow.write(ctx, async (work) => {
-      if (!(await work.repo(HospitalsRepository).deleteUnit(id))) throw new AppError('NOT_FOUND', 'unit not found');
+      const deleted = await work.repo(HospitalsRepository).deleteUnit(id);
+      if (!deleted) throw new AppError('NOT_FOUND', 'unit not found');
       work.audit({ action: 'units.delete', resourceType: 'unit', resourceId: id });
+      work.invalidate(HOSPITALS_CACHE, [unitKey(id), unitListKey(deleted.hospitalId), roomListKey(id)]);
     });
     return unlessReferenced(write, 'unit');
   }
 
   listRooms(ctx: TenantContext, unitId: string, query: ListQuery) {
     return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(HospitalsRepository);
-      if (!(await repo.findUnit(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
-      const rows = await repo.listRooms(unitId, query.limit, decodeCursor(query.cursor), query.active);
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), roomOf);
+      const cache = hospitalsCache(work);
+      if (!(await cache.unit(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
+      return pageFromHead(
+        query,
+        () => cache.rooms(unitId),
+        async () =>
+          (
+            await work
+              .repo(HospitalsRepository)
+              .listRooms(unitId, query.limit, decodeCursor(query.cursor), query.active)
+          ).map(roomOf),
+      );
     });
   }
 
   /** A room of the caller's organization, or undefined. */
-  async findRoom(ctx: TenantContext, id: string): Promise<Room | undefined> {
-    const row = await this.uow.read(ctx, (work) => work.repo(HospitalsRepository).findRoom(id));
-    return row && roomOf(row);
+  findRoom(ctx: TenantContext, id: string): Promise<Room | undefined> {
+    return this.uow.read(ctx, (work) => hospitalsCache(work).room(id));
   }
 
   async getRoom(ctx: TenantContext, id: string): Promise<Room> {
@@ -262,6 +305,7 @@ export class HospitalsService {
         updatedAt: at,
       });
       work.audit({ action: 'rooms.create', resourceType: 'room', resourceId: row.id });
+      work.invalidate(HOSPITALS_CACHE, [roomListKey(unitId)]);
       return roomOf(row);
     });
     return uniquely(write, ROOM_NAMES);
@@ -277,6 +321,7 @@ export class HospitalsService {
         if (!unit?.active) throw new AppError('CONFLICT', 'the unit is deactivated: reactivate it first');
       }
       const row = await repo.updateRoom(id, { ...patch, updatedAt: this.now() });
+      work.invalidate(HOSPITALS_CACHE, [roomKey(id), roomListKey(current.unitId)]);
       const toggled = activeAction('rooms', current.active, patch.active);
       const { active: _, ...rest } = patch;
       if (toggled) work.audit({ action: toggled, resourceType: 'room', resourceId: id });
@@ -290,8 +335,10 @@ export class HospitalsService {
 
   deleteRoom(ctx: TenantContext, id: string): Promise<void> {
     const write = this.uow.write(ctx, async (work) => {
-      if (!(await work.repo(HospitalsRepository).deleteRoom(id))) throw new AppError('NOT_FOUND', 'room not found');
+      const deleted = await work.repo(HospitalsRepository).deleteRoom(id);
+      if (!deleted) throw new AppError('NOT_FOUND', 'room not found');
       work.audit({ action: 'rooms.delete', resourceType: 'room', resourceId: id });
+      work.invalidate(HOSPITALS_CACHE, [roomKey(id), roomListKey(deleted.unitId)]);
     });
     return unlessReferenced(write, 'room');
   }

@@ -1,3 +1,4 @@
+import { cachedListHead, cachedStamped, pageFromHead } from '../../platform/cache-values.js';
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
@@ -31,6 +32,21 @@ const notFound = (what: string, field?: string) =>
 
 const insurerOf = ({ organizationId: _, ...row }: InsurerRow): Insurer => row;
 
+/**
+ * Insurers (not coverages, which are patient data) are cached per organization in namespace
+ * `insurers`: `insurer:<id>` (one insurer) and `insurers-of:<organizationId>` (the head of the list,
+ * its first LIST_HEAD_ROWS rows: the first page of any size, unfiltered or by `active`), for ten
+ * minutes and without grace. Every create or update through this service drops what it changed after
+ * its commit, on every instance. A new coverage checks its insurer in its own transaction, not here.
+ */
+export const INSURERS_CACHE = 'insurers';
+const INSURER_TTL_MS = 10 * 60_000;
+export const insurerCacheKey = (id: string) => `insurer:${id}`;
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const insurerListKey = (work: Work) => `insurers-of:${work.ctx.organizationId}`;
+
+const insurerSlot = (key: string) => ({ namespace: INSURERS_CACHE, key, ttl: INSURER_TTL_MS });
+
 export function coverageOf({ organizationId: _, ...row }: CoverageRow): Coverage {
   return { ...row, priority: row.priority === 'secondary' ? 'secondary' : 'primary' };
 }
@@ -55,18 +71,31 @@ export class InsuranceService {
   }
 
   listInsurers(ctx: TenantContext, query: InsurerQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const rows = await work
-        .repo(InsuranceRepository)
-        .listInsurers(query.limit, decodeCursor(query.cursor), query.active);
-      return toPage(rows, query.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), insurerOf);
-    });
+    return this.uow.read(ctx, (work) =>
+      pageFromHead(
+        query,
+        () =>
+          cachedListHead(work, insurerSlot(insurerListKey(work)), async (limit) =>
+            (await work.repo(InsuranceRepository).listInsurers(limit, undefined)).map(insurerOf),
+          ),
+        async () =>
+          (
+            await work.repo(InsuranceRepository).listInsurers(query.limit, decodeCursor(query.cursor), query.active)
+          ).map(insurerOf),
+      ),
+    );
   }
 
+  /** An insurer of the caller's organization (cached); 404 otherwise. */
   async getInsurer(ctx: TenantContext, id: string): Promise<Insurer> {
-    const row = await this.uow.read(ctx, (work) => work.repo(InsuranceRepository).findInsurer(id));
-    if (!row) throw new AppError('NOT_FOUND', 'insurer not found');
-    return insurerOf(row);
+    const insurer = await this.uow.read(ctx, (work) =>
+      cachedStamped(work, insurerSlot(insurerCacheKey(id)), async () => {
+        const row = await work.repo(InsuranceRepository).findInsurer(id);
+        return row && insurerOf(row);
+      }),
+    );
+    if (!insurer) throw new AppError('NOT_FOUND', 'insurer not found');
+    return insurer;
   }
 
   createInsurer(ctx: TenantContext, input: CreateInsurer): Promise<Insurer> {
@@ -81,6 +110,7 @@ export class InsuranceService {
           updatedAt: now,
         });
         work.audit({ action: 'insurers.create', resourceType: 'insurer', resourceId: row.id });
+        work.invalidate(INSURERS_CACHE, [insurerListKey(work)]);
         return insurerOf(row);
       }),
     );
@@ -93,6 +123,7 @@ export class InsuranceService {
         const current = await repo.findInsurer(id);
         if (!current) throw new AppError('NOT_FOUND', 'insurer not found');
         const row = (await repo.updateInsurer(id, { ...patch, updatedAt: this.deps.now() }))!;
+        work.invalidate(INSURERS_CACHE, [insurerCacheKey(id), insurerListKey(work)]);
         const { active, ...rest } = patch;
         if (active !== undefined && active !== current.active) {
           work.audit({

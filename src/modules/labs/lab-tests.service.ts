@@ -1,13 +1,30 @@
+import { cachedListHead, cachedStamped, pageFromHead } from '../../platform/cache-values.js';
 import type { Clock } from '../../platform/clock.js';
-import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
-import { decodeCursor, toPage } from '../../platform/http/pagination.js';
+import { decodeCursor } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { type LabRanges, rangeProblems } from './lab-flag.js';
 import { type LabTestRow, LabTestsRepository } from './labs.repository.js';
 import { type CreateLabTest, type LabTest, type LabTestQuery, rangesOf, type UpdateLabTest } from './labs.shapes.js';
 
 export const toLabTest = ({ organizationId: _, ...row }: LabTestRow): LabTest => row;
+
+/**
+ * The catalog is cached per organization in namespace `lab-tests`: `lab-test:<id>` (one test) and
+ * `lab-tests-of:<organizationId>` (the head of the list, its first LIST_HEAD_ROWS rows: the first page
+ * of any size, unfiltered or by `active`; a search reads the database), for ten minutes and without
+ * grace (the ranges flag results). Every create or update through this service drops what it changed
+ * after its commit, on every instance. Lab orders read their test in their own transaction, not from
+ * here.
+ */
+export const LAB_TESTS_CACHE = 'lab-tests';
+const TTL_MS = 10 * 60_000;
+export const labTestCacheKey = (id: string) => `lab-test:${id}`;
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const listKey = (work: Work) => `lab-tests-of:${work.ctx.organizationId}`;
+
+const slot = (key: string) => ({ namespace: LAB_TESTS_CACHE, key, ttl: TTL_MS });
 
 export const rangesOfTest = (test: LabTestRow): LabRanges => ({
   referenceLow: test.referenceLow,
@@ -66,6 +83,7 @@ export class LabTestsService {
         at: this.now(),
       });
       work.audit({ action: 'lab-tests.create', resourceType: 'lab-test', resourceId: row.id });
+      work.invalidate(LAB_TESTS_CACHE, [listKey(work)]);
       return toLabTest(row);
     });
     return uniqueCode(write);
@@ -79,6 +97,7 @@ export class LabTestsService {
       if (!current) throw new AppError('NOT_FOUND', 'lab test not found');
       checkRanges(mergedRanges(rangesOfTest(current), patch));
       const row = await repo.update(id, { ...patch, updatedAt: this.now() });
+      work.invalidate(LAB_TESTS_CACHE, [labTestCacheKey(id), listKey(work)]);
       const { active, ...rest } = patch;
       if (active !== undefined && active !== current.active) {
         work.audit({
@@ -100,18 +119,33 @@ export class LabTestsService {
     return this.uow.read(ctx, (work) => work.repo(LabTestsRepository).find(id, lock));
   }
 
+  /** A test of the caller's organization (cached); 404 otherwise. */
   async get(ctx: TenantContext, id: string): Promise<LabTest> {
-    const test = await this.find(ctx, id);
+    const test = await this.uow.read(ctx, (work) =>
+      cachedStamped(work, slot(labTestCacheKey(id)), async () => {
+        const row = await work.repo(LabTestsRepository).find(id);
+        return row && toLabTest(row);
+      }),
+    );
     if (!test) throw new AppError('NOT_FOUND', 'lab test not found');
-    return toLabTest(test);
+    return test;
   }
 
   list(ctx: TenantContext, query: LabTestQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const rows = await work
-        .repo(LabTestsRepository)
-        .list({ q: query.q, active: query.active }, query.limit, decodeCursor(query.cursor));
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), toLabTest);
-    });
+    return this.uow.read(ctx, (work) =>
+      pageFromHead(query, query.q === undefined ? () => this.head(work) : null, async () =>
+        (
+          await work
+            .repo(LabTestsRepository)
+            .list({ q: query.q, active: query.active }, query.limit, decodeCursor(query.cursor))
+        ).map(toLabTest),
+      ),
+    );
+  }
+
+  private head(work: Work) {
+    return cachedListHead(work, slot(listKey(work)), async (limit) =>
+      (await work.repo(LabTestsRepository).list({}, limit, undefined)).map(toLabTest),
+    );
   }
 }

@@ -1,12 +1,28 @@
+import { cachedListHead, cachedStamped, pageFromHead } from '../../platform/cache-values.js';
 import type { Clock } from '../../platform/clock.js';
-import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
-import { decodeCursor, toPage } from '../../platform/http/pagination.js';
+import { decodeCursor } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { type MedicationRow, MedicationsRepository } from './medications.repository.js';
 import type { CreateMedication, Medication, MedicationQuery, UpdateMedication } from './medications.shapes.js';
 
 const toMedication = ({ organizationId: _, ...row }: MedicationRow): Medication => row;
+
+/**
+ * The catalog is cached per organization in namespace `medications`: `medication:<id>` (one
+ * medication) and `medications-of:<organizationId>` (the head of the list, its first LIST_HEAD_ROWS
+ * rows: the first page of any size, unfiltered or by `active`; a search reads the database), for ten
+ * minutes and without grace (prescribing checks allergies against the ingredients). Every create or
+ * update through this service drops what it changed after its commit, on every instance.
+ */
+export const MEDICATIONS_CACHE = 'medications';
+const TTL_MS = 10 * 60_000;
+export const medicationCacheKey = (id: string) => `medication:${id}`;
+/** The organization is in the key too: the refill guard across instances tracks keys, not namespaces. */
+const listKey = (work: Work) => `medications-of:${work.ctx.organizationId}`;
+
+const slot = (key: string) => ({ namespace: MEDICATIONS_CACHE, key, ttl: TTL_MS });
 
 /** Lower-cased, without repeats: what allergies are matched against. */
 const normalIngredients = (ingredients: string[]) => [...new Set(ingredients.map((name) => name.trim().toLowerCase()))];
@@ -43,6 +59,7 @@ export class MedicationsService {
         at: this.now(),
       });
       work.audit({ action: 'medications.create', resourceType: 'medication', resourceId: row.id });
+      work.invalidate(MEDICATIONS_CACHE, [listKey(work)]);
       return toMedication(row);
     });
     return uniqueCode(write);
@@ -58,6 +75,7 @@ export class MedicationsService {
         ...(patch.ingredients ? { ingredients: normalIngredients(patch.ingredients) } : {}),
         updatedAt: this.now(),
       });
+      work.invalidate(MEDICATIONS_CACHE, [medicationCacheKey(id), listKey(work)]);
       const { active, ...rest } = patch;
       if (active !== undefined && active !== current.active) {
         work.audit({
@@ -75,9 +93,13 @@ export class MedicationsService {
   }
 
   /** A medication of the caller's organization, or undefined: for other modules (prescriptions, stock). */
-  async find(ctx: TenantContext, id: string): Promise<Medication | undefined> {
-    const row = await this.uow.read(ctx, (work) => work.repo(MedicationsRepository).find(id));
-    return row && toMedication(row);
+  find(ctx: TenantContext, id: string): Promise<Medication | undefined> {
+    return this.uow.read(ctx, (work) =>
+      cachedStamped(work, slot(medicationCacheKey(id)), async () => {
+        const row = await work.repo(MedicationsRepository).find(id);
+        return row && toMedication(row);
+      }),
+    );
   }
 
   async get(ctx: TenantContext, id: string): Promise<Medication> {
@@ -87,11 +109,20 @@ export class MedicationsService {
   }
 
   list(ctx: TenantContext, query: MedicationQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const rows = await work
-        .repo(MedicationsRepository)
-        .list({ q: query.q, active: query.active }, query.limit, decodeCursor(query.cursor));
-      return toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), toMedication);
-    });
+    return this.uow.read(ctx, (work) =>
+      pageFromHead(query, query.q === undefined ? () => this.head(work) : null, async () =>
+        (
+          await work
+            .repo(MedicationsRepository)
+            .list({ q: query.q, active: query.active }, query.limit, decodeCursor(query.cursor))
+        ).map(toMedication),
+      ),
+    );
+  }
+
+  private head(work: Work) {
+    return cachedListHead(work, slot(listKey(work)), async (limit) =>
+      (await work.repo(MedicationsRepository).list({}, limit, undefined)).map(toMedication),
+    );
   }
 }

@@ -6,7 +6,15 @@ import { isRole, type Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import type { Hospital, Unit } from '../hospitals/hospitals.shapes.js';
 import { type ProfileValues, type ShiftRow, StaffRepository, type StaffRow } from './staff.repository.js';
-import type { OnDuty, PatchOwnProfile, PutStaffProfile, Shift, StaffMember, StaffQuery } from './staff.shapes.js';
+import type {
+  OnDuty,
+  OnDutyEntry,
+  PatchOwnProfile,
+  PutStaffProfile,
+  Shift,
+  StaffMember,
+  StaffQuery,
+} from './staff.shapes.js';
 
 /** What the staff module needs from others (users, hospitals), read when called: modules load together. */
 export interface StaffDependencies {
@@ -14,6 +22,22 @@ export interface StaffDependencies {
   unit(ctx: TenantContext, id: string): Promise<Unit | undefined>;
   hospital(ctx: TenantContext, id: string): Promise<Hospital | undefined>;
 }
+
+/**
+ * Who is on duty in a unit is cached per organization (namespace `staff`, key `on-duty:<unitId>`), for
+ * 20 seconds and without grace (the roster's gaps are what clinical alerts page on). A shift started or
+ * ended through this service drops its unit's entry after the commit, on every instance, and so does
+ * removing a member who left a shift open (UsersService.remove, through `leaveRosters`): they leave
+ * the roster. The short TTL bounds only shifts written around the services (seeds). The staff
+ * list is not cached: members join through Better Auth (an accepted invitation), which could not drop
+ * it, and its filters and pages would make many keys for little gain.
+ */
+export const STAFF_CACHE = 'staff';
+const ON_DUTY_TTL_MS = 20_000;
+export const onDutyKey = (unitId: string) => `on-duty:${unitId}`;
+
+/** A roster entry as cached: JSON (Redis holds it as text), the start as an ISO string. */
+type CachedOnDuty = Omit<OnDutyEntry, 'startedAt'> & { startedAt: string };
 
 /** The order of the roster, and of its gaps: those clinical alerts page on first. */
 export const ROSTER_ROLES = ['nurse', 'doctor', 'manager', 'operator', 'admin'] as const satisfies readonly Role[];
@@ -165,6 +189,7 @@ export class StaffService {
           startedBy: ctx.user.id,
         });
         work.audit({ action: 'shifts.start', resourceType: 'shift', resourceId: row.id });
+        work.invalidate(STAFF_CACHE, [onDutyKey(unitId)]);
         return toShift(row);
       });
     } catch (error) {
@@ -197,6 +222,7 @@ export class StaffService {
       const row = await work.repo(StaffRepository).endShift(userId, this.now(), ctx.user.id);
       if (!row) throw new AppError('CONFLICT', 'no shift is open: there is nothing to end');
       work.audit({ action: 'shifts.end', resourceType: 'shift', resourceId: row.id });
+      work.invalidate(STAFF_CACHE, [onDutyKey(row.unitId)]);
       return toShift(row);
     });
   }
@@ -211,18 +237,41 @@ export class StaffService {
     });
   }
 
-  /** Who is on duty in a unit now, by role, and the roles with nobody (`gaps`, nurse and doctor first). */
+  /**
+   * For the write that removes a member (UsersService.remove): once it commits, the cached roster of
+   * the unit where they left a shift open is dropped, since they are no longer on duty in it.
+   */
+  leaveRosters(ctx: TenantContext, userId: string): Promise<void> {
+    // A read joins the removal's transaction; its invalidation is done after that commits.
+    return this.uow.read(ctx, async (work) => {
+      const open = await work.repo(StaffRepository).openShift(userId);
+      if (open) work.invalidate(STAFF_CACHE, [onDutyKey(open.unitId)]);
+    });
+  }
+
+  /**
+   * Who is on duty in a unit now, by role, and the roles with nobody (`gaps`, nurse and doctor first).
+   * Served from the cache when warm; the read is audited all the same.
+   */
   async onDuty(ctx: TenantContext, unitId: string): Promise<OnDuty> {
     const unit = await this.deps.unit(ctx, unitId);
     if (!unit) throw notFound('unit');
     return this.uow.read(ctx, async (work) => {
-      const rows = await work.repo(StaffRepository).onDuty(unitId);
+      const entries = await work.cached(STAFF_CACHE, {
+        key: onDutyKey(unitId),
+        ttl: ON_DUTY_TTL_MS,
+        factory: async (): Promise<CachedOnDuty[]> =>
+          (await work.repo(StaffRepository).onDuty(unitId)).map((row) => ({
+            userId: row.userId,
+            name: row.name,
+            role: role(row.role, `shift ${row.shiftId}`),
+            shiftId: row.shiftId,
+            startedAt: row.startedAt.toISOString(),
+          })),
+      });
       work.audit({ action: 'shifts.on-duty', resourceType: 'unit', resourceId: unitId });
       const onDuty = Object.fromEntries(ROSTER_ROLES.map((r) => [r, []])) as unknown as OnDuty['onDuty'];
-      for (const row of rows) {
-        const r = role(row.role, `shift ${row.shiftId}`);
-        onDuty[r].push({ userId: row.userId, name: row.name, role: r, shiftId: row.shiftId, startedAt: row.startedAt });
-      }
+      for (const entry of entries) onDuty[entry.role].push({ ...entry, startedAt: new Date(entry.startedAt) });
       return { unitId, hospitalId: unit.hospitalId, onDuty, gaps: ROSTER_ROLES.filter((r) => onDuty[r].length === 0) };
     });
   }

@@ -15,7 +15,13 @@ declare module 'fastify' {
 
 export const usersModule = fp(
   async (app: FastifyInstance) => {
-    app.decorate('users', new UsersService(app.uow, app.sessions, app.memberships));
+    app.decorate(
+      'users',
+      new UsersService(app.uow, app.sessions, app.memberships, {
+        // Read when called: the staff module is registered after this one.
+        leave: (ctx, userId) => app.staff.leaveRosters(ctx, userId),
+      }),
+    );
     const r = app.withTypeProvider<ZodTypeProvider>();
 
     r.get(

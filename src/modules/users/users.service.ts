@@ -14,12 +14,19 @@ function toMember(row: MemberRow): Member {
   return { ...row, role: row.role, twoFactorEnabled: row.twoFactorEnabled ?? false };
 }
 
+/** What removing a member asks of the staff module: the on-duty rosters it caches. */
+export interface Rosters {
+  /** Inside the removal's write: the roster the member's open shift puts them on is dropped once it commits. */
+  leave(ctx: TenantContext, userId: string): Promise<void>;
+}
+
 /** Members of the caller's organization: listing, role changes, removal. */
 export class UsersService {
   constructor(
     private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
     private readonly sessions: Pick<SessionStore, 'forget'>,
     private readonly memberships: Pick<Memberships, 'forget'>,
+    private readonly rosters: Rosters,
   ) {}
 
   list(ctx: TenantContext, page: PageQuery) {
@@ -71,6 +78,8 @@ export class UsersService {
       await repo.deleteApiKeysIfUnaffiliated(userId);
       const tokens = await repo.revokeSessions(userId);
       work.audit({ action: 'users.remove', resourceType: 'user', resourceId: userId });
+      // A shift they left open no longer puts them on duty (the roster query joins the membership).
+      await this.rosters.leave(ctx, userId);
       work.afterCommit(async () => {
         await this.sessions.forget(tokens);
         await this.memberships.forget(userId);

@@ -83,6 +83,10 @@ export interface TenantCaches {
 
 /** A cache-aside read through `work.cached`. */
 export interface CachedEntry<T> {
+  /**
+   * Unique across organizations and namespaces when it is ever invalidated (an id in it): the guards
+   * against a fill racing an invalidation count changes by key alone (platform/cache.ts).
+   */
   key: string;
   /** Milliseconds an entry is served for. */
   ttl: number;

@@ -2,9 +2,18 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { RecordId } from './ids.js';
 
+/** The largest page a list route answers. */
+export const MAX_PAGE_LIMIT = 100;
+
 /** Query parameters of every list route. */
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(25).describe('Items per page (1-100).'),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_LIMIT)
+    .default(25)
+    .describe(`Items per page (1-${MAX_PAGE_LIMIT}).`),
   cursor: z.string().max(512).optional().describe('The nextCursor of the previous page.'),
 });
 export type PageQuery = z.infer<typeof PageQuery>;

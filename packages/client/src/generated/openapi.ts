@@ -12985,7 +12985,7 @@ export interface paths {
     };
     /**
      * The organization's figures of the day
-     * @description Active patients, the day's appointments by status, open encounters, pending and critical lab results, low-stock items, the unpaid invoices total and open alerts, for the organization or one hospital. Counts only: reading them is not an access to patient data.
+     * @description Active patients, the day's appointments by status, open encounters, pending and critical lab results, low-stock items, the unpaid invoices total and open alerts, for the organization or one hospital. Counts only: reading them is not an access to patient data. The figures are cached for ten seconds, so they may be that old (generatedAt says when they were counted).
      */
     get: {
       parameters: {
