@@ -67,6 +67,19 @@ CREATE TABLE "escalation_policies" (
 	"updated_by" text
 );
 --> statement-breakpoint
+CREATE TABLE "maintenance_windows" (
+	"id" text PRIMARY KEY DEFAULT gen_random_uuid()::text NOT NULL,
+	"organization_id" text NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"unit_id" text NOT NULL,
+	"starts_at" timestamp (3) with time zone NOT NULL,
+	"ends_at" timestamp (3) with time zone NOT NULL,
+	"reason" text NOT NULL,
+	"created_by" text,
+	CONSTRAINT "maintenance_windows_span_check" CHECK ("maintenance_windows"."ends_at" > "maintenance_windows"."starts_at")
+);
+--> statement-breakpoint
 CREATE TABLE "notification_preferences" (
 	"id" text PRIMARY KEY DEFAULT gen_random_uuid()::text NOT NULL,
 	"organization_id" text NOT NULL,
@@ -105,6 +118,7 @@ CREATE UNIQUE INDEX "alert_events_organization_id_idx" ON "alert_events" USING b
 CREATE UNIQUE INDEX "alert_timeline_organization_id_idx" ON "alert_timeline" USING btree ("organization_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "alerts_organization_id_idx" ON "alerts" USING btree ("organization_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "escalation_policies_organization_id_idx" ON "escalation_policies" USING btree ("organization_id","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "maintenance_windows_organization_id_idx" ON "maintenance_windows" USING btree ("organization_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "notification_preferences_organization_id_idx" ON "notification_preferences" USING btree ("organization_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "notifications_organization_id_idx" ON "notifications" USING btree ("organization_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "push_subscriptions_organization_id_idx" ON "push_subscriptions" USING btree ("organization_id","id");--> statement-breakpoint
@@ -124,6 +138,9 @@ ALTER TABLE "alerts" ADD CONSTRAINT "alerts_patient_fk" FOREIGN KEY ("organizati
 ALTER TABLE "escalation_policies" ADD CONSTRAINT "escalation_policies_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "escalation_policies" ADD CONSTRAINT "escalation_policies_updated_by_users_id_fk" FOREIGN KEY ("updated_by") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "escalation_policies" ADD CONSTRAINT "escalation_policies_hospital_fk" FOREIGN KEY ("organization_id","hospital_id") REFERENCES "public"."hospitals"("organization_id","id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "maintenance_windows" ADD CONSTRAINT "maintenance_windows_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "maintenance_windows" ADD CONSTRAINT "maintenance_windows_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "maintenance_windows" ADD CONSTRAINT "maintenance_windows_unit_fk" FOREIGN KEY ("organization_id","unit_id") REFERENCES "public"."units"("organization_id","id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notification_preferences" ADD CONSTRAINT "notification_preferences_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notification_preferences" ADD CONSTRAINT "notification_preferences_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "notifications" ADD CONSTRAINT "notifications_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
@@ -143,6 +160,8 @@ CREATE INDEX "alerts_unit_idx" ON "alerts" USING btree ("organization_id","unit_
 CREATE INDEX "alerts_next_escalation_idx" ON "alerts" USING btree ("next_escalation_at") WHERE "alerts"."next_escalation_at" is not null;--> statement-breakpoint
 CREATE INDEX "escalation_policies_organization_created_idx" ON "escalation_policies" USING btree ("organization_id","created_at","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "escalation_policies_hospital_idx" ON "escalation_policies" USING btree ("organization_id","hospital_id");--> statement-breakpoint
+CREATE INDEX "maintenance_windows_organization_created_idx" ON "maintenance_windows" USING btree ("organization_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "maintenance_windows_unit_idx" ON "maintenance_windows" USING btree ("organization_id","unit_id","ends_at");--> statement-breakpoint
 CREATE INDEX "notification_preferences_organization_created_idx" ON "notification_preferences" USING btree ("organization_id","created_at","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "notification_preferences_user_idx" ON "notification_preferences" USING btree ("organization_id","user_id");--> statement-breakpoint
 CREATE INDEX "notifications_organization_created_idx" ON "notifications" USING btree ("organization_id","created_at","id");--> statement-breakpoint

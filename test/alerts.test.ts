@@ -302,6 +302,68 @@ describe('escalation', () => {
   });
 });
 
+describe('maintenance windows', () => {
+  it("while a window is open the unit's alerts are recorded but notify nobody; closing it restores notifications", async () => {
+    const asManager = as(t.app, a.users.manager.token);
+    const window = {
+      startsAt: new Date(clock.getTime() - 60_000).toISOString(),
+      endsAt: new Date(clock.getTime() + 3_600_000).toISOString(),
+      reason: 'Nurse call system upgrade',
+    };
+    for (const [payload, status] of [
+      [{ ...window, endsAt: window.startsAt }, 400],
+      [{ ...window, endsAt: new Date(clock.getTime() + 8 * 86_400_000).toISOString() }, 400],
+      [{ ...window, reason: '' }, 400],
+    ] as const) {
+      const res = await asManager({ method: 'POST', url: `/api/v1/units/${otherUnit}/maintenance-windows`, payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(status);
+    }
+    const asB = as(t.app, b.users.manager.token);
+    expect(
+      (await asB({ method: 'POST', url: `/api/v1/units/${otherUnit}/maintenance-windows`, payload: window }))
+        .statusCode,
+    ).toBe(404);
+    const opened = await asManager({
+      method: 'POST',
+      url: `/api/v1/units/${otherUnit}/maintenance-windows`,
+      payload: window,
+    });
+    expect(opened.statusCode).toBe(201);
+    const windowId = opened.json<Json>().id as string;
+    expect((await asB({ method: 'DELETE', url: `/api/v1/maintenance-windows/${windowId}` })).statusCode).toBe(404);
+
+    const before = (await notificationsOf('manager')).data.length as number;
+    const quiet = (
+      await raise(a, 'operator', {
+        hospitalId: hospital,
+        unitId: otherUnit,
+        roomId: otherRoom,
+        type: 'equipment',
+        urgency: 4,
+      })
+    ).json<Json>();
+    const view = await detail(quiet.id);
+    expect(view.timeline.map((e: Json) => e.type)).toEqual(['raised', 'suppressed']);
+    expect(view.timeline[1].detail).toMatchObject({ reason: 'maintenance window', windowId });
+    expect((await notificationsOf('manager')).data.length).toBe(before);
+
+    expect((await asManager({ method: 'DELETE', url: `/api/v1/maintenance-windows/${windowId}` })).statusCode).toBe(
+      204,
+    );
+    const heard = (
+      await raise(a, 'operator', {
+        hospitalId: hospital,
+        unitId: otherUnit,
+        roomId: otherRoom,
+        type: 'other',
+        urgency: 4,
+      })
+    ).json<Json>();
+    expect((await detail(heard.id)).timeline.map((e: Json) => e.type)).toContain('undelivered');
+    for (const id of [quiet.id, heard.id]) await respond(id, 'resolve', 'nurse', { resolution: 'ok' });
+  });
+});
+
 describe.skipIf(!process.env.DATABASE_URL)('two worker processes on one PostgreSQL', () => {
   it('fire each step once, whichever looks first', async () => {
     const other = await buildApp(t.config, {

@@ -12,6 +12,7 @@ import {
   alerts,
   alertTimeline,
   escalationPolicies,
+  maintenanceWindows,
   notificationPreferences,
   notifications,
   pushSubscriptions,
@@ -283,6 +284,60 @@ export class AlertsRepository extends TenantRepository {
       )
       .orderBy(desc(alerts.createdAt), desc(alerts.id))
       .limit(limit + 1);
+  }
+
+  /** The unit's maintenance window open at `at`, if any. */
+  async openWindow(unitId: string, at: Date) {
+    const w = maintenanceWindows;
+    const [row] = await this.db
+      .select({ id: w.id, endsAt: w.endsAt })
+      .from(w)
+      .where(this.where(w, eq(w.unitId, unitId), lte(w.startsAt, at), gt(w.endsAt, at)))
+      .limit(1);
+    return row;
+  }
+
+  /** The unit's windows that have not ended by `at`, soonest first. */
+  windowsOf(unitId: string, at: Date) {
+    const w = maintenanceWindows;
+    return this.db
+      .select()
+      .from(w)
+      .where(this.where(w, eq(w.unitId, unitId), gt(w.endsAt, at)))
+      .orderBy(asc(w.startsAt), asc(w.id));
+  }
+
+  async insertWindow(values: {
+    unitId: string;
+    startsAt: Date;
+    endsAt: Date;
+    reason: string;
+    createdBy: string;
+    at: Date;
+  }) {
+    const { at, ...rest } = values;
+    const [row] = await this.db
+      .insert(maintenanceWindows)
+      .values(this.owned({ ...rest, createdAt: at, updatedAt: at }))
+      .returning();
+    return row!;
+  }
+
+  async deleteWindow(id: string): Promise<boolean> {
+    const w = maintenanceWindows;
+    const gone = await this.db
+      .delete(w)
+      .where(this.where(w, eq(w.id, id)))
+      .returning({ id: w.id });
+    return gone.length > 0;
+  }
+
+  async unitExists(unitId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: units.id })
+      .from(units)
+      .where(this.where(units, eq(units.id, unitId)));
+    return row !== undefined;
   }
 
   /** Open alerts (every status but resolved), of one hospital or all: alerts_status_idx or alerts_hospital_status_idx. */

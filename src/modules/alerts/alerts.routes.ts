@@ -13,6 +13,8 @@ import {
   AlertQuery,
   AlertStats,
   AlertStatsQuery,
+  CreateMaintenanceWindow,
+  MaintenanceWindow,
   EscalationPolicy,
   EscalationPolicyView,
   MarkRead,
@@ -224,6 +226,50 @@ export const alertsModule = fp(
       async (request) => alerts.resolve(request.tenant, request.params.id, request.body.resolution),
     );
 
+    r.get(
+      '/api/v1/units/:id/maintenance-windows',
+      {
+        config: { permission: 'hospitals:read' },
+        schema: {
+          tags,
+          summary: "The unit's maintenance windows not yet over (alerts then notify nobody)",
+          params: IdParams,
+          response: { 200: z.object({ data: z.array(MaintenanceWindow) }), ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request) => alerts.windows(request.tenant, request.params.id),
+    );
+    r.post(
+      '/api/v1/units/:id/maintenance-windows',
+      {
+        config: { permission: 'alerts:policy' },
+        schema: {
+          tags,
+          summary: "Open a maintenance window: the unit's alerts are recorded but notify nobody while it lasts",
+          params: IdParams,
+          body: CreateMaintenanceWindow,
+          response: { 201: MaintenanceWindow, ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.code(201).send(await alerts.openWindow(request.tenant, request.params.id, request.body)),
+    );
+    r.delete(
+      '/api/v1/maintenance-windows/:id',
+      {
+        config: { permission: 'alerts:policy' },
+        schema: {
+          tags,
+          summary: 'Close a maintenance window now',
+          params: IdParams,
+          response: { 204: z.null().describe('Closed'), ...commonErrors, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        await alerts.closeWindow(request.tenant, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
     r.get(
       '/api/v1/hospitals/:id/escalation-policy',
       {

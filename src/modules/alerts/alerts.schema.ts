@@ -184,3 +184,23 @@ export const pushSubscriptions = tenantTable(
     tenantIndex('push_subscriptions_user_idx').on(t.userId),
   ],
 );
+
+/**
+ * Maintenance windows of a unit: while one is open, alerts of the unit are still raised, recorded,
+ * numbered and shown, but nobody is notified (the timeline says `suppressed`).
+ */
+export const maintenanceWindows = tenantTable(
+  'maintenance_windows',
+  {
+    unitId: text('unit_id').notNull(),
+    startsAt: timestampColumn('starts_at').notNull(),
+    endsAt: timestampColumn('ends_at').notNull(),
+    reason: text('reason').notNull(),
+    createdBy: text('created_by').references(() => users.id),
+  },
+  (t) => [
+    tenantIndex('maintenance_windows_unit_idx').on(t.unitId, t.endsAt),
+    tenantReference('maintenance_windows_unit_fk', t.unitId, () => units),
+    check('maintenance_windows_span_check', sql`${t.endsAt} > ${t.startsAt}`),
+  ],
+);

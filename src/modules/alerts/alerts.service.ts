@@ -22,6 +22,7 @@ import type {
   AlertEventsQuery,
   AlertEventType,
   AlertQuery,
+  CreateMaintenanceWindow,
   EscalationPolicyBody,
   Notification,
   RaiseAlert,
@@ -144,6 +145,24 @@ function policyView(hospitalId: string, row: PolicyRow | undefined) {
     updatedAt: row?.updatedAt ?? null,
   };
 }
+
+const toWindow = (row: {
+  id: string;
+  unitId: string;
+  startsAt: Date;
+  endsAt: Date;
+  reason: string;
+  createdBy: string | null;
+  createdAt: Date;
+}) => ({
+  id: row.id,
+  unitId: row.unitId,
+  startsAt: row.startsAt,
+  endsAt: row.endsAt,
+  reason: row.reason,
+  createdBy: row.createdBy,
+  createdAt: row.createdAt,
+});
 
 /** A timer found not due (any more) when claimed: the firing is abandoned, not an error. */
 class StaleTimer extends Error {}
@@ -573,6 +592,7 @@ export class AlertsService {
     seq: number,
     at: Date,
   ) {
+    if (await this.suppressed(repo, row, kind, tier, at)) return;
     const recipients = await repo.recipients(row.hospitalId, row.unitId, TIER_ROLES[tier as 1 | 2 | 3]);
     if (recipients.length > 0) {
       await this.tell(
@@ -625,6 +645,7 @@ export class AlertsService {
   ) {
     const unique = [...new Set(userIds)];
     if (unique.length === 0) return;
+    if (kind === 'ack-reminder' && (await this.suppressed(repo, row, kind, tier, at))) return;
     const message = this.deps.render({
       kind,
       priority: row.priority as Priority,
@@ -669,6 +690,70 @@ export class AlertsService {
       unique.map((userId) => ({ alertId: row.id, userId, kind, tier })),
       row,
     );
+  }
+
+  /** Whether a maintenance window of the unit is open: then nobody is told, and the timeline says why. */
+  private async suppressed(repo: AlertsRepository, row: AlertRow, kind: NotificationKind, tier: number, at: Date) {
+    const window = await repo.openWindow(row.unitId, at);
+    if (!window) return false;
+    await repo.appendTimeline([
+      {
+        alertId: row.id,
+        type: 'suppressed',
+        actorId: null,
+        detail: { reason: 'maintenance window', windowId: window.id, until: window.endsAt.toISOString(), kind, tier },
+        at,
+      },
+    ]);
+    return true;
+  }
+
+  /** The unit's maintenance windows not yet over. */
+  windows(ctx: TenantContext, unitId: string) {
+    return this.uow.read(ctx, async (work) => {
+      const repo = work.repo(AlertsRepository);
+      if (!(await repo.unitExists(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
+      work.audit({ action: 'maintenance-windows.list', resourceType: 'unit', resourceId: unitId });
+      return { data: (await repo.windowsOf(unitId, this.deps.now())).map(toWindow) };
+    });
+  }
+
+  /** Opens a maintenance window: alerts of the unit are recorded but notify nobody while it lasts. */
+  openWindow(ctx: TenantContext, unitId: string, input: CreateMaintenanceWindow) {
+    const startsAt = new Date(input.startsAt);
+    const endsAt = new Date(input.endsAt);
+    const now = this.deps.now();
+    const problems = [
+      ...(endsAt <= startsAt ? [{ path: 'body.endsAt', message: 'must be after startsAt' }] : []),
+      ...(endsAt <= now ? [{ path: 'body.endsAt', message: 'must be in the future' }] : []),
+      ...(endsAt.getTime() - startsAt.getTime() > 7 * 86_400_000
+        ? [{ path: 'body.endsAt', message: 'a window lasts at most 7 days' }]
+        : []),
+    ];
+    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', 'the maintenance window is refused', problems);
+    return this.uow.write(ctx, async (work) => {
+      const repo = work.repo(AlertsRepository);
+      if (!(await repo.unitExists(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
+      const row = await repo.insertWindow({
+        unitId,
+        startsAt,
+        endsAt,
+        reason: input.reason,
+        createdBy: ctx.user.id,
+        at: now,
+      });
+      work.audit({ action: 'maintenance-windows.create', resourceType: 'maintenance-window', resourceId: row.id });
+      return toWindow(row);
+    });
+  }
+
+  closeWindow(ctx: TenantContext, id: string) {
+    return this.uow.write(ctx, async (work) => {
+      if (!(await work.repo(AlertsRepository).deleteWindow(id))) {
+        throw new AppError('NOT_FOUND', 'maintenance window not found');
+      }
+      work.audit({ action: 'maintenance-windows.delete', resourceType: 'maintenance-window', resourceId: id });
+    });
   }
 
   /** The second identifier must match: an alert never names a patient on one id alone. */

@@ -265,3 +265,26 @@ export const AlertStats = z
     escalationRate: z.number().describe('The share of alerts that escalated at least once (0 to 1).'),
   })
   .meta({ id: 'AlertStats' });
+
+export const CreateMaintenanceWindow = z
+  .strictObject({
+    startsAt: z.iso.datetime({ offset: true }),
+    endsAt: z.iso
+      .datetime({ offset: true })
+      .describe('After startsAt and in the future; at most 7 days after startsAt.'),
+    reason: plainText(1, 200).describe('e.g. "Nurse call system upgrade".'),
+  })
+  .meta({ id: 'CreateMaintenanceWindow' });
+export type CreateMaintenanceWindow = z.infer<typeof CreateMaintenanceWindow>;
+
+export const MaintenanceWindow = z
+  .object({
+    id: z.string(),
+    unitId: z.string(),
+    startsAt: z.date(),
+    endsAt: z.date(),
+    reason: z.string(),
+    createdBy: z.string().nullable(),
+    createdAt: z.date(),
+  })
+  .meta({ id: 'MaintenanceWindow' });

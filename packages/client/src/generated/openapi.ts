@@ -14020,6 +14020,270 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/units/{id}/maintenance-windows': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The unit's maintenance windows not yet over (alerts then notify nobody) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: components['schemas']['MaintenanceWindow'][];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Open a maintenance window: the unit's alerts are recorded but notify nobody while it lasts */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': components['schemas']['CreateMaintenanceWindowInput'];
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['MaintenanceWindow'];
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is larger than this server accepts */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description The body is not JSON */
+        415: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/maintenance-windows/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Close a maintenance window now */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The organization to act in, for a caller who belongs to several (403 if not a member). */
+          'x-organization-id'?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Closed */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Default Response */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        /** @description Internal error (its cause is logged, not revealed) */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/hospitals/{id}/escalation-policy': {
     parameters: {
       query?: never;
@@ -18251,6 +18515,26 @@ export interface components {
       /** @description The share of alerts that escalated at least once (0 to 1). */
       escalationRate: number;
     };
+    CreateMaintenanceWindowInput: {
+      /** Format: date-time */
+      startsAt: string;
+      /**
+       * Format: date-time
+       * @description After startsAt and in the future; at most 7 days after startsAt.
+       */
+      endsAt: string;
+      /** @description e.g. "Nurse call system upgrade". */
+      reason: string;
+    };
+    MaintenanceWindowInput: {
+      id: string;
+      unitId: string;
+      startsAt: unknown;
+      endsAt: unknown;
+      reason: string;
+      createdBy: string | null;
+      createdAt: unknown;
+    };
     AppointmentInput: {
       id: string;
       patientId: string;
@@ -19933,6 +20217,29 @@ export interface components {
       };
       /** @description The share of alerts that escalated at least once (0 to 1). */
       escalationRate: number;
+    };
+    CreateMaintenanceWindow: {
+      /** Format: date-time */
+      startsAt: string;
+      /**
+       * Format: date-time
+       * @description After startsAt and in the future; at most 7 days after startsAt.
+       */
+      endsAt: string;
+      /** @description e.g. "Nurse call system upgrade". */
+      reason: string;
+    };
+    MaintenanceWindow: {
+      id: string;
+      unitId: string;
+      /** Format: date-time */
+      startsAt: string;
+      /** Format: date-time */
+      endsAt: string;
+      reason: string;
+      createdBy: string | null;
+      /** Format: date-time */
+      createdAt: string;
     };
     Appointment: {
       id: string;
