@@ -18,7 +18,7 @@ export interface EngineStats {
   running: boolean;
   /** The end of its last look (its heartbeat); null before the first. */
   lastTickAt: string | null;
-  /** Whether its heartbeat is recent (within ten intervals); false while it is not running. */
+  /** Whether its heartbeat (or, before the first, its start) is recent: within ten intervals; false while it is not running. */
   healthy: boolean;
   fired: number;
   failures: number;
@@ -45,6 +45,7 @@ export class EscalationEngine {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private lastTickAt: Date | null = null;
+  private startedAt: Date | null = null;
   private fired = 0;
   private failures = 0;
   private readonly lateness: number[] = [];
@@ -58,6 +59,7 @@ export class EscalationEngine {
   ) {}
 
   start(): void {
+    this.startedAt ??= this.now();
     // A look still under way when the interval comes round is left to finish: no queue of looks.
     this.timer ??= setInterval(() => {
       if (!this.running) void this.tick();
@@ -87,7 +89,9 @@ export class EscalationEngine {
 
   stats(): EngineStats {
     const sorted = [...this.lateness].sort((a, b) => a - b);
-    const age = this.lastTickAt ? this.now().getTime() - this.lastTickAt.getTime() : Infinity;
+    // Before its first look ends, it is as healthy as its start is recent.
+    const since = this.lastTickAt ?? this.startedAt;
+    const age = since ? this.now().getTime() - since.getTime() : Infinity;
     return {
       running: this.timer !== undefined,
       lastTickAt: this.lastTickAt?.toISOString() ?? null,
