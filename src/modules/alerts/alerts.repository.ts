@@ -4,6 +4,9 @@ import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { Cursor } from '../../platform/http/pagination.js';
 import type { Role } from '../../platform/permissions.js';
 import { hospitals, rooms, units } from '../hospitals/hospitals.schema.js';
+import { appointments } from '../appointments/appointments.schema.js';
+import { encounters } from '../encounters/encounters.schema.js';
+import { labOrderEvents, labOrders } from '../labs/labs.schema.js';
 import { patients } from '../patients/patients.schema.js';
 import { shifts } from '../staff/staff.schema.js';
 import type { ChannelChoice, EscalationRule } from './escalation-policy.js';
@@ -95,6 +98,34 @@ export class AlertsRepository extends TenantRepository {
       .innerJoin(hospitals, and(eq(hospitals.organizationId, rooms.organizationId), eq(hospitals.id, rooms.hospitalId)))
       .where(this.where(rooms, eq(rooms.id, roomId), eq(rooms.unitId, unitId), eq(rooms.hospitalId, hospitalId)));
     return row;
+  }
+
+  /**
+   * Where a lab order's patient is seen: the room of the appointment its encounter was opened from
+   * (with the room's unit and hospital), or undefined.
+   */
+  async whereOrderIsSeen(orderId: string) {
+    const [row] = await this.db
+      .select({ hospitalId: rooms.hospitalId, unitId: rooms.unitId, roomId: rooms.id })
+      .from(labOrders)
+      .innerJoin(
+        encounters,
+        and(eq(encounters.organizationId, labOrders.organizationId), eq(encounters.id, labOrders.encounterId)),
+      )
+      .innerJoin(
+        appointments,
+        and(eq(appointments.organizationId, encounters.organizationId), eq(appointments.id, encounters.appointmentId)),
+      )
+      .innerJoin(rooms, and(eq(rooms.organizationId, appointments.organizationId), eq(rooms.id, appointments.roomId)))
+      .where(this.where(labOrders, eq(labOrders.id, orderId)));
+    return row;
+  }
+
+  /** A row on a lab order's timeline (what became of its critical result). */
+  async noteOnLabOrder(orderId: string, type: string, detail: Record<string, unknown>, at: Date) {
+    await this.db
+      .insert(labOrderEvents)
+      .values(this.owned({ orderId, type, actorId: null, detail, createdAt: at, updatedAt: at }));
   }
 
   /** The MRN of the patient (of this organization), or undefined. */

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { IdParams } from '../../platform/http/ids.js';
 import { pageOf } from '../../platform/http/pagination.js';
+import { LAB_RESULT_CRITICAL } from '../labs/lab-orders.service.js';
 import { AlertsService } from './alerts.service.js';
 import {
   Alert,
@@ -72,6 +73,10 @@ export const alertsModule = fp(
       queueOutside: (work, deliveries, alert) => delivery.queue(work, deliveries, alert),
     });
     app.decorate('alerts', alerts);
+    // A critical lab result raises an alert (delivered at least once: a repeat is counted, not doubled).
+    app.outbox.on(LAB_RESULT_CRITICAL, async (message) => {
+      await alerts.raiseForCriticalLab(message.payload);
+    });
     const notifications = new NotificationsService({
       uow: app.uow,
       now: () => app.now(),

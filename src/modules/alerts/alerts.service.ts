@@ -4,6 +4,7 @@ import { systemActing, type UnitOfWork, type Work } from '../../platform/db/unit
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { Broadcast } from '../../platform/realtime/broadcaster.js';
+import type { LabResultCritical } from '../labs/lab-orders.service.js';
 import type { AlertMessageInput } from './channels/message.js';
 import { toNotification } from './notifications.service.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
@@ -200,56 +201,11 @@ export class AlertsService {
       }
       if (!location.active) throw new AppError('CONFLICT', 'the room, its unit or its hospital is deactivated');
       if (input.patientId) await this.checkPatient(repo, input.patientId, input.patientMrn!);
-      const at = this.deps.now();
-      const stored = await repo.policyOf(input.hospitalId);
-      const policy = freeze(stored ?? DEFAULT_POLICY, input.urgency);
-      const { row, created } = await repo.raise(
-        {
-          hospitalId: input.hospitalId,
-          unitId: input.unitId,
-          roomId: input.roomId,
-          patientId: input.patientId ?? null,
-          type: input.type,
-          urgency: input.urgency,
-          priority: priorityOf(input.urgency),
-          description: input.description ?? null,
-          status: 'active',
-          source: ctx.apiKeyId ? 'api-key' : 'user',
-          raisedBy: ctx.user.id,
-          lastRaisedAt: at,
-          policy,
-          tier: 1,
-          step: 0,
-          nextEscalationAt: nextStepAt(policy, at, 0),
-          createdAt: at,
-          updatedAt: at,
-        },
-        at,
-      );
-      work.audit({
-        action: created ? 'alerts.raise' : 'alerts.repeat',
-        resourceType: 'alert',
-        resourceId: row.id,
-        patientId: row.patientId,
+      const { row, created } = await this.raiseIn(work, repo, location, {
+        ...input,
+        source: ctx.apiKeyId ? 'api-key' : 'user',
+        raisedBy: ctx.user.id,
       });
-      if (!created) {
-        await repo.appendTimeline([
-          { alertId: row.id, type: 'repeated', actorId: ctx.user.id, detail: { raisedCount: row.raisedCount }, at },
-        ]);
-        await this.emit(work, repo, 'alert:updated', row, at);
-        return { alert: toAlert(row), created };
-      }
-      await repo.appendTimeline([
-        {
-          alertId: row.id,
-          type: 'raised',
-          actorId: ctx.user.id,
-          detail: { urgency: row.urgency, type: row.type, policy },
-          at,
-        },
-      ]);
-      const seq = await this.emit(work, repo, 'alert:new', row, at);
-      await this.notify(work, repo, row, location, 'alert', 1, seq, at);
       return { alert: toAlert(row), created };
     });
     return write.catch((error: unknown) => {
@@ -257,6 +213,121 @@ export class AlertsService {
       if (code === '23503') throw new AppError('NOT_FOUND', 'patient not found');
       throw error;
     });
+  }
+
+  /**
+   * Turns a critical lab result (the labs module's `lab.result.critical` outbox message) into an
+   * urgency-5 `critical-lab` alert in the room where the patient is seen: the room of the appointment
+   * the order's encounter was opened from. Without one, no room is known, and an alert is for a room:
+   * the order's timeline says so (the result stays on the dashboard's critical results). Safe to run
+   * twice: a second delivery counts as a repeat of the open alert.
+   */
+  raiseForCriticalLab(message: LabResultCritical): Promise<{ alertId: string | null }> {
+    return this.uow.write(systemActing(message.organizationId), async (work) => {
+      const repo = work.repo(AlertsRepository);
+      const at = this.deps.now();
+      const place = await repo.whereOrderIsSeen(message.orderId);
+      const location = place && (await repo.location(place.hospitalId, place.unitId, place.roomId));
+      if (!location) {
+        await repo.noteOnLabOrder(
+          message.orderId,
+          'alert-not-raised',
+          { reason: 'no room is known for the order' },
+          at,
+        );
+        work.audit({
+          action: 'alerts.raise',
+          resourceType: 'lab-order',
+          resourceId: message.orderId,
+          outcome: 'failed',
+        });
+        return { alertId: null };
+      }
+      const { row, created } = await this.raiseIn(work, repo, location, {
+        hospitalId: location.hospitalId,
+        unitId: location.unitId,
+        roomId: location.roomId,
+        type: 'critical-lab',
+        urgency: 5,
+        description: 'Critical lab result: review it in the lab order',
+        patientId: message.patientId,
+        source: 'system',
+        raisedBy: null,
+        origin: { labOrderId: message.orderId, flag: message.flag },
+      });
+      if (created) await repo.noteOnLabOrder(message.orderId, 'alert-raised', { alertId: row.id }, at);
+      return { alertId: row.id };
+    });
+  }
+
+  /** The raise itself, in a write: a new alert (told to tier 1) or a repeat counted on the open one. */
+  private async raiseIn(
+    work: Work,
+    repo: AlertsRepository,
+    location: Location,
+    input: Omit<RaiseAlert, 'patientMrn'> & {
+      source: Alert['source'];
+      raisedBy: string | null;
+      origin?: Record<string, string>;
+    },
+  ): Promise<{ row: AlertRow; created: boolean }> {
+    const at = this.deps.now();
+    const stored = await repo.policyOf(input.hospitalId);
+    const policy = freeze(stored ?? DEFAULT_POLICY, input.urgency);
+    const { row, created } = await repo.raise(
+      {
+        hospitalId: input.hospitalId,
+        unitId: input.unitId,
+        roomId: input.roomId,
+        patientId: input.patientId ?? null,
+        type: input.type,
+        urgency: input.urgency,
+        priority: priorityOf(input.urgency),
+        description: input.description ?? null,
+        status: 'active',
+        source: input.source,
+        raisedBy: input.raisedBy,
+        lastRaisedAt: at,
+        policy,
+        tier: 1,
+        step: 0,
+        nextEscalationAt: nextStepAt(policy, at, 0),
+        createdAt: at,
+        updatedAt: at,
+      },
+      at,
+    );
+    work.audit({
+      action: created ? 'alerts.raise' : 'alerts.repeat',
+      resourceType: 'alert',
+      resourceId: row.id,
+      patientId: row.patientId,
+    });
+    if (!created) {
+      await repo.appendTimeline([
+        {
+          alertId: row.id,
+          type: 'repeated',
+          actorId: input.raisedBy,
+          detail: { raisedCount: row.raisedCount, ...input.origin },
+          at,
+        },
+      ]);
+      await this.emit(work, repo, 'alert:updated', row, at);
+      return { row, created };
+    }
+    await repo.appendTimeline([
+      {
+        alertId: row.id,
+        type: 'raised',
+        actorId: input.raisedBy,
+        detail: { urgency: row.urgency, type: row.type, source: row.source, policy, ...input.origin },
+        at,
+      },
+    ]);
+    const seq = await this.emit(work, repo, 'alert:new', row, at);
+    await this.notify(work, repo, row, location, 'alert', 1, seq, at);
+    return { row, created };
   }
 
   /** One alert with its location and timeline; audited with its patient. */
