@@ -1,14 +1,6 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { afterAll, describe, expect, it, inject } from 'vitest';
-import { connectRedis, whenConnected } from '../src/platform/redis.js';
-import { createScratchDatabase, deleteKeys } from './helpers/test-app.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanUp, type Server, signIn, startServer, storage, within } from './helpers/server-process.js';
 
 // The promise of the group commit, tested the hard way: a read is answered only once its audit event
 // is durable, so killing the server (SIGKILL, nothing flushed on the way out) while it answers reads
@@ -17,112 +9,8 @@ import { createScratchDatabase, deleteKeys } from './helpers/test-app.js';
 const LOOPS = 20;
 /** Answered reads after which the server is killed, while the other loops' reads are in flight. */
 const KILL_AFTER = 300;
-const DEMO_PASSWORD = 'demo-password-123';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
-});
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Where the server keeps its data: a fresh PGlite folder, or a scratch PostgreSQL database. */
-async function storage(): Promise<Record<string, string>> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'wardline-crash-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    return { DATA_DIR: dataDir };
-  }
-  const scratch = await createScratchDatabase(url, inject('postgresTemplate'));
-  cleanups.push(() => scratch.drop());
-  const env: Record<string, string> = {
-    DATABASE_URL: scratch.url,
-    DEMO: '1',
-    // The same secret across the restart, as a real deployment has.
-    AUTH_SECRET: randomBytes(32).toString('hex'),
-  };
-  if (process.env.REDIS_URL) {
-    const prefix = `wardline-crash:${randomBytes(6).toString('hex')}:`;
-    Object.assign(env, { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: prefix });
-    cleanups.push(async () => {
-      const redis = connectRedis(process.env.REDIS_URL!);
-      try {
-        // The client refuses commands until it is connected (no offline queue).
-        if (!(await whenConnected(redis, 5000))) throw new Error('Redis did not answer; keys left under ' + prefix);
-        await deleteKeys(redis, prefix);
-      } finally {
-        await redis.quit().catch(() => redis.disconnect());
-      }
-    });
-  }
-  return env;
-}
-
-interface Server {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  base: string;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-const within = <T>(ms: number, what: string, promise: Promise<T>): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-    }),
-  ]);
-};
-
-/** Runs `src/main.ts` as `npm start` would, and resolves once `/health/ready` answers 200. */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const server = { child, base: `http://127.0.0.1:${port}`, exited, output: () => output };
-
-  const deadline = Date.now() + 40_000;
-  let gone = false;
-  void exited.then(() => (gone = true));
-  for (;;) {
-    if (gone) throw new Error(`the server exited before it was ready:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the server was not ready within 40 s:\n${output}`);
-    const ready = await fetch(`${server.base}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
-      () => undefined,
-    );
-    if (ready?.status === 200) return server;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function signIn(server: Server, email: string): Promise<string> {
-  const res = await fetch(`${server.base}/api/auth/sign-in/email`, {
-    method: 'POST',
-    // fetch sends Sec-Fetch-* headers, so Better Auth's CSRF check wants the Origin a browser would send.
-    headers: { 'content-type': 'application/json', origin: server.base },
-    body: JSON.stringify({ email, password: DEMO_PASSWORD }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-  return ((await res.json()) as { token: string }).token;
-}
+afterAll(cleanUp);
 
 /**
  * GET /api/v1/users from LOOPS loops at once, each request with its own id, until KILL_AFTER have been
@@ -183,7 +71,7 @@ async function auditedRequestIds(server: Server, token: string): Promise<Set<str
 
 describe('the audit trail across a crash', () => {
   it('keeps an event for every read answered before kill -9, and the chain still verifies', async () => {
-    const env = await storage();
+    const env = await storage('crash');
     const first = await startServer(env);
     const token = await signIn(first, 'admin@demo.test');
 

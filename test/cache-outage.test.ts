@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+import { freePort } from './helpers/server-process.js';
 
 // Redis goes down under a running app and comes back: the app keeps answering (memory and the
 // database), never with a 5xx, never stale, and uses Redis again once it is back. The test runs its
@@ -17,14 +17,6 @@ const hasRedisServer = (() => {
     return false;
   }
 })();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn(

@@ -1,11 +1,12 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/server-process.js';
 
 // `npm start` as the README has it, as a real process tree: SIGTERM sent to npm, or to the server
 // under it, drains the server and ends the whole tree with exit code 0.
@@ -24,14 +25,6 @@ beforeAll(async () => {
   const [code] = (await once(tsc, 'exit')) as [number | null];
   expect(code, 'the TypeScript build fails: npm start cannot start').toBe(0);
 }, 600_000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Every process under `pid`, from /proc (Linux). */
 function descendants(pid: number): number[] {
