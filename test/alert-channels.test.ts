@@ -554,6 +554,7 @@ describe('webhook channel', () => {
       'http://172.20.0.1/x',
       'http://192.168.1.10/x',
       'http://169.254.169.254/latest/meta-data',
+      'http://[64:ff9b::a9fe:a9fe]/latest/meta-data',
       'http://[::1]/x',
       'http://[::ffff:127.0.0.1]/x',
       'http://[fe80::1]/x',

@@ -177,5 +177,30 @@ describe('outside deliveries', () => {
       });
     expect((await put('file:///etc/passwd')).statusCode).toBe(400);
     expect((await put('http://user:pw@hooks.example.com/x')).statusCode).toBe(400);
+    // A policy written back without the webhook (the API never shows its URL) keeps it.
+    const kept = await admin({
+      method: 'PUT',
+      url: `/api/v1/hospitals/${place.hospital}/escalation-policy`,
+      payload: { rules: [{ urgency: 5, delaysSeconds: [300] }], ackTimeoutSeconds: 600 },
+    });
+    expect(kept.json<Json>().webhook).toEqual({ host: new URL(hookUrl).host });
+    expect(kept.json<Json>().channels['5']).toEqual(['email']);
+  });
+
+  it('keeps at most ten push subscriptions per person', async () => {
+    const nurse = as(t.app, a.users.nurse.token);
+    const subscribe = (n: number) =>
+      nurse({
+        method: 'POST',
+        url: '/api/v1/notifications/push-subscriptions',
+        payload: {
+          endpoint: `https://push.example.com/send/device-${n}`,
+          keys: { p256dh: 'B'.repeat(87), auth: 'A'.repeat(22) },
+        },
+      });
+    for (let n = 0; n < 10; n++) expect((await subscribe(n)).statusCode).toBe(201);
+    expect((await subscribe(10)).statusCode).toBe(409);
+    // The same browser again is an update, not an eleventh.
+    expect((await subscribe(3)).statusCode).toBe(201);
   });
 });

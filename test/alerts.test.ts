@@ -346,10 +346,21 @@ describe('maintenance windows', () => {
     expect(view.timeline.map((e: Json) => e.type)).toEqual(['raised', 'suppressed']);
     expect(view.timeline[1].detail).toMatchObject({ reason: 'maintenance window', windowId });
     expect((await notificationsOf('manager')).data.length).toBe(before);
+    // Its first step comes due inside the window: held until the window ends, not used up unheard.
+    advance(600);
+    await t.app.escalations.tick();
+    const held = await detail(quiet.id);
+    expect(held.step).toBe(0);
+    expect(held.timeline.at(-1)).toMatchObject({ type: 'postponed', detail: { windowId } });
 
+    // Closing it ends it now (kept as the record) and lets the held step fire.
     expect((await asManager({ method: 'DELETE', url: `/api/v1/maintenance-windows/${windowId}` })).statusCode).toBe(
       204,
     );
+    await t.app.escalations.tick();
+    expect((await detail(quiet.id)).step).toBe(1);
+    const open = await asManager({ method: 'GET', url: `/api/v1/units/${otherUnit}/maintenance-windows` });
+    expect(open.json<Json>().data).toEqual([]);
     const heard = (
       await raise(a, 'operator', {
         hospitalId: hospital,

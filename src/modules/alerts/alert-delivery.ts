@@ -111,7 +111,10 @@ export class AlertDelivery {
     if (!target) return { result: 'alert-gone' };
     const { alert } = target;
 
-    const stillWanted = data.kind === 'ack-reminder' || data.kind === 'undelivered' || alert.status === 'active';
+    // Told only while it matters: an alert acknowledged meanwhile stops notices, a resolved one stops everything.
+    const stillWanted =
+      alert.status !== 'resolved' &&
+      (data.kind === 'ack-reminder' || data.kind === 'undelivered' || alert.status === 'active');
     let outcome: DeliveryOutcome;
     let goneIds: string[] = [];
     if (!stillWanted) {
@@ -141,7 +144,9 @@ export class AlertDelivery {
       }
     }
 
-    const retry = outcome.status === 'failed' && outcome.retryable && job.attempt <= DELIVER_QUEUE.retryLimit!;
+    const retryable = outcome.status === 'failed' && outcome.retryable;
+    // After the last retry the job still fails, so pg-boss moves it to the dead-letter queue.
+    const retry = retryable && job.attempt <= DELIVER_QUEUE.retryLimit!;
     await this.deps.uow.write(acting, async (work) => {
       const repo = work.repo(AlertsRepository);
       if (goneIds.length > 0) await repo.deletePushSubscriptions(goneIds);
@@ -165,7 +170,8 @@ export class AlertDelivery {
       ]);
       work.audit({ action: 'alerts.deliver', resourceType: 'alert', resourceId: alert.id });
     });
-    if (retry) throw new RetryDelivery(`${data.channel} delivery failed: ${'reason' in outcome ? outcome.reason : ''}`);
+    if (retryable)
+      throw new RetryDelivery(`${data.channel} delivery failed: ${'reason' in outcome ? outcome.reason : ''}`);
     return { result: outcome.status };
   }
 

@@ -354,13 +354,39 @@ export class AlertsRepository extends TenantRepository {
     return row!;
   }
 
-  async deleteWindow(id: string): Promise<boolean> {
+  /**
+   * Ends the window at `at` (deleted if it had not started), and makes the alerts it held back due now.
+   * False when there is no such window of this organization.
+   */
+  async closeWindow(id: string, at: Date): Promise<boolean> {
     const w = maintenanceWindows;
-    const gone = await this.db
-      .delete(w)
+    const [window] = await this.db
+      .select()
+      .from(w)
       .where(this.where(w, eq(w.id, id)))
-      .returning({ id: w.id });
-    return gone.length > 0;
+      .for('update');
+    if (!window) return false;
+    if (window.startsAt > at) {
+      await this.db.delete(w).where(this.where(w, eq(w.id, id)));
+      return true;
+    }
+    if (window.endsAt <= at) return true;
+    await this.db
+      .update(w)
+      .set({ endsAt: at, updatedAt: at })
+      .where(this.where(w, eq(w.id, id)));
+    await this.db
+      .update(alerts)
+      .set({ nextEscalationAt: at, updatedAt: at })
+      .where(
+        this.where(
+          alerts,
+          eq(alerts.unitId, window.unitId),
+          eq(alerts.nextEscalationAt, window.endsAt),
+          sql`${alerts.status} <> 'resolved'`,
+        ),
+      );
+    return true;
   }
 
   async unitExists(unitId: string): Promise<boolean> {

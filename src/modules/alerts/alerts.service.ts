@@ -228,13 +228,11 @@ export class AlertsService {
       const at = this.deps.now();
       const place = await repo.whereOrderIsSeen(message.orderId);
       const location = place && (await repo.location(place.hospitalId, place.unitId, place.roomId));
-      if (!location) {
-        await repo.noteOnLabOrder(
-          message.orderId,
-          'alert-not-raised',
-          { reason: 'no room is known for the order' },
-          at,
-        );
+      if (!location || !location.active) {
+        const reason = location
+          ? 'the room, its unit or its hospital is deactivated'
+          : 'no room is known for the order';
+        await repo.noteOnLabOrder(message.orderId, 'alert-not-raised', { reason }, at);
         work.audit({
           action: 'alerts.raise',
           resourceType: 'lab-order',
@@ -255,7 +253,7 @@ export class AlertsService {
         raisedBy: null,
         origin: { labOrderId: message.orderId, flag: message.flag },
       });
-      if (created) await repo.noteOnLabOrder(message.orderId, 'alert-raised', { alertId: row.id }, at);
+      await repo.noteOnLabOrder(message.orderId, created ? 'alert-raised' : 'alert-repeated', { alertId: row.id }, at);
       return { alertId: row.id };
     });
   }
@@ -309,7 +307,7 @@ export class AlertsService {
           alertId: row.id,
           type: 'repeated',
           actorId: input.raisedBy,
-          detail: { raisedCount: row.raisedCount, ...input.origin },
+          detail: { raisedCount: row.raisedCount, patientId: input.patientId ?? null, ...input.origin },
           at,
         },
       ]);
@@ -471,7 +469,13 @@ export class AlertsService {
       if (row.status === 'resolved') throw new AppError('CONFLICT', 'the alert is resolved');
       if (row.status === 'silenced' && row.silencedUntil?.getTime() === until.getTime()) return null;
       return {
-        changes: { status: 'silenced', silencedUntil: until, nextEscalationAt: until },
+        changes: {
+          status: 'silenced',
+          silencedUntil: until,
+          nextEscalationAt: until,
+          acknowledgedAt: null,
+          acknowledgedBy: null,
+        },
         timeline: 'silenced',
         detail: { until: until.toISOString() },
         event: 'alert:updated',
@@ -531,6 +535,21 @@ export class AlertsService {
       work.audit({ action: 'alerts.escalate', resourceType: 'alert', resourceId: id, patientId: row.patientId });
       if (row.status === 'resolved') {
         await repo.update(id, { nextEscalationAt: null, updatedAt: at });
+        return null;
+      }
+      // A maintenance window holds the schedule (it does not use it up unheard): the step waits for its end.
+      const window = await repo.openWindow(row.unitId, at);
+      if (window) {
+        await repo.update(id, { nextEscalationAt: window.endsAt, updatedAt: at });
+        await repo.appendTimeline([
+          {
+            alertId: id,
+            type: 'postponed',
+            actorId: null,
+            detail: { reason: 'maintenance window', windowId: window.id, until: window.endsAt.toISOString() },
+            at,
+          },
+        ]);
         return null;
       }
       if (row.status === 'silenced') {
@@ -601,6 +620,7 @@ export class AlertsService {
     return this.uow.write(ctx, async (work) => {
       const repo = work.repo(AlertsRepository);
       await this.checkHospital(repo, hospitalId);
+      const current = await repo.policyOf(hospitalId);
       if (body.webhookUrl) {
         const check = this.deps.checkWebhookUrl(body.webhookUrl);
         if (!check.ok) {
@@ -615,8 +635,9 @@ export class AlertsService {
         {
           rules: [...body.rules].sort((a, b) => b.urgency - a.urgency),
           ackTimeoutSeconds: body.ackTimeoutSeconds,
-          channels: body.channels ?? null,
-          webhookUrl: body.webhookUrl ?? null,
+          // Absent: unchanged (the API never shows the URL back, so a read-modify-write must keep it); null: removed.
+          channels: body.channels === undefined ? (current?.channels ?? null) : body.channels,
+          webhookUrl: body.webhookUrl === undefined ? (current?.webhookUrl ?? null) : body.webhookUrl,
         },
         ctx.user.id,
         at,
@@ -818,12 +839,15 @@ export class AlertsService {
     });
   }
 
+  /**
+   * Closes a window now: one that has started ends now (kept, as the record of why alerts were quiet,
+   * and the alerts it held are due at once); one that has not started is deleted.
+   */
   closeWindow(ctx: TenantContext, id: string) {
     return this.uow.write(ctx, async (work) => {
-      if (!(await work.repo(AlertsRepository).deleteWindow(id))) {
-        throw new AppError('NOT_FOUND', 'maintenance window not found');
-      }
-      work.audit({ action: 'maintenance-windows.delete', resourceType: 'maintenance-window', resourceId: id });
+      const closed = await work.repo(AlertsRepository).closeWindow(id, this.deps.now());
+      if (!closed) throw new AppError('NOT_FOUND', 'maintenance window not found');
+      work.audit({ action: 'maintenance-windows.close', resourceType: 'maintenance-window', resourceId: id });
     });
   }
 

@@ -2,6 +2,7 @@ import { and, asc, isNotNull, lte } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
+import { safeError } from '../../platform/http/errors.js';
 import { alerts } from './alerts.schema.js';
 
 export interface EngineSettings {
@@ -130,7 +131,7 @@ export class EscalationEngine {
       this.lastTickAt = this.now();
     } catch (error) {
       this.failures++;
-      this.log.error({ err: error }, 'escalation engine: the look for due alerts failed');
+      this.log.error({ err: safeError(error as Error) }, 'escalation engine: the look for due alerts failed');
     }
     return fired;
   }
@@ -146,7 +147,10 @@ export class EscalationEngine {
     } catch (error) {
       // Left due: the next look tries again. Logged with ids only.
       this.failures++;
-      this.log.error({ err: error, alertId: alert.id, organizationId: alert.organizationId }, 'escalation failed');
+      this.log.error(
+        { err: safeError(error as Error), alertId: alert.id, organizationId: alert.organizationId },
+        'escalation failed',
+      );
       return false;
     }
   }

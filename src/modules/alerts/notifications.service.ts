@@ -7,6 +7,9 @@ import { AlertsRepository, type NotificationRow } from './alerts.repository.js';
 import type { Notification } from './alerts.shapes.js';
 import { type ChannelChoice, DEFAULT_CHANNELS } from './escalation-policy.js';
 
+/** Push subscriptions one person may keep. */
+export const MAX_SUBSCRIPTIONS = 10;
+
 export const toNotification = (row: NotificationRow): Notification => ({
   id: row.id,
   alertId: row.alertId,
@@ -104,9 +107,22 @@ export class NotificationsService {
       ]);
     }
     return this.uow.write(ctx, async (work) => {
-      const row = await work
-        .repo(AlertsRepository)
-        .savePushSubscription(ctx.user.id, input.endpoint, input.keys.p256dh, input.keys.auth, this.deps.now());
+      const repo = work.repo(AlertsRepository);
+      // Every browser is pushed to on every alert, through one breaker for all: a person keeps a few.
+      const mine = await repo.pushSubscriptionsOf(ctx.user.id);
+      if (mine.length >= MAX_SUBSCRIPTIONS && !mine.some((s) => s.endpoint === input.endpoint)) {
+        throw new AppError(
+          'CONFLICT',
+          `at most ${MAX_SUBSCRIPTIONS} browsers per person get push: remove one (DELETE .../push-subscriptions/:id) first`,
+        );
+      }
+      const row = await repo.savePushSubscription(
+        ctx.user.id,
+        input.endpoint,
+        input.keys.p256dh,
+        input.keys.auth,
+        this.deps.now(),
+      );
       work.audit({ action: 'push-subscriptions.create', resourceType: 'push-subscription', resourceId: row.id });
       return toSubscription(row);
     });

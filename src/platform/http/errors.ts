@@ -206,7 +206,7 @@ function mapError(error: FastifyError | AppError | Error): AppError {
 }
 
 // Database errors carry row values in their message and detail; log only what locates the fault.
-function safeError(error: Error): Record<string, unknown> {
+export function safeError(error: Error): Record<string, unknown> {
   const cause = (error as { cause?: { code?: unknown; severity?: unknown } }).cause;
   const fromDatabase = 'severity' in error || cause?.severity !== undefined || error.message.startsWith('Failed query');
   return {

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db, Executor } from '../db/database.js';
+import { safeError } from '../http/errors.js';
 import { outboxMessages } from './outbox.schema.js';
 
 /**
@@ -129,7 +130,7 @@ export class Outbox {
     }
     this.running = this.deliverDue()
       .catch((error: unknown) => {
-        this.log.error({ err: error }, 'outbox delivery failed');
+        this.log.error({ err: safeError(error as Error) }, 'outbox delivery failed');
         return 0;
       })
       .finally(() => {
@@ -185,7 +186,9 @@ export class Outbox {
         delivered++;
       } catch (error) {
         const backoff = Math.min(this.options.retryMs * 2 ** (row.attempts - 1), this.options.maxBackoffMs);
-        const reason = error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 200) : 'failed';
+        // A database error's message carries row values (patient data): keep only what locates the fault.
+        const safe = error instanceof Error ? safeError(error) : undefined;
+        const reason = safe ? [safe.type, safe.code, safe.message].filter(Boolean).join(': ').slice(0, 200) : 'failed';
         await this.db
           .update(outboxMessages)
           .set({ availableAt: new Date(this.now().getTime() + backoff), lastError: reason })

@@ -39,6 +39,8 @@ for (const [network, prefix] of [
   NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
   ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form (::127.0.0.1)
+  ['64:ff9b::', 96], // NAT64: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a gateway
+  ['64:ff9b:1::', 48],
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],
