@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { UNREACHABLE_REDIS } from './helpers/test-app.js';
+import { freePort } from './helpers/server-process.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -72,8 +73,6 @@ async function postgresServer(): Promise<{ url: string; host: string; close(): P
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
-const freePort = () => String(20000 + Math.floor(Math.random() * 20000));
 
 /** Starts the server and resolves once it prints its banner. */
 async function startServing(env: Record<string, string>) {
@@ -188,7 +187,7 @@ describe('start-up', { timeout: 120_000 }, () => {
   });
 
   it('says what is degraded when Redis is unreachable, and still serves', async () => {
-    const port = freePort();
+    const port = String(await freePort());
     const run = await startServing({
       PORT: port,
       DATA_DIR: tempDir(),
@@ -228,7 +227,7 @@ describe('start-up', { timeout: 120_000 }, () => {
   });
 
   it('serves, then shuts down cleanly on SIGTERM with exit code 0', async () => {
-    const port = freePort();
+    const port = String(await freePort());
     const run = await startServing({ PORT: port, DATA_DIR: tempDir() });
     expect(run.output().stdout).toContain(`http://127.0.0.1:${port}/api/docs`);
     const health = await fetch(`http://127.0.0.1:${port}/health/ready`);
@@ -238,7 +237,7 @@ describe('start-up', { timeout: 120_000 }, () => {
   });
 
   it('seeds the demo tenant and the ADMIN_EMAIL admin once, and keeps data and sessions across a restart', async () => {
-    const port = freePort();
+    const port = String(await freePort());
     const env = {
       PORT: port,
       DATA_DIR: tempDir(),
