@@ -81,13 +81,29 @@ export async function buildTestApp(
     ? await createScratchDatabase(base.DATABASE_URL, inject('postgresTemplate'))
     : undefined;
   const prefix = `wardline-test:${randomBytes(6).toString('hex')}:`;
+  try {
+    return await buildOn(scratch, base.REDIS_URL, prefix, env, options);
+  } catch (error) {
+    // A refused configuration (tests check those) or a failed start must not leave its database behind.
+    await scratch?.drop();
+    throw error;
+  }
+}
+
+async function buildOn(
+  scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined,
+  redisUrl: string | undefined,
+  prefix: string,
+  env: Record<string, string>,
+  options: { now?: () => Date; logStream?: { write(line: string): void } },
+): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: 'memory://',
     AUTH_SECRET: randomBytes(32).toString('hex'),
     DATABASE_URL: scratch?.url,
-    REDIS_URL: base.REDIS_URL,
+    REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: prefix,
     ...env,
   });
