@@ -2,6 +2,7 @@ import type { Clock } from '../../platform/clock.js';
 import { type ActingContext, type UnitOfWork, type Work } from '../../platform/db/unit-of-work.js';
 import type { JobRun, QueueOptions } from '../../platform/jobs/job-map.js';
 import { type AlertRow, AlertsRepository } from './alerts.repository.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import type { OutsideDelivery } from './alerts.service.js';
 import type { Channels, DeliveryOutcome } from './channels/index.js';
 import { renderAlertMessage } from './channels/message.js';
@@ -62,7 +63,7 @@ export class AlertDelivery {
     if (deliveries.length === 0) return;
     const repo = work.repo(AlertsRepository);
     const policy = await repo.policyOf(alert.hospitalId);
-    const chosen = await repo.preferencesOf(deliveries.map((d) => d.userId));
+    const chosen = await work.repo(NotificationsRepository).preferencesOf(deliveries.map((d) => d.userId));
     const at = this.deps.now();
     const entries = [];
     for (const delivery of deliveries) {
@@ -102,8 +103,9 @@ export class AlertDelivery {
       const alert = await repo.find(data.alertId);
       if (!alert) return undefined;
       const location = await repo.location(alert.hospitalId, alert.unitId, alert.roomId);
-      const email = data.userId ? await repo.memberEmail(data.userId) : undefined;
-      const subscriptions = data.userId && data.channel === 'push' ? await repo.pushSubscriptionsOf(data.userId) : [];
+      const people = work.repo(NotificationsRepository);
+      const email = data.userId ? await people.memberEmail(data.userId) : undefined;
+      const subscriptions = data.userId && data.channel === 'push' ? await people.pushSubscriptionsOf(data.userId) : [];
       const policy = data.channel === 'webhook' ? await repo.policyOf(alert.hospitalId) : undefined;
       work.audit({ action: 'alerts.deliver', resourceType: 'alert', resourceId: alert.id });
       return { alert, location: location!, email, subscriptions, webhookUrl: policy?.webhookUrl ?? null };
@@ -149,7 +151,7 @@ export class AlertDelivery {
     const retry = retryable && job.attempt <= DELIVER_QUEUE.retryLimit!;
     await this.deps.uow.write(acting, async (work) => {
       const repo = work.repo(AlertsRepository);
-      if (goneIds.length > 0) await repo.deletePushSubscriptions(goneIds);
+      if (goneIds.length > 0) await work.repo(NotificationsRepository).deletePushSubscriptions(goneIds);
       await repo.appendTimeline([
         {
           alertId: alert.id,

@@ -10,16 +10,7 @@ import { labOrderEvents, labOrders } from '../labs/labs.schema.js';
 import { patients } from '../patients/patients.schema.js';
 import { shifts } from '../staff/staff.schema.js';
 import type { ChannelChoice, EscalationRule } from './escalation-policy.js';
-import {
-  alertEvents,
-  alerts,
-  alertTimeline,
-  escalationPolicies,
-  maintenanceWindows,
-  notificationPreferences,
-  notifications,
-  pushSubscriptions,
-} from './alerts.schema.js';
+import { alertEvents, alerts, alertTimeline, escalationPolicies } from './alerts.schema.js';
 
 export type AlertRow = typeof alerts.$inferSelect;
 export type NewAlert = Omit<typeof alerts.$inferInsert, 'organizationId' | 'id'>;
@@ -42,7 +33,6 @@ export type AlertChanges = Partial<
 export type TimelineRow = typeof alertTimeline.$inferSelect;
 export type NewTimelineEntry = { alertId: string; type: string; actorId: string | null; detail?: object; at: Date };
 export type AlertEventRow = typeof alertEvents.$inferSelect;
-export type NotificationRow = typeof notifications.$inferSelect;
 export type PolicyRow = typeof escalationPolicies.$inferSelect;
 
 export interface AlertStatsRow {
@@ -166,77 +156,6 @@ export class AlertsRepository extends TenantRepository {
     return row!;
   }
 
-  /** Each active hospital's default channels (null where it has not chosen). */
-  hospitalChannels() {
-    const p = escalationPolicies;
-    return this.db
-      .select({ hospitalId: hospitals.id, channels: p.channels })
-      .from(hospitals)
-      .leftJoin(p, and(eq(p.organizationId, hospitals.organizationId), eq(p.hospitalId, hospitals.id)))
-      .where(this.where(hospitals, eq(hospitals.active, true)))
-      .orderBy(asc(hospitals.name));
-  }
-
-  /** People's own channel choices, by user id (those without one are left out). */
-  async preferencesOf(userIds: string[]): Promise<Map<string, ChannelChoice>> {
-    if (userIds.length === 0) return new Map();
-    const n = notificationPreferences;
-    const rows = await this.db
-      .select({ userId: n.userId, channels: n.channels })
-      .from(n)
-      .where(this.where(n, inArray(n.userId, userIds)));
-    return new Map(rows.map((row) => [row.userId, row.channels]));
-  }
-
-  async savePreferences(userId: string, channels: ChannelChoice, at: Date) {
-    const n = notificationPreferences;
-    await this.db
-      .insert(n)
-      .values(this.owned({ userId, channels, createdAt: at, updatedAt: at }))
-      .onConflictDoUpdate({ target: [n.organizationId, n.userId], set: { channels, updatedAt: at } });
-  }
-
-  /** The email address of a member of this organization (undefined for anyone else). */
-  async memberEmail(userId: string): Promise<string | undefined> {
-    const [row] = await this.db
-      .select({ email: users.email })
-      .from(members)
-      .innerJoin(users, eq(users.id, members.userId))
-      .where(this.where(members, eq(members.userId, userId)));
-    return row?.email;
-  }
-
-  pushSubscriptionsOf(userId: string) {
-    const s = pushSubscriptions;
-    return this.db
-      .select()
-      .from(s)
-      .where(this.where(s, eq(s.userId, userId)))
-      .orderBy(asc(s.createdAt), asc(s.id));
-  }
-
-  /** Adds the browser's subscription, or moves an endpoint already known (a shared device) to this person. */
-  async savePushSubscription(userId: string, endpoint: string, p256dh: string, auth: string, at: Date) {
-    const s = pushSubscriptions;
-    const [row] = await this.db
-      .insert(s)
-      .values(this.owned({ userId, endpoint, p256dh, auth, createdAt: at, updatedAt: at }))
-      .onConflictDoUpdate({ target: [s.organizationId, s.endpoint], set: { userId, p256dh, auth, updatedAt: at } })
-      .returning();
-    return row!;
-  }
-
-  /** Deletes subscriptions by id; `userId` limits it to that person's. Returns how many went. */
-  async deletePushSubscriptions(ids: string[], userId?: string): Promise<number> {
-    if (ids.length === 0) return 0;
-    const s = pushSubscriptions;
-    const gone = await this.db
-      .delete(s)
-      .where(this.where(s, inArray(s.id, ids), userId ? eq(s.userId, userId) : undefined))
-      .returning({ id: s.id });
-    return gone.length;
-  }
-
   /**
    * Inserts the alert, or, when an open alert of the same (hospital, room, type) exists, counts the
    * repeat on it instead: one statement, so two racing raises leave one alert raised twice.
@@ -315,86 +234,6 @@ export class AlertsRepository extends TenantRepository {
       )
       .orderBy(desc(alerts.createdAt), desc(alerts.id))
       .limit(limit + 1);
-  }
-
-  /** The unit's maintenance window open at `at`, if any. */
-  async openWindow(unitId: string, at: Date) {
-    const w = maintenanceWindows;
-    const [row] = await this.db
-      .select({ id: w.id, endsAt: w.endsAt })
-      .from(w)
-      .where(this.where(w, eq(w.unitId, unitId), lte(w.startsAt, at), gt(w.endsAt, at)))
-      .limit(1);
-    return row;
-  }
-
-  /** The unit's windows that have not ended by `at`, soonest first. */
-  windowsOf(unitId: string, at: Date) {
-    const w = maintenanceWindows;
-    return this.db
-      .select()
-      .from(w)
-      .where(this.where(w, eq(w.unitId, unitId), gt(w.endsAt, at)))
-      .orderBy(asc(w.startsAt), asc(w.id));
-  }
-
-  async insertWindow(values: {
-    unitId: string;
-    startsAt: Date;
-    endsAt: Date;
-    reason: string;
-    createdBy: string;
-    at: Date;
-  }) {
-    const { at, ...rest } = values;
-    const [row] = await this.db
-      .insert(maintenanceWindows)
-      .values(this.owned({ ...rest, createdAt: at, updatedAt: at }))
-      .returning();
-    return row!;
-  }
-
-  /**
-   * Ends the window at `at` (deleted if it had not started), and makes the alerts it held back due now.
-   * False when there is no such window of this organization.
-   */
-  async closeWindow(id: string, at: Date): Promise<boolean> {
-    const w = maintenanceWindows;
-    const [window] = await this.db
-      .select()
-      .from(w)
-      .where(this.where(w, eq(w.id, id)))
-      .for('update');
-    if (!window) return false;
-    if (window.startsAt > at) {
-      await this.db.delete(w).where(this.where(w, eq(w.id, id)));
-      return true;
-    }
-    if (window.endsAt <= at) return true;
-    await this.db
-      .update(w)
-      .set({ endsAt: at, updatedAt: at })
-      .where(this.where(w, eq(w.id, id)));
-    await this.db
-      .update(alerts)
-      .set({ nextEscalationAt: at, updatedAt: at })
-      .where(
-        this.where(
-          alerts,
-          eq(alerts.unitId, window.unitId),
-          eq(alerts.nextEscalationAt, window.endsAt),
-          sql`${alerts.status} <> 'resolved'`,
-        ),
-      );
-    return true;
-  }
-
-  async unitExists(unitId: string): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: units.id })
-      .from(units)
-      .where(this.where(units, eq(units.id, unitId)));
-    return row !== undefined;
   }
 
   /** Open alerts (every status but resolved), of one hospital or all: alerts_status_idx or alerts_hospital_status_idx. */
@@ -519,45 +358,5 @@ export class AlertsRepository extends TenantRepository {
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
       .where(this.where(members, eq(members.role, 'manager')));
-  }
-
-  async insertNotifications(rows: Omit<typeof notifications.$inferInsert, 'organizationId' | 'id'>[]) {
-    if (rows.length === 0) return [];
-    return this.db
-      .insert(notifications)
-      .values(rows.map((row) => this.owned(row)))
-      .returning();
-  }
-
-  notificationsOf(userId: string, unreadOnly: boolean, limit: number, cursor: Cursor | undefined) {
-    const n = notifications;
-    const at = cursor && new Date(cursor.sort);
-    const before = cursor && at ? or(lt(n.createdAt, at), and(eq(n.createdAt, at), lt(n.id, cursor.id))) : undefined;
-    return this.db
-      .select()
-      .from(n)
-      .where(this.where(n, eq(n.userId, userId), unreadOnly ? isNull(n.readAt) : undefined, before))
-      .orderBy(desc(n.createdAt), desc(n.id))
-      .limit(limit + 1);
-  }
-
-  async unreadCount(userId: string): Promise<number> {
-    const n = notifications;
-    const [row] = await this.db
-      .select({ count: sql<number>`count(*)::int` })
-      .from(n)
-      .where(this.where(n, eq(n.userId, userId), isNull(n.readAt)));
-    return row!.count;
-  }
-
-  /** Marks the user's notifications read (the ids given, or all); returns how many changed. */
-  async markRead(userId: string, ids: string[] | null, at: Date): Promise<number> {
-    const n = notifications;
-    const changed = await this.db
-      .update(n)
-      .set({ readAt: at, updatedAt: at })
-      .where(this.where(n, eq(n.userId, userId), isNull(n.readAt), ids ? inArray(n.id, ids) : undefined))
-      .returning({ id: n.id });
-    return changed.length;
   }
 }

@@ -18,13 +18,6 @@ import {
   MaintenanceWindow,
   EscalationPolicy,
   EscalationPolicyView,
-  MarkRead,
-  Notification,
-  NotificationPreferences,
-  NotificationPreferencesView,
-  NotificationQuery,
-  PushSubscriptionBody,
-  PushSubscriptionView,
   RaiseAlert,
   ResolveAlert,
   SilenceAlert,
@@ -33,6 +26,8 @@ import { EscalationEngine, type EngineSettings } from './escalation-engine.js';
 import { AlertDelivery, DELIVER_JOB, DELIVER_QUEUE } from './alert-delivery.js';
 import { buildChannels, type ChannelSettings, checkWebhookUrl, renderAlertMessage } from './channels/index.js';
 import { checkOutsideUrl } from './channels/outside-url.js';
+import { MaintenanceWindowsService } from './maintenance-windows.service.js';
+import { notificationRoutes } from './notifications.routes.js';
 import { NotificationsService } from './notifications.service.js';
 import { z } from 'zod';
 
@@ -73,6 +68,7 @@ export const alertsModule = fp(
       queueOutside: (work, deliveries, alert) => delivery.queue(work, deliveries, alert),
     });
     app.decorate('alerts', alerts);
+    const windows = new MaintenanceWindowsService({ uow: app.uow, now: () => app.now() });
     // A critical lab result raises an alert (delivered at least once: a repeat is counted, not doubled).
     app.outbox.on(LAB_RESULT_CRITICAL, async (message) => {
       await alerts.raiseForCriticalLab(message.payload);
@@ -242,7 +238,7 @@ export const alertsModule = fp(
           response: { 200: z.object({ data: z.array(MaintenanceWindow) }), ...commonErrors, 404: ErrorBody },
         },
       },
-      async (request) => alerts.windows(request.tenant, request.params.id),
+      async (request) => windows.list(request.tenant, request.params.id),
     );
     r.post(
       '/api/v1/units/:id/maintenance-windows',
@@ -257,7 +253,7 @@ export const alertsModule = fp(
         },
       },
       async (request, reply) =>
-        reply.code(201).send(await alerts.openWindow(request.tenant, request.params.id, request.body)),
+        reply.code(201).send(await windows.open(request.tenant, request.params.id, request.body)),
     );
     r.delete(
       '/api/v1/maintenance-windows/:id',
@@ -271,7 +267,7 @@ export const alertsModule = fp(
         },
       },
       async (request, reply) => {
-        await alerts.closeWindow(request.tenant, request.params.id);
+        await windows.close(request.tenant, request.params.id);
         return reply.code(204).send(null);
       },
     );
@@ -303,117 +299,7 @@ export const alertsModule = fp(
       async (request) => alerts.savePolicy(request.tenant, request.params.id, request.body),
     );
 
-    const notificationTags = ['notifications'];
-    r.get(
-      '/api/v1/notifications',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'Your in-app notifications, newest first, with your unread count',
-          querystring: NotificationQuery,
-          response: { 200: pageOf(Notification).extend({ unread: z.number() }), ...commonErrors },
-        },
-      },
-      async (request) => notifications.list(request.tenant, request.query),
-    );
-    r.post(
-      '/api/v1/notifications/read',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'Mark your notifications read: the ids given, or all of them',
-          body: MarkRead,
-          response: { 200: z.object({ marked: z.number(), unread: z.number() }), ...commonErrors },
-        },
-      },
-      async (request) => notifications.markRead(request.tenant, request.body.ids),
-    );
-    r.get(
-      '/api/v1/notifications/preferences',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'Your outside channels (email, push) per urgency, and what you get in each hospital',
-          response: { 200: NotificationPreferencesView, ...commonErrors },
-        },
-      },
-      async (request) => notifications.preferences(request.tenant),
-    );
-    r.put(
-      '/api/v1/notifications/preferences',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'Choose your outside channels per urgency (an urgency left out follows the hospital)',
-          body: NotificationPreferences,
-          response: { 200: NotificationPreferencesView, ...commonErrors },
-        },
-      },
-      async (request) => {
-        await notifications.savePreferences(request.tenant, request.body.channels);
-        return notifications.preferences(request.tenant);
-      },
-    );
-    r.get(
-      '/api/v1/notifications/push-key',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: "The server's web push (VAPID) public key to subscribe with; null while push is off",
-          response: {
-            200: z.object({ publicKey: z.string().nullable(), reason: z.string().nullable() }),
-            ...commonErrors,
-          },
-        },
-      },
-      async () => notifications.pushKey(),
-    );
-    r.get(
-      '/api/v1/notifications/push-subscriptions',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'The browsers you get web push on',
-          response: { 200: z.object({ data: z.array(PushSubscriptionView) }), ...commonErrors },
-        },
-      },
-      async (request) => notifications.subscriptions(request.tenant),
-    );
-    r.post(
-      '/api/v1/notifications/push-subscriptions',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: "Get web push on this browser (the body is its PushSubscription's toJSON())",
-          body: PushSubscriptionBody,
-          response: { 201: PushSubscriptionView, ...commonErrors, 409: ErrorBody },
-        },
-      },
-      async (request, reply) => reply.code(201).send(await notifications.subscribe(request.tenant, request.body)),
-    );
-    r.delete(
-      '/api/v1/notifications/push-subscriptions/:id',
-      {
-        config: { permission: 'notifications:own' },
-        schema: {
-          tags: notificationTags,
-          summary: 'Stop web push on one of your browsers',
-          params: IdParams,
-          response: { 204: z.null(), ...commonErrors, 404: ErrorBody },
-        },
-      },
-      async (request, reply) => {
-        await notifications.unsubscribe(request.tenant, request.params.id);
-        return reply.code(204).send(null);
-      },
-    );
+    notificationRoutes(app, notifications);
   },
   { name: 'alerts', dependencies: ['kit', 'jobs', 'realtime'] },
 );

@@ -6,6 +6,8 @@ import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { Broadcast } from '../../platform/realtime/broadcaster.js';
 import type { LabResultCritical } from '../labs/lab-orders.service.js';
 import type { AlertMessageInput } from './channels/message.js';
+import { MaintenanceWindowsRepository } from './maintenance-windows.repository.js';
+import { NotificationsRepository } from './notifications.repository.js';
 import { toNotification } from './notifications.service.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import {
@@ -23,7 +25,6 @@ import type {
   AlertEventsQuery,
   AlertEventType,
   AlertQuery,
-  CreateMaintenanceWindow,
   EscalationPolicyBody,
   Notification,
   RaiseAlert,
@@ -146,24 +147,6 @@ function policyView(hospitalId: string, row: PolicyRow | undefined) {
     updatedAt: row?.updatedAt ?? null,
   };
 }
-
-const toWindow = (row: {
-  id: string;
-  unitId: string;
-  startsAt: Date;
-  endsAt: Date;
-  reason: string;
-  createdBy: string | null;
-  createdAt: Date;
-}) => ({
-  id: row.id,
-  unitId: row.unitId,
-  startsAt: row.startsAt,
-  endsAt: row.endsAt,
-  reason: row.reason,
-  createdBy: row.createdBy,
-  createdAt: row.createdAt,
-});
 
 /** A timer found not due (any more) when claimed: the firing is abandoned, not an error. */
 class StaleTimer extends Error {}
@@ -538,7 +521,7 @@ export class AlertsService {
         return null;
       }
       // A maintenance window holds the schedule (it does not use it up unheard): the step waits for its end.
-      const window = await repo.openWindow(row.unitId, at);
+      const window = await work.repo(MaintenanceWindowsRepository).openWindow(row.unitId, at);
       if (window) {
         await repo.update(id, { nextEscalationAt: window.endsAt, updatedAt: at });
         await repo.appendTimeline([
@@ -684,7 +667,7 @@ export class AlertsService {
     seq: number,
     at: Date,
   ) {
-    if (await this.suppressed(repo, row, kind, tier, at)) return;
+    if (await this.suppressed(work, repo, row, kind, tier, at)) return;
     const recipients = await repo.recipients(row.hospitalId, row.unitId, TIER_ROLES[tier as 1 | 2 | 3]);
     if (recipients.length > 0) {
       await this.tell(
@@ -737,7 +720,7 @@ export class AlertsService {
   ) {
     const unique = [...new Set(userIds)];
     if (unique.length === 0) return;
-    if (kind === 'ack-reminder' && (await this.suppressed(repo, row, kind, tier, at))) return;
+    if (kind === 'ack-reminder' && (await this.suppressed(work, repo, row, kind, tier, at))) return;
     const message = this.deps.render({
       kind,
       priority: row.priority as Priority,
@@ -748,7 +731,7 @@ export class AlertsService {
       tier,
       link: this.deps.linkTo(row.id),
     });
-    const stored = await repo.insertNotifications(
+    const stored = await work.repo(NotificationsRepository).insertNotifications(
       unique.map((userId) => ({
         userId,
         alertId: row.id,
@@ -785,8 +768,15 @@ export class AlertsService {
   }
 
   /** Whether a maintenance window of the unit is open: then nobody is told, and the timeline says why. */
-  private async suppressed(repo: AlertsRepository, row: AlertRow, kind: NotificationKind, tier: number, at: Date) {
-    const window = await repo.openWindow(row.unitId, at);
+  private async suppressed(
+    work: Work,
+    repo: AlertsRepository,
+    row: AlertRow,
+    kind: NotificationKind,
+    tier: number,
+    at: Date,
+  ) {
+    const window = await work.repo(MaintenanceWindowsRepository).openWindow(row.unitId, at);
     if (!window) return false;
     await repo.appendTimeline([
       {
@@ -798,57 +788,6 @@ export class AlertsService {
       },
     ]);
     return true;
-  }
-
-  /** The unit's maintenance windows not yet over. */
-  windows(ctx: TenantContext, unitId: string) {
-    return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
-      if (!(await repo.unitExists(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
-      work.audit({ action: 'maintenance-windows.list', resourceType: 'unit', resourceId: unitId });
-      return { data: (await repo.windowsOf(unitId, this.deps.now())).map(toWindow) };
-    });
-  }
-
-  /** Opens a maintenance window: alerts of the unit are recorded but notify nobody while it lasts. */
-  openWindow(ctx: TenantContext, unitId: string, input: CreateMaintenanceWindow) {
-    const startsAt = new Date(input.startsAt);
-    const endsAt = new Date(input.endsAt);
-    const now = this.deps.now();
-    const problems = [
-      ...(endsAt <= startsAt ? [{ path: 'body.endsAt', message: 'must be after startsAt' }] : []),
-      ...(endsAt <= now ? [{ path: 'body.endsAt', message: 'must be in the future' }] : []),
-      ...(endsAt.getTime() - startsAt.getTime() > 7 * 86_400_000
-        ? [{ path: 'body.endsAt', message: 'a window lasts at most 7 days' }]
-        : []),
-    ];
-    if (problems.length > 0) throw new AppError('VALIDATION_FAILED', 'the maintenance window is refused', problems);
-    return this.uow.write(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
-      if (!(await repo.unitExists(unitId))) throw new AppError('NOT_FOUND', 'unit not found');
-      const row = await repo.insertWindow({
-        unitId,
-        startsAt,
-        endsAt,
-        reason: input.reason,
-        createdBy: ctx.user.id,
-        at: now,
-      });
-      work.audit({ action: 'maintenance-windows.create', resourceType: 'maintenance-window', resourceId: row.id });
-      return toWindow(row);
-    });
-  }
-
-  /**
-   * Closes a window now: one that has started ends now (kept, as the record of why alerts were quiet,
-   * and the alerts it held are due at once); one that has not started is deleted.
-   */
-  closeWindow(ctx: TenantContext, id: string) {
-    return this.uow.write(ctx, async (work) => {
-      const closed = await work.repo(AlertsRepository).closeWindow(id, this.deps.now());
-      if (!closed) throw new AppError('NOT_FOUND', 'maintenance window not found');
-      work.audit({ action: 'maintenance-windows.close', resourceType: 'maintenance-window', resourceId: id });
-    });
   }
 
   /** The second identifier must match: an alert never names a patient on one id alone. */

@@ -3,7 +3,7 @@ import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
-import { AlertsRepository, type NotificationRow } from './alerts.repository.js';
+import { type NotificationRow, NotificationsRepository } from './notifications.repository.js';
 import type { Notification } from './alerts.shapes.js';
 import { type ChannelChoice, DEFAULT_CHANNELS } from './escalation-policy.js';
 
@@ -51,7 +51,7 @@ export class NotificationsService {
   /** The caller's in-app notifications, newest first, and how many are unread. */
   list(ctx: TenantContext, query: { limit: number; cursor?: string; unread: boolean }) {
     return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
+      const repo = work.repo(NotificationsRepository);
       const rows = await repo.notificationsOf(ctx.user.id, query.unread, query.limit, decodeCursor(query.cursor));
       const page = toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), toNotification);
       const unread = await repo.unreadCount(ctx.user.id);
@@ -63,7 +63,7 @@ export class NotificationsService {
   /** Marks the caller's notifications read (the ids given, or all); others' ids change nothing. */
   markRead(ctx: TenantContext, ids: string[] | undefined) {
     return this.uow.write(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
+      const repo = work.repo(NotificationsRepository);
       const marked = await repo.markRead(ctx.user.id, ids ?? null, this.deps.now());
       work.audit({ action: 'notifications.read', resourceType: 'notification' });
       return { marked, unread: await repo.unreadCount(ctx.user.id) };
@@ -73,7 +73,7 @@ export class NotificationsService {
   /** The caller's choice, and what they get in each hospital (theirs, else the hospital's, else the default). */
   preferences(ctx: TenantContext) {
     return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
+      const repo = work.repo(NotificationsRepository);
       const mine = (await repo.preferencesOf([ctx.user.id])).get(ctx.user.id) ?? {};
       const hospitals = await repo.hospitalChannels();
       work.audit({ action: 'notification-preferences.read', resourceType: 'notification-preferences' });
@@ -86,7 +86,7 @@ export class NotificationsService {
 
   savePreferences(ctx: TenantContext, channels: ChannelChoice) {
     return this.uow.write(ctx, async (work) => {
-      await work.repo(AlertsRepository).savePreferences(ctx.user.id, channels, this.deps.now());
+      await work.repo(NotificationsRepository).savePreferences(ctx.user.id, channels, this.deps.now());
       work.audit({ action: 'notification-preferences.update', resourceType: 'notification-preferences' });
     });
   }
@@ -107,7 +107,7 @@ export class NotificationsService {
       ]);
     }
     return this.uow.write(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
+      const repo = work.repo(NotificationsRepository);
       // Every browser is pushed to on every alert, through one breaker for all: a person keeps a few.
       const mine = await repo.pushSubscriptionsOf(ctx.user.id);
       if (mine.length >= MAX_SUBSCRIPTIONS && !mine.some((s) => s.endpoint === input.endpoint)) {
@@ -130,7 +130,7 @@ export class NotificationsService {
 
   subscriptions(ctx: TenantContext) {
     return this.uow.read(ctx, async (work) => {
-      const rows = await work.repo(AlertsRepository).pushSubscriptionsOf(ctx.user.id);
+      const rows = await work.repo(NotificationsRepository).pushSubscriptionsOf(ctx.user.id);
       work.audit({ action: 'push-subscriptions.list', resourceType: 'push-subscription' });
       return { data: rows.map(toSubscription) };
     });
@@ -139,7 +139,7 @@ export class NotificationsService {
   /** Removes one of the caller's subscriptions (another's id is a 404). */
   unsubscribe(ctx: TenantContext, id: string) {
     return this.uow.write(ctx, async (work) => {
-      const removed = await work.repo(AlertsRepository).deletePushSubscriptions([id], ctx.user.id);
+      const removed = await work.repo(NotificationsRepository).deletePushSubscriptions([id], ctx.user.id);
       if (removed === 0) throw new AppError('NOT_FOUND', 'push subscription not found');
       work.audit({ action: 'push-subscriptions.delete', resourceType: 'push-subscription', resourceId: id });
     });
