@@ -5,6 +5,7 @@ import { systemActing } from '../src/platform/db/unit-of-work.js';
 import { AlertDelivery } from '../src/modules/alerts/alert-delivery.js';
 import type { Channels } from '../src/modules/alerts/channels/index.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+import { eventually } from './helpers/eventually.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -21,17 +22,6 @@ const body = (request: IncomingMessage) =>
     request.on('data', (chunk: Buffer) => (text += chunk.toString()));
     request.on('end', () => resolve(text));
   });
-
-/** Polls `check` until it holds (the job runs in the background), failing after `ms`. */
-async function until<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function timeline(id: string): Promise<Json[]> {
   const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: `/api/v1/alerts/${id}` });
@@ -107,15 +97,15 @@ describe('outside deliveries', () => {
     expect(res.statusCode).toBe(201);
     const id = res.json<Json>().id as string;
 
-    const message = await until(async () => hooked.find((m) => String(m.text).includes('4B')));
+    const message = await eventually(async () => hooked.find((m) => String(m.text).includes('4B')));
     expect(message.text).toContain('High-priority alert (fall), 4B, room 12');
     expect(JSON.stringify(message)).not.toContain('Example');
-    const webhookSent = await until(async () =>
+    const webhookSent = await eventually(async () =>
       (await timeline(id)).find((e) => e.type === 'notified' && e.detail.channel === 'webhook'),
     );
     expect(webhookSent.detail).toMatchObject({ result: 'sent', attempt: 1 });
 
-    const emailFailed = await until(async () =>
+    const emailFailed = await eventually(async () =>
       (await timeline(id)).find((e) => e.type === 'notified' && e.detail.channel === 'email'),
     );
     expect(emailFailed.detail).toMatchObject({ result: 'failed', retrying: true, userId: a.users.nurse.id });

@@ -3,26 +3,20 @@ import { appointments } from '../src/modules/appointments/appointments.schema.js
 import { encounters } from '../src/modules/encounters/encounters.schema.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+import { eventually } from './helpers/eventually.js';
 
 // A critical lab result raises an alert in the room where the patient is seen; without a known
 // room, the order's timeline says why none was raised.
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The outbox delivers the critical result to the alerts module within seconds. */
+const soon = <T>(check: () => Promise<T | undefined>) => eventually(check, 15_000);
+
 let t: TestApp;
 let a: Tenant;
 let place: { hospital: string; unit: string; room: string };
 let testId: string;
-
-async function until<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** An encounter opened from an appointment in the room (inserted directly: only the chain matters here). */
 let slot = 0;
@@ -125,7 +119,7 @@ describe('critical lab results', () => {
     const patientId = await insertPatient(t.app, a);
     const orderId = await resulted(patientId, await encounterInRoom(patientId), '7.1');
 
-    const raised = await until(async () =>
+    const raised = await soon(async () =>
       (await orderTimeline(orderId)).find((event) => event.type === 'alert-raised'),
     );
     const alertId = raised.detail.alertId as string;
@@ -155,7 +149,7 @@ describe('critical lab results', () => {
   it('a second critical result in the same room counts on the open alert', async () => {
     const patientId = await insertPatient(t.app, a);
     const orderId = await resulted(patientId, await encounterInRoom(patientId), '2.1');
-    const noted = await until(
+    const noted = await soon(
       async () =>
         await t.app
           .inject({
@@ -178,7 +172,7 @@ describe('critical lab results', () => {
   it('without a known room, no alert is raised and the order says why', async () => {
     const patientId = await insertPatient(t.app, a);
     const orderId = await resulted(patientId, undefined, '1.9');
-    const event = await until(async () => (await orderTimeline(orderId)).find((e) => e.type === 'alert-not-raised'));
+    const event = await soon(async () => (await orderTimeline(orderId)).find((e) => e.type === 'alert-not-raised'));
     expect(event.detail).toEqual({ reason: 'no room is known for the order' });
   });
 });
