@@ -4,7 +4,7 @@ import { buildApp } from '../src/app.js';
 import { AppError } from '../src/platform/http/errors.js';
 import { connectRedis } from '../src/platform/redis.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
-import { countQueries } from './helpers/query-counter.js';
+import { AUDIT_INSERT, countQueries, ownQueries } from './helpers/query-counter.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp, type TestUser } from './helpers/test-app.js';
 
 // The hot reads cached through the unit of work (hospitals, units and rooms; the on-duty roster; the
@@ -237,11 +237,6 @@ describe('warm reads', () => {
     medicationId = (await call(t.app, a.users.admin, 'POST', '/api/v1/medications', CATALOGS[0]!.body(1))).id;
     await call(t.app, a.users.nurse, 'POST', '/api/v1/staff/me/shift/start', { unitId });
   });
-
-  const AUDIT_INSERT = /audit_append/;
-  /** The job queue's own polling (pg-boss), which runs whatever the requests do. */
-  const JOB_QUEUE = /pgboss|singleton_key/i;
-  const ownQueries = (texts: string[]) => texts.filter((text) => !AUDIT_INSERT.test(text) && !JOB_QUEUE.test(text));
 
   const warm = [
     { what: 'a hospital', url: () => `/api/v1/hospitals/${hospitalId}`, audited: false },

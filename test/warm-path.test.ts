@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/platform/audit/audit.schema.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
-import { countQueries } from './helpers/query-counter.js';
+import { AUDIT_INSERT, countQueries, ownQueries } from './helpers/query-counter.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
 // The warm audited patient read answers from memory: session (or API key), memberships and the
@@ -27,11 +27,6 @@ beforeAll(async () => {
   key = created.json().key as string;
 });
 afterAll(() => t.close());
-
-const AUDIT_INSERT = /audit_append/;
-/** The job queue's own polling (pg-boss), which runs whatever the requests do. */
-const JOB_QUEUE = /pgboss|singleton_key/i;
-const ownQueries = (texts: string[]) => texts.filter((text) => !AUDIT_INSERT.test(text) && !JOB_QUEUE.test(text));
 
 describe('the warm patient read', () => {
   for (const method of ['bearer token', 'API key'] as const) {

@@ -42,3 +42,17 @@ export function countQueries(database: Database) {
     },
   };
 }
+
+/** The group commit's insert of audit events (shared by concurrent reads, not one read's own). */
+export const AUDIT_INSERT = /audit_append/;
+
+/**
+ * The background pollers, which run whatever the requests do: the job queue (pg-boss), the outbox
+ * claiming due messages (it polls once a topic has a handler, as lab.result.critical has), and the
+ * escalation engine looking for due alert timers.
+ */
+const BACKGROUND = /pgboss|singleton_key|"outbox_messages"|"next_escalation_at" is not null/i;
+
+/** The queries a request made itself: neither the audit group commit nor a background poller. */
+export const ownQueries = (texts: string[]) =>
+  texts.filter((text) => !AUDIT_INSERT.test(text) && !BACKGROUND.test(text));
