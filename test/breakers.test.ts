@@ -124,4 +124,25 @@ describe('circuit breakers', () => {
     expect(breaker.state).toBe('closed');
     expect(breaker.stats().counts.failures).toBe(before);
   });
+
+  it("one host's breaker opens alone: another host of the service is still called, and health names the host", async () => {
+    const call = (host: string, fails: boolean) =>
+      t.app.breakers.for('webhook', host).fire(async () => {
+        if (fails) throw new Error('receiver down');
+        return 'delivered';
+      });
+    for (let i = 0; i < 3; i++) await expect(call('broken.example', true)).rejects.toThrow('receiver down');
+    const refused = await call('Broken.Example', false).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(BreakerOpenError);
+    expect(refused).toMatchObject({ service: 'webhook', host: 'broken.example' });
+    expect(await call('working.example', false)).toBe('delivered');
+
+    const stats = t.app.breakers.stats();
+    expect(stats.find((b) => b.name === 'webhook' && !b.host)!.state).toBe('closed');
+    expect(stats.find((b) => b.host === 'broken.example')).toMatchObject({ name: 'webhook', state: 'open' });
+    expect(stats.some((b) => b.host === 'working.example')).toBe(false);
+    const ready = (await t.app.inject({ method: 'GET', url: '/health/ready' })).json();
+    expect(ready.status).toBe('degraded');
+    expect(ready.breakers).toContainEqual({ name: 'webhook', host: 'broken.example', state: 'open' });
+  });
 });

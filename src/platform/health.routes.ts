@@ -15,7 +15,9 @@ const Readiness = z.object({
     heapUsedMB: z.number(),
     rssMB: z.number(),
   }),
-  breakers: z.array(z.object({ name: z.string(), state: z.enum(['closed', 'open', 'half-open']) })),
+  breakers: z.array(
+    z.object({ name: z.string(), host: z.string().optional(), state: z.enum(['closed', 'open', 'half-open']) }),
+  ),
   escalations: z
     .object({
       running: z.boolean(),
@@ -102,7 +104,9 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         database: await probe(() => app.database.ping()),
         ...(redis ? { redis: await probe(() => redis.ping()) } : {}),
       };
-      const breakers = app.breakers.stats().map(({ name, state }) => ({ name, state }));
+      const breakers = app.breakers
+        .stats()
+        .map(({ name, host, state }) => ({ name, ...(host ? { host } : {}), state }));
       const engine = (app as unknown as EscalationHeartbeat).escalations?.stats();
       const escalations = engine?.running
         ? { running: true, healthy: engine.healthy, lastTickAt: engine.lastTickAt, lateMs: engine.lateMs }

@@ -24,8 +24,8 @@ export const breakersPlugin = fp(
       errorThresholdPercentage: s.BREAKER_ERROR_PERCENT,
       volumeThreshold: s.BREAKER_VOLUME_THRESHOLD,
       resetTimeoutMs: s.BREAKER_RESET_MS,
-      onStateChange: (name, state) =>
-        app.log[state === 'open' ? 'warn' : 'info']({ breaker: name, state }, `circuit breaker ${state}`),
+      onStateChange: (name, state, host) =>
+        app.log[state === 'open' ? 'warn' : 'info']({ breaker: name, host, state }, `circuit breaker ${state}`),
     });
     app.decorate('breakers', breakers);
     app.addHook('onClose', async () => breakers.shutdown());

@@ -7,6 +7,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 /** One breaker's state and its counts since start, for metrics and /health/ready. */
 export interface BreakerStats {
   name: OutsideService;
+  /** For a breaker of one host of the service (a hospital's webhook receiver, a push service). */
+  host?: string;
   state: BreakerState;
   counts: { calls: number; successes: number; failures: number; timeouts: number; rejected: number };
 }
@@ -21,7 +23,7 @@ export interface BreakerSettings {
   /** How long an open breaker refuses calls before it lets one through (half-open). */
   resetTimeoutMs: number;
   /** Told of every change of state (the app logs it). */
-  onStateChange?: (name: OutsideService, state: BreakerState) => void;
+  onStateChange?: (name: OutsideService, state: BreakerState, host?: string) => void;
 }
 
 export interface FireOptions {
@@ -35,8 +37,11 @@ export interface FireOptions {
 /** Thrown instead of calling a service whose breaker is open: retry later (a job retries with backoff). */
 export class BreakerOpenError extends Error {
   readonly code = 'EOPENBREAKER';
-  constructor(readonly service: OutsideService) {
-    super(`${service} is unavailable (its circuit breaker is open); retry later`);
+  constructor(
+    readonly service: OutsideService,
+    readonly host?: string,
+  ) {
+    super(`${service}${host ? ` (${host})` : ''} is unavailable (its circuit breaker is open); retry later`);
     this.name = 'BreakerOpenError';
   }
 }
@@ -54,6 +59,7 @@ export class Breaker {
     readonly name: OutsideService,
     timeoutMs: number,
     settings: BreakerSettings,
+    readonly host?: string,
   ) {
     this.#circuit = new CircuitBreaker(
       async (...[call, controller, isFailure]: Args): Promise<Outcome> => {
@@ -65,7 +71,7 @@ export class Breaker {
         }
       },
       {
-        name,
+        name: host ? `${name} ${host}` : name,
         timeout: timeoutMs,
         errorThresholdPercentage: settings.errorThresholdPercentage,
         volumeThreshold: settings.volumeThreshold,
@@ -84,9 +90,9 @@ export class Breaker {
     this.#circuit.on('reject', () => counts.rejected++);
     const tell = settings.onStateChange;
     if (tell) {
-      this.#circuit.on('open', () => tell(name, 'open'));
-      this.#circuit.on('halfOpen', () => tell(name, 'half-open'));
-      this.#circuit.on('close', () => tell(name, 'closed'));
+      this.#circuit.on('open', () => tell(name, 'open', host));
+      this.#circuit.on('halfOpen', () => tell(name, 'half-open', host));
+      this.#circuit.on('close', () => tell(name, 'closed', host));
     }
   }
 
@@ -100,7 +106,7 @@ export class Breaker {
     try {
       outcome = await this.#circuit.fire(call, new AbortController(), options.isFailure);
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw new BreakerOpenError(this.name);
+      if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw new BreakerOpenError(this.name, this.host);
       throw error;
     }
     if ('passedOn' in outcome) throw outcome.passedOn;
@@ -113,7 +119,12 @@ export class Breaker {
   }
 
   stats(): BreakerStats {
-    return { name: this.name, state: this.state, counts: { ...this.#counts } };
+    return {
+      name: this.name,
+      ...(this.host ? { host: this.host } : {}),
+      state: this.state,
+      counts: { ...this.#counts },
+    };
   }
 
   shutdown(): void {
@@ -121,28 +132,80 @@ export class Breaker {
   }
 }
 
+/** The most hosts of one service that keep a breaker (the least recently called is dropped first). */
+export const MAX_HOSTS = 256;
+
+type Counts = BreakerStats['counts'];
+const zero = (): Counts => ({ calls: 0, successes: 0, failures: 0, timeouts: 0, rejected: 0 });
+
 /**
- * The circuit breakers, one per outside service (OUTSIDE_SERVICES). Code that calls a service does it
- * through `app.breakers.for('smtp').fire((signal) => transport.sendMail(message))`.
+ * The circuit breakers: one per outside service (OUTSIDE_SERVICES), and one per host of a service
+ * called at many addresses (hospitals' webhook receivers, browsers' push services), so that one
+ * hospital's broken receiver opens only its own breaker. Code that calls a service does it through
+ * `app.breakers.for('smtp').fire((signal) => transport.sendMail(message))`, or
+ * `app.breakers.for('webhook', url.host).fire(...)`.
  */
 export class Breakers {
   readonly #breakers: Map<OutsideService, Breaker>;
+  /** Per `service host`, least recently called first. */
+  readonly #byHost = new Map<string, Breaker>();
+  /** The counts of host breakers dropped (MAX_HOSTS), kept in their service's totals. */
+  readonly #dropped = new Map<OutsideService, Counts>();
 
-  constructor(settings: BreakerSettings) {
+  constructor(private readonly settings: BreakerSettings) {
     this.#breakers = new Map(
       OUTSIDE_SERVICES.map((name) => [name, new Breaker(name, settings.timeouts[name], settings)]),
     );
   }
 
-  for(service: OutsideService): Breaker {
-    return this.#breakers.get(service)!;
+  /** The service's breaker, or, with a host, the breaker of that host of the service. */
+  for(service: OutsideService, host?: string): Breaker {
+    if (!host) return this.#breakers.get(service)!;
+    const key = `${service} ${host.toLowerCase()}`;
+    let breaker = this.#byHost.get(key);
+    if (breaker) {
+      this.#byHost.delete(key);
+    } else {
+      breaker = new Breaker(service, this.settings.timeouts[service], this.settings, host.toLowerCase());
+      const ofService = [...this.#byHost.entries()].filter(([, b]) => b.name === service);
+      if (ofService.length >= MAX_HOSTS) this.#drop(ofService[0]![0]);
+    }
+    this.#byHost.set(key, breaker);
+    return breaker;
   }
 
+  /**
+   * One entry per service, its counts over all its hosts; then one per host whose breaker is not
+   * closed (a hospital's receiver that keeps failing shows here by host).
+   */
   stats(): BreakerStats[] {
-    return [...this.#breakers.values()].map((breaker) => breaker.stats());
+    const hosts = [...this.#byHost.values()].map((breaker) => breaker.stats());
+    const services = [...this.#breakers.values()].map((breaker) => {
+      const own = breaker.stats();
+      const counts = { ...own.counts };
+      for (const other of [
+        ...hosts.filter((h) => h.name === own.name).map((h) => h.counts),
+        this.#dropped.get(own.name),
+      ]) {
+        if (!other) continue;
+        for (const key of Object.keys(counts) as (keyof Counts)[]) counts[key] += other[key];
+      }
+      return { ...own, counts };
+    });
+    return [...services, ...hosts.filter((h) => h.state !== 'closed')];
   }
 
   shutdown(): void {
-    for (const breaker of this.#breakers.values()) breaker.shutdown();
+    for (const breaker of [...this.#breakers.values(), ...this.#byHost.values()]) breaker.shutdown();
+  }
+
+  #drop(key: string): void {
+    const breaker = this.#byHost.get(key)!;
+    this.#byHost.delete(key);
+    const total = this.#dropped.get(breaker.name) ?? zero();
+    const { counts } = breaker.stats();
+    for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += counts[k];
+    this.#dropped.set(breaker.name, total);
+    breaker.shutdown();
   }
 }

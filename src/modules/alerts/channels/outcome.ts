@@ -57,7 +57,9 @@ export function errorCode(error: unknown): string {
 
 /** The outcome of a call that got no answer: breaker open, cancelled, timed out, or unreachable. All retry. */
 export function unanswered(service: OutsideService, error: unknown, signal?: AbortSignal): DeliveryOutcome {
-  if (error instanceof BreakerOpenError) return failed(`${service} unavailable (circuit breaker open)`, true);
+  if (error instanceof BreakerOpenError) {
+    return failed(`${service}${error.host ? ` ${error.host}` : ''} unavailable (circuit breaker open)`, true);
+  }
   if (signal?.aborted) return failed(`${service} call cancelled`, true);
   const code = errorCode(error);
   if (code === 'ETIMEDOUT' || code === 'TimeoutError') return failed(`${service} timed out`, true);

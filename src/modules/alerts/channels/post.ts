@@ -2,7 +2,8 @@ import type { OutsideService } from '../../../platform/resilience/breaker-table.
 import { type ChannelBreakers, HttpAnswerError, isServiceFailure, joinSignals } from './outcome.js';
 
 /**
- * POSTs through `service`'s circuit breaker, whose timeout (BREAKER_TIMEOUTS) aborts the request, as
+ * POSTs through the circuit breaker of `service` at the URL's host (one hospital's broken receiver
+ * opens only its own), whose timeout (BREAKER_TIMEOUTS) aborts the request, as
  * does `signal`. Resolves with a 2xx status; any other answer throws HttpAnswerError, counted toward
  * opening the breaker only when it is a 5xx. Redirects are not followed: they could lead anywhere,
  * past the URL check.
@@ -14,7 +15,7 @@ export async function postThroughBreaker(
   request: { headers: Record<string, string>; body: string | Uint8Array },
   signal?: AbortSignal,
 ): Promise<number> {
-  return breakers.for(service).fire(
+  return breakers.for(service, url.host).fire(
     async (breakerSignal) => {
       const response = await fetch(url, {
         method: 'POST',
