@@ -17,6 +17,7 @@ export interface DashboardRow {
   lowStockItems: number;
   unpaidInvoices: number;
   unpaidTotal: string;
+  unstaffedUnits: { unitId: string; unitName: string; missing: ('nurse' | 'doctor')[] }[];
 }
 
 /** Lab orders still waiting for a result, and critical results nobody has reviewed yet. */
@@ -46,6 +47,10 @@ export class DashboardRepository extends TenantRepository {
       hospitalId
         ? sql`and exists (select 1 from encounters e where e.organization_id = ${org} and e.id = ${sql.raw(alias)}.encounter_id and e.hospital_id = ${hospitalId})`
         : sql``;
+    // A member of the organization on a shift now in the unit, in the role (shifts_open_unit_idx).
+    const onDuty = (unit: string, role: string) =>
+      sql`select 1 from shifts s join members m on m.organization_id = s.organization_id and m.user_id = s.user_id
+        where s.organization_id = ${org} and s.unit_id = ${sql.raw(unit)}.id and s.ended_at is null and s.role = ${role}`;
     const dayStart = sql`(${day.date}::date::timestamp at time zone ${day.timezone})`;
     const dayEnd = sql`((${day.date}::date + 1)::timestamp at time zone ${day.timezone})`;
     const result: unknown = await this.db.execute(sql`
@@ -70,7 +75,15 @@ export class DashboardRepository extends TenantRepository {
         (select count(*)::int from invoices i
           where i.organization_id = ${org} and i.status = 'issued' and i.kind = 'invoice' ${viaEncounter('i')}) as "unpaidInvoices",
         (select coalesce(sum(i.total - i.amount_paid - i.amount_credited), 0)::numeric(18,2)::text from invoices i
-          where i.organization_id = ${org} and i.status = 'issued' and i.kind = 'invoice' ${viaEncounter('i')}) as "unpaidTotal"
+          where i.organization_id = ${org} and i.status = 'issued' and i.kind = 'invoice' ${viaEncounter('i')}) as "unpaidTotal",
+        (select coalesce(jsonb_agg(jsonb_build_object('unitId', u.id, 'unitName', u.name, 'missing', g.missing)
+            order by u.name, u.id), '[]'::jsonb)
+          from units u
+          cross join lateral (select array_remove(array[
+            case when not exists (${onDuty('u', 'nurse')}) then 'nurse' end,
+            case when not exists (${onDuty('u', 'doctor')}) then 'doctor' end], null) as missing) g
+          where u.organization_id = ${org} and u.active ${inHospital('u.hospital_id')}
+            and cardinality(g.missing) > 0) as "unstaffedUnits"
     `);
     // Both drivers answer `{ rows }`.
     return (result as { rows: DashboardRow[] }).rows[0]!;

@@ -97,6 +97,7 @@ export class DashboardService {
       lowStockItems: row.lowStockItems,
       unpaidInvoices: { count: row.unpaidInvoices, total: row.unpaidTotal },
       activeAlerts,
+      unstaffedUnits: row.unstaffedUnits,
       generatedAt,
     };
   }

@@ -36,6 +36,19 @@ export const DashboardStats = z.object({
     total: z.string().describe('Balance due of issued invoices, a decimal string.'),
   }),
   activeAlerts: Count.describe('Open clinical alerts (0 until clinical alerts are enabled).'),
+  unstaffedUnits: z
+    .array(
+      z.object({
+        unitId: z.string(),
+        unitName: z.string(),
+        missing: z
+          .array(z.enum(['nurse', 'doctor']))
+          .describe('Alert tiers 1 (nurses) and 2 (doctors) with nobody on duty.'),
+      }),
+    )
+    .describe(
+      'Active units where an alert would find no nurse or no doctor on duty now: a warning before an alert needs them (an alert that reaches nobody goes to every manager).',
+    ),
   generatedAt: z.date(),
 });
 export type DashboardStats = z.infer<typeof DashboardStats>;

@@ -6,11 +6,12 @@ import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../..
 import { appointments } from '../appointments/appointments.schema.js';
 import { invoices } from '../billing/billing.schema.js';
 import { encounters } from '../encounters/encounters.schema.js';
-import { hospitals } from '../hospitals/hospitals.schema.js';
+import { hospitals, units } from '../hospitals/hospitals.schema.js';
 import { labOrders, labTests } from '../labs/labs.schema.js';
 import { medications } from '../medications/medications.schema.js';
 import { patients } from '../patients/patients.schema.js';
 import { pharmacyLocations, stockLevels } from '../pharmacy/pharmacy.schema.js';
+import { shifts } from '../staff/staff.schema.js';
 import { dateIn } from './dashboard.service.js';
 
 // 23:30 UTC on 23 November: already the 24th in Berlin, still the 23rd in UTC.
@@ -138,6 +139,28 @@ beforeAll(async () => {
       invoice(e2!.id, 'draft', '999.00'),
       invoice(e1!.id, 'paid', '10.00', '10.00'),
     ]);
+
+  // Staffing: Ward A (Lisbon) has its nurse on duty but no doctor; the ICU (Berlin) has nobody; a
+  // closed unit is not counted, nor a shift that ended.
+  const [wardA, icu] = await db
+    .insert(units)
+    .values([
+      { organizationId: org, hospitalId: lisbon, name: 'Ward A' },
+      { organizationId: org, hospitalId: berlin, name: 'ICU' },
+      { organizationId: org, hospitalId: berlin, name: 'Closed wing', active: false },
+    ])
+    .returning();
+  const shift = (unitId: string, role: 'nurse' | 'doctor', endedAt: Date | null) => ({
+    organizationId: org,
+    userId: a.users[role].id,
+    hospitalId: unitId === wardA!.id ? lisbon : berlin,
+    unitId,
+    role,
+    startedAt: new Date(NOW.getTime() - 3600_000),
+    endedAt,
+    startedBy: a.users[role].id,
+  });
+  await db.insert(shifts).values([shift(wardA!.id, 'nurse', null), shift(icu!.id, 'doctor', NOW)]);
 }, 60_000);
 afterAll(() => t.close());
 
@@ -159,6 +182,10 @@ describe('GET /api/v1/dashboard/stats', () => {
       lowStockItems: 1,
       unpaidInvoices: { count: 2, total: '60.30' },
       activeAlerts: 0,
+      unstaffedUnits: [
+        { unitId: expect.any(String), unitName: 'ICU', missing: ['nurse', 'doctor'] },
+        { unitId: expect.any(String), unitName: 'Ward A', missing: ['doctor'] },
+      ],
       generatedAt: NOW.toISOString(),
     });
   });
@@ -176,6 +203,7 @@ describe('GET /api/v1/dashboard/stats', () => {
       labResults: { pending: 2, critical: 1 },
       lowStockItems: 1,
       unpaidInvoices: { count: 1, total: '60.10' },
+      unstaffedUnits: [{ unitName: 'ICU', missing: ['nurse', 'doctor'] }],
     });
     const lisbonStats = (await stats(a, `?hospitalId=${lisbon}&date=2026-11-23`)).json();
     expect(lisbonStats).toMatchObject({
