@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { seedDemoAlerts } from './demo/demo-alerts.js';
 import { hasDemoTenant, seedDemoTenant } from './demo/demo-tenant.js';
 import { countUsers, ensurePlatformAdmin } from './platform/auth/first-admin.js';
 import { resolveAuthSecret } from './platform/auth/secret.js';
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
   }
   if (emptyDatabase && config.demoEnabled) {
     const demo = await seedDemoTenant(app.auth, database.db, config.DEMO_PASSWORD);
+    await seedDemoAlerts(database.db, app.alerts, demo.organizationId, demo.staff);
     notes.push(
       'Loaded the SYNTHETIC demo tenant "Demo General Hospital" (invented people; for evaluation only,',
       'never for real patients). Sign in as any of these, password from DEMO_PASSWORD',

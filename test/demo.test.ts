@@ -1,5 +1,6 @@
 import { eq, inArray } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { seedDemoAlerts } from '../src/demo/demo-alerts.js';
 import { DEMO_ORGANIZATION, DEMO_ROOT_EMAIL, seedDemoTenant } from '../src/demo/demo-tenant.js';
 import { members, organizations, users } from '../src/platform/auth/auth.schema.js';
 import { as, buildTestApp, PASSWORD, signIn, type TestApp } from './helpers/test-app.js';
@@ -34,6 +35,18 @@ describe('demo tenant', () => {
         expect(body.organizations).toMatchObject([{ id: demo.organizationId, role: email.split('@')[0] }]);
       }
     }
+
+    // Its alerts, raised through the alerts service: one active, one acknowledged, one resolved.
+    expect(await seedDemoAlerts(t.database.db, t.app.alerts, demo.organizationId, demo.staff)).toBe(3);
+    const nurse = as(t.app, await signIn(t.app, 'nurse@demo.test'));
+    const open = (await nurse({ method: 'GET', url: '/api/v1/alerts' })).json();
+    expect(open.data.map((a: { status: string }) => a.status).sort()).toEqual(['acknowledged', 'active']);
+    const resolved = (await nurse({ method: 'GET', url: '/api/v1/alerts?status=resolved' })).json();
+    expect(resolved.data).toHaveLength(1);
+    for (const alert of [...open.data, ...resolved.data]) expect(alert.description).toMatch(/synthetic demo/);
+    // The ward's nurse on duty was told of each.
+    const told = (await nurse({ method: 'GET', url: '/api/v1/notifications' })).json();
+    expect(told.data).toHaveLength(3);
   });
 
   it('leaves nothing behind when one account cannot be created', async () => {

@@ -90,7 +90,7 @@ export function staffByRole(staff: StaffMember[], userIds: Record<string, string
  */
 export async function seedDemoTenant(auth: Auth, db: Db, password: string, now: Date = new Date()) {
   const staff = ROLES.map((role) => ({ email: `${role}@demo.test`, name: `Demo ${titleCase(role)}`, role }));
-  const { organizationId } = await inTransaction(db, async (tx) => {
+  const { organizationId, userIds } = await inTransaction(db, async (tx) => {
     await ensurePlatformAdmin(auth, tx, { email: DEMO_ROOT_EMAIL, password, name: 'Demo Platform Admin' });
     const created = await createStaffedOrganization(auth, tx, {
       ...DEMO_ORGANIZATION,
@@ -108,5 +108,9 @@ export async function seedDemoTenant(auth: Auth, db: Db, password: string, now: 
     });
     return created;
   });
-  return { organizationId, emails: [DEMO_ROOT_EMAIL, ...staff.map((s) => s.email)] };
+  return {
+    organizationId,
+    staff: staffByRole(staff, userIds),
+    emails: [DEMO_ROOT_EMAIL, ...staff.map((s) => s.email)],
+  };
 }
