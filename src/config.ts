@@ -114,6 +114,14 @@ export const envSchema = z.object({
     .max(60_000)
     .default(500)
     .describe('How often the escalation engine looks for due alert timers: the bound on how late an escalation fires.'),
+  ALERT_EVENTS_RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7)
+    .describe(
+      'Alert events (the feed reconnecting clients catch up from) are deleted once this old (the daily alerts.prune job); timelines stay.',
+    ),
   OUTBOX_RETENTION_DAYS: z.coerce
     .number()
     .int()

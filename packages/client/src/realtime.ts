@@ -35,6 +35,12 @@ export interface SubscribeAlertsOptions {
    */
   onError?: (error: Error) => void;
   onStateChange?: (state: SubscriptionState) => void;
+  /**
+   * Told when the server no longer keeps some events the subscription needed (older than its
+   * ALERT_EVENTS_RETENTION_DAYS): the events that follow are still delivered, but the application
+   * should reload the alerts (`GET /api/v1/alerts`) to have their current state.
+   */
+  onPruned?: () => void;
   /** Extra socket.io-client options (e.g. `transports: ['websocket']`, reconnection delays). */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
@@ -56,6 +62,7 @@ type UntypedGet = (
 interface EventsPage {
   data: unknown[];
   nextCursor: string | null;
+  pruned?: boolean;
 }
 
 function isEvent(value: unknown): value is AlertEvent {
@@ -129,6 +136,7 @@ export function subscribeAlerts<Alert = Record<string, unknown>>(
       const query: Record<string, unknown> = { after, limit: pageSize, ...(cursor ? { cursor } : {}) };
       const { data } = await get(EVENTS_PATH, { params: { query }, signal: aborter.signal });
       const page = data as EventsPage;
+      if (page.pruned) options.onPruned?.();
       events.push(...page.data.filter(isEvent));
       cursor = page.nextCursor;
     } while (cursor !== null && !closed);

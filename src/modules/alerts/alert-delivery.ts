@@ -3,7 +3,8 @@ import { type ActingContext, type UnitOfWork, type Work } from '../../platform/d
 import type { JobRun, QueueOptions } from '../../platform/jobs/job-map.js';
 import { type AlertRow, AlertsRepository } from './alerts.repository.js';
 import { NotificationsRepository } from './notifications.repository.js';
-import type { OutsideDelivery } from './alerts.service.js';
+import type { OutsideDelivery } from './alert-news.js';
+import { AlertNewsRepository, type NewTimelineEntry } from './alert-news.repository.js';
 import type { Channels, DeliveryOutcome } from './channels/index.js';
 import { renderAlertMessage } from './channels/message.js';
 import { channelsFor, type OutsideChannel, type Priority } from './escalation-policy.js';
@@ -58,40 +59,47 @@ export interface AlertDeliveryDependencies {
 export class AlertDelivery {
   constructor(private readonly deps: AlertDeliveryDependencies) {}
 
-  /** Queues, in the work's transaction, each person's outside channels and the hospital's webhook. */
-  async queue(work: Work, deliveries: OutsideDelivery[], alert: AlertRow): Promise<void> {
-    if (deliveries.length === 0) return;
-    const repo = work.repo(AlertsRepository);
-    const policy = await repo.policyOf(alert.hospitalId);
+  /**
+   * Queues, in the work's transaction, each person's outside channels for the alert's urgency and
+   * each alert's hospital webhook (once per alert and kind): a policy lookup, a preferences lookup and
+   * one insert of jobs, whatever the number of alerts. Answers the timeline rows that say so.
+   */
+  async queue(
+    work: Work,
+    deliveries: OutsideDelivery[],
+    alerts: Map<string, AlertRow>,
+    at: Date,
+  ): Promise<NewTimelineEntry[]> {
+    if (deliveries.length === 0) return [];
+    const policies = await work.repo(AlertsRepository).policiesOf([...alerts.values()].map((a) => a.hospitalId));
     const chosen = await work.repo(NotificationsRepository).preferencesOf(deliveries.map((d) => d.userId));
-    const at = this.deps.now();
-    const entries = [];
+    const jobs: Omit<DeliverPayload, 'organizationId' | 'requestId'>[] = [];
+    const hooked = new Set<string>();
     for (const delivery of deliveries) {
+      const alert = alerts.get(delivery.alertId)!;
+      const policy = policies.get(alert.hospitalId);
       for (const channel of channelsFor(alert.urgency, chosen.get(delivery.userId) ?? null, policy?.channels ?? null)) {
         if (channel === 'email' && !this.deps.channels.email.enabled) continue;
         if (channel === 'push' && !this.deps.channels.push.enabled) continue;
-        await work.enqueue(DELIVER_JOB, { ...delivery, channel });
-        entries.push({
-          alertId: alert.id,
-          type: 'delivery-queued',
-          actorId: null,
-          detail: { ...delivery, channel },
-          at,
-        });
+        jobs.push({ ...delivery, channel });
+      }
+      const hook = `${alert.id}:${delivery.kind}`;
+      if (policy?.webhookUrl && !hooked.has(hook)) {
+        hooked.add(hook);
+        jobs.push({ alertId: alert.id, userId: null, channel: 'webhook', kind: delivery.kind, tier: delivery.tier });
       }
     }
-    const { kind, tier } = deliveries[0]!;
-    if (policy?.webhookUrl) {
-      await work.enqueue(DELIVER_JOB, { alertId: alert.id, userId: null, channel: 'webhook', kind, tier });
-      entries.push({
-        alertId: alert.id,
-        type: 'delivery-queued',
-        actorId: null,
-        detail: { channel: 'webhook', kind, tier },
-        at,
-      });
-    }
-    await repo.appendTimeline(entries);
+    await work.enqueueMany(DELIVER_JOB, jobs);
+    return jobs.map(({ alertId, ...detail }) => ({
+      alertId,
+      type: 'delivery-queued',
+      actorId: null,
+      detail:
+        detail.userId === null
+          ? { channel: detail.channel, kind: detail.kind, tier: detail.tier }
+          : { alertId, ...detail },
+      at,
+    }));
   }
 
   /** The job: sends one delivery, writes its outcome on the timeline, and asks for a retry when it may help. */
@@ -150,9 +158,8 @@ export class AlertDelivery {
     // After the last retry the job still fails, so pg-boss moves it to the dead-letter queue.
     const retry = retryable && job.attempt <= DELIVER_QUEUE.retryLimit!;
     await this.deps.uow.write(acting, async (work) => {
-      const repo = work.repo(AlertsRepository);
       if (goneIds.length > 0) await work.repo(NotificationsRepository).deletePushSubscriptions(goneIds);
-      await repo.appendTimeline([
+      await work.repo(AlertNewsRepository).appendTimeline([
         {
           alertId: alert.id,
           type: stillWanted ? 'notified' : 'delivery-dropped',

@@ -1,22 +1,22 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { members, users } from '../../platform/auth/auth.schema.js';
+import { and, asc, desc, eq, getTableColumns, inArray, lt, lte, or, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { Cursor } from '../../platform/http/pagination.js';
-import type { Role } from '../../platform/permissions.js';
 import { hospitals, rooms, units } from '../hospitals/hospitals.schema.js';
 import { appointments } from '../appointments/appointments.schema.js';
 import { encounters } from '../encounters/encounters.schema.js';
 import { labOrderEvents, labOrders } from '../labs/labs.schema.js';
 import { patients } from '../patients/patients.schema.js';
-import { shifts } from '../staff/staff.schema.js';
 import type { ChannelChoice, EscalationRule } from './escalation-policy.js';
-import { alertEvents, alerts, alertTimeline, escalationPolicies } from './alerts.schema.js';
+import { alerts, type alertTimeline, escalationPolicies } from './alerts.schema.js';
 
 export type AlertRow = typeof alerts.$inferSelect;
 export type NewAlert = Omit<typeof alerts.$inferInsert, 'organizationId' | 'id'>;
 export type AlertChanges = Partial<
   Pick<
     AlertRow,
+    | 'urgency'
+    | 'priority'
+    | 'policy'
     | 'status'
     | 'tier'
     | 'step'
@@ -30,9 +30,10 @@ export type AlertChanges = Partial<
     | 'updatedAt'
   >
 >;
+/** The columns an escalation step may change. */
+type TimerField =
+  'status' | 'step' | 'tier' | 'acknowledgedAt' | 'acknowledgedBy' | 'silencedUntil' | 'nextEscalationAt';
 export type TimelineRow = typeof alertTimeline.$inferSelect;
-export type NewTimelineEntry = { alertId: string; type: string; actorId: string | null; detail?: object; at: Date };
-export type AlertEventRow = typeof alertEvents.$inferSelect;
 export type PolicyRow = typeof escalationPolicies.$inferSelect;
 
 export interface AlertStatsRow {
@@ -73,7 +74,13 @@ export interface Location {
 export class AlertsRepository extends TenantRepository {
   /** The room, if it is in this unit of this hospital (all of this organization). */
   async location(hospitalId: string, unitId: string, roomId: string): Promise<Location | undefined> {
-    const [row] = await this.db
+    const found = (await this.locations([roomId])).get(roomId);
+    return found?.unitId === unitId && found.hospitalId === hospitalId ? found : undefined;
+  }
+
+  /** The rooms of this organization given, each with its unit and hospital, by room id. */
+  async locations(roomIds: string[]): Promise<Map<string, Location>> {
+    const rows = await this.db
       .select({
         hospitalId: hospitals.id,
         hospitalName: hospitals.name,
@@ -86,8 +93,8 @@ export class AlertsRepository extends TenantRepository {
       .from(rooms)
       .innerJoin(units, and(eq(units.organizationId, rooms.organizationId), eq(units.id, rooms.unitId)))
       .innerJoin(hospitals, and(eq(hospitals.organizationId, rooms.organizationId), eq(hospitals.id, rooms.hospitalId)))
-      .where(this.where(rooms, eq(rooms.id, roomId), eq(rooms.unitId, unitId), eq(rooms.hospitalId, hospitalId)));
-    return row;
+      .where(this.where(rooms, inArray(rooms.id, [...new Set(roomIds)])));
+    return new Map(rows.map((row) => [row.roomId, row]));
   }
 
   /**
@@ -141,6 +148,15 @@ export class AlertsRepository extends TenantRepository {
       .from(escalationPolicies)
       .where(this.where(escalationPolicies, eq(escalationPolicies.hospitalId, hospitalId)));
     return row;
+  }
+
+  /** The policies the hospitals have set, by hospital id (one without its own has none here). */
+  async policiesOf(hospitalIds: string[]): Promise<Map<string, PolicyRow>> {
+    const rows = await this.db
+      .select()
+      .from(escalationPolicies)
+      .where(this.where(escalationPolicies, inArray(escalationPolicies.hospitalId, [...new Set(hospitalIds)])));
+    return new Map(rows.map((row) => [row.hospitalId, row]));
   }
 
   async savePolicy(hospitalId: string, policy: SavedPolicy, by: string, at: Date) {
@@ -197,14 +213,17 @@ export class AlertsRepository extends TenantRepository {
     return row;
   }
 
-  /** The alert if its timer is due, locked; undefined if another process holds it or it is not due any more. */
-  async claimDue(id: string, now: Date): Promise<AlertRow | undefined> {
-    const [row] = await this.db
+  /**
+   * Those of the alerts whose timer is due at `now`, locked; an alert another process holds, or whose
+   * timer is not due any more, is left out (SKIP LOCKED: two engines never fire one step twice).
+   */
+  claimDue(ids: string[], now: Date): Promise<AlertRow[]> {
+    return this.db
       .select()
       .from(alerts)
-      .where(this.where(alerts, eq(alerts.id, id), lte(alerts.nextEscalationAt, now)))
+      .where(this.where(alerts, inArray(alerts.id, ids), lte(alerts.nextEscalationAt, now)))
+      .orderBy(asc(alerts.nextEscalationAt), asc(alerts.id))
       .for('no key update', { skipLocked: true });
-    return row;
   }
 
   async update(id: string, changes: AlertChanges): Promise<AlertRow> {
@@ -214,6 +233,44 @@ export class AlertsRepository extends TenantRepository {
       .where(this.where(alerts, eq(alerts.id, id)))
       .returning();
     return row!;
+  }
+  /**
+   * Writes each alert's whole timer state (status, step, tier, acknowledgement, silence, next
+   * escalation) in one statement: what the escalation engine does to a batch of locked alerts.
+   */
+  async updateTimers(states: (Required<Pick<AlertChanges, TimerField>> & { id: string })[], at: Date) {
+    if (states.length === 0) return [];
+    const v = sql.raw('v');
+    // jsonb_to_recordset takes its columns by name.
+    const rows = JSON.stringify(
+      states.map((s) => ({
+        id: s.id,
+        status: s.status,
+        step: s.step,
+        tier: s.tier,
+        acknowledged_at: s.acknowledgedAt,
+        acknowledged_by: s.acknowledgedBy,
+        silenced_until: s.silencedUntil,
+        next_escalation_at: s.nextEscalationAt,
+      })),
+    );
+    return this.db
+      .update(alerts)
+      .set({
+        status: sql`${v}.status`,
+        step: sql`${v}.step`,
+        tier: sql`${v}.tier`,
+        acknowledgedAt: sql`${v}.acknowledged_at`,
+        acknowledgedBy: sql`${v}.acknowledged_by`,
+        silencedUntil: sql`${v}.silenced_until`,
+        nextEscalationAt: sql`${v}.next_escalation_at`,
+        updatedAt: at,
+      })
+      .from(
+        sql`jsonb_to_recordset(${rows}::jsonb) as v(id text, status text, step int, tier int, acknowledged_at timestamptz, acknowledged_by text, silenced_until timestamptz, next_escalation_at timestamptz)`,
+      )
+      .where(this.where(alerts, eq(alerts.id, sql`${v}.id`)))
+      .returning(getTableColumns(alerts));
   }
 
   async list(filter: AlertFilter, limit: number, cursor: Cursor | undefined) {
@@ -280,83 +337,5 @@ export class AlertsRepository extends TenantRepository {
           join units u on u.organization_id = ${org} and u.id = g.unit_id) as "byUnit"
     `);
     return (result as { rows: AlertStatsRow[] }).rows[0]!;
-  }
-
-  async appendTimeline(entries: NewTimelineEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.db.insert(alertTimeline).values(
-      entries.map((entry) =>
-        this.owned({
-          alertId: entry.alertId,
-          type: entry.type,
-          actorId: entry.actorId,
-          detail: (entry.detail ?? null) as Record<string, unknown> | null,
-          createdAt: entry.at,
-          updatedAt: entry.at,
-        }),
-      ),
-    );
-  }
-
-  timelineOf(alertId: string) {
-    return this.db
-      .select()
-      .from(alertTimeline)
-      .where(this.where(alertTimeline, eq(alertTimeline.alertId, alertId)))
-      .orderBy(asc(alertTimeline.position));
-  }
-
-  async appendEvent(event: Omit<typeof alertEvents.$inferInsert, 'organizationId' | 'id'>): Promise<void> {
-    await this.db.insert(alertEvents).values(this.owned(event));
-  }
-
-  /** Events after `seq`, oldest first (one more than `limit`: whether there is a next page). */
-  eventsAfter(seq: number, limit: number) {
-    return this.db
-      .select()
-      .from(alertEvents)
-      .where(this.where(alertEvents, gt(alertEvents.seq, seq)))
-      .orderBy(asc(alertEvents.seq))
-      .limit(limit + 1);
-  }
-
-  /**
-   * Members on duty now with one of `roles`: in the unit for nurses and doctors, anywhere in the
-   * hospital for managers (and, if no manager is on duty there, every manager of the organization:
-   * the last tier always reaches someone who can act).
-   */
-  async recipients(hospitalId: string, unitId: string, roles: readonly Role[]) {
-    const clinical = roles.filter((role) => role !== 'manager');
-    const onDuty = await this.db
-      .selectDistinct({ userId: shifts.userId, role: shifts.role, email: users.email, name: users.name })
-      .from(shifts)
-      .innerJoin(users, eq(users.id, shifts.userId))
-      .innerJoin(members, and(eq(members.organizationId, shifts.organizationId), eq(members.userId, shifts.userId)))
-      .where(
-        this.where(
-          shifts,
-          isNull(shifts.endedAt),
-          or(
-            clinical.length > 0 ? and(eq(shifts.unitId, unitId), inArray(shifts.role, clinical)) : undefined,
-            roles.includes('manager') ? and(eq(shifts.hospitalId, hospitalId), eq(shifts.role, 'manager')) : undefined,
-          ),
-        ),
-      );
-    if (!roles.includes('manager') || onDuty.some((r) => r.role === 'manager')) return onDuty;
-    const managers = await this.db
-      .select({ userId: members.userId, role: members.role, email: users.email, name: users.name })
-      .from(members)
-      .innerJoin(users, eq(users.id, members.userId))
-      .where(this.where(members, eq(members.role, 'manager')));
-    return [...onDuty, ...managers];
-  }
-
-  /** Every manager of the organization, for an alert that reached nobody. */
-  managers() {
-    return this.db
-      .select({ userId: members.userId, role: members.role, email: users.email, name: users.name })
-      .from(members)
-      .innerJoin(users, eq(users.id, members.userId))
-      .where(this.where(members, eq(members.role, 'manager')));
   }
 }

@@ -6,6 +6,7 @@ import { IdParams } from '../../platform/http/ids.js';
 import { pageOf } from '../../platform/http/pagination.js';
 import { LAB_RESULT_CRITICAL } from '../labs/lab-orders.service.js';
 import { AlertsService } from './alerts.service.js';
+import { EscalationPoliciesService } from './escalation-policies.service.js';
 import {
   Alert,
   AlertDetail,
@@ -24,6 +25,9 @@ import {
 } from './alerts.shapes.js';
 import { EscalationEngine, type EngineSettings } from './escalation-engine.js';
 import { AlertDelivery, DELIVER_JOB, DELIVER_QUEUE } from './alert-delivery.js';
+import { AlertEscalation } from './alert-escalation.js';
+import type { AlertNewsDependencies } from './alert-news.js';
+import { pruneAlertEvents } from './alert-news.repository.js';
 import { buildChannels, type ChannelSettings, checkWebhookUrl, renderAlertMessage } from './channels/index.js';
 import { checkOutsideUrl } from './channels/outside-url.js';
 import { MaintenanceWindowsService } from './maintenance-windows.service.js';
@@ -40,7 +44,14 @@ declare module 'fastify' {
 
 export interface AlertsModuleOptions {
   engine: EngineSettings;
-  config: ChannelSettings & { publicUrl: string };
+  config: ChannelSettings & { publicUrl: string; ALERT_EVENTS_RETENTION_DAYS: number };
+}
+
+declare module '../../platform/jobs/job-map.js' {
+  interface JobMap {
+    /** Deletes alert events older than ALERT_EVENTS_RETENTION_DAYS (daily, cron). */
+    'alerts.prune': { organizationId: null; requestId: null };
+  }
 }
 
 const NoBody = z.strictObject({}).nullish();
@@ -58,15 +69,32 @@ export const alertsModule = fp(
     const channels = buildChannels(config, app.breakers, app.log.child({ module: 'alert-channels' }));
     const delivery = new AlertDelivery({ uow: app.uow, now: () => app.now(), channels, linkTo });
     await app.jobs.register(DELIVER_JOB, (job) => delivery.run(job), DELIVER_QUEUE);
-    const alerts = new AlertsService({
-      uow: app.uow,
-      now: () => app.now(),
+    // Housekeeping: the event feed is a catch-up buffer, kept ALERT_EVENTS_RETENTION_DAYS; timelines stay with their alert.
+    await app.jobs.register(
+      'alerts.prune',
+      async () => {
+        const before = new Date(app.now().getTime() - config.ALERT_EVENTS_RETENTION_DAYS * 86_400_000);
+        const prune = () => pruneAlertEvents(app.database.db, before);
+        let deleted = 0;
+        for (let batch = await prune(); batch > 0; batch = await prune()) deleted += batch;
+        return { deleted };
+      },
+      { policy: 'stately', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 900 },
+    );
+    await app.jobs.schedule('alerts.prune', '27 3 * * *', { organizationId: null, requestId: null });
+    const news: AlertNewsDependencies = {
       realtime: app.realtime,
       render: renderAlertMessage,
       linkTo,
+      queueOutside: (work, deliveries, alerts, at) => delivery.queue(work, deliveries, alerts, at),
+    };
+    const alerts = new AlertsService({ ...news, uow: app.uow, now: () => app.now() });
+    const policies = new EscalationPoliciesService({
+      uow: app.uow,
+      now: () => app.now(),
       checkWebhookUrl: (url) => checkWebhookUrl(url, allowPrivate),
-      queueOutside: (work, deliveries, alert) => delivery.queue(work, deliveries, alert),
     });
+    const escalation = new AlertEscalation({ uow: app.uow, now: () => app.now(), news });
     app.decorate('alerts', alerts);
     const windows = new MaintenanceWindowsService({ uow: app.uow, now: () => app.now() });
     // A critical lab result raises an alert (delivered at least once: a repeat is counted, not doubled).
@@ -85,7 +113,7 @@ export const alertsModule = fp(
     });
     const engine = new EscalationEngine(
       app.database.db,
-      (organizationId, alertId) => alerts.fire(organizationId, alertId),
+      (organizationId, alertIds) => escalation.fireDue(organizationId, alertIds),
       () => app.now(),
       app.log.child({ module: 'escalations' }),
       opts.engine,
@@ -138,8 +166,16 @@ export const alertsModule = fp(
         schema: {
           tags,
           summary: 'The alert events after a seq, oldest first: what a reconnecting real-time client missed',
+          description:
+            'Events are kept ALERT_EVENTS_RETENTION_DAYS. `pruned` is true when some events after `after` are no ' +
+            'longer kept: the list starts later, and the client reloads the alerts (GET /api/v1/alerts) for their state.',
           querystring: AlertEventsQuery,
-          response: { 200: pageOf(AlertEvent), ...commonErrors },
+          response: {
+            200: pageOf(AlertEvent).extend({
+              pruned: z.boolean().describe('Events after `after` were deleted by retention: reload the alerts.'),
+            }),
+            ...commonErrors,
+          },
         },
       },
       async (request) => alerts.events(request.tenant, request.query),
@@ -282,7 +318,7 @@ export const alertsModule = fp(
           response: { 200: EscalationPolicyView, ...commonErrors, 404: ErrorBody },
         },
       },
-      async (request) => alerts.policy(request.tenant, request.params.id),
+      async (request) => policies.policy(request.tenant, request.params.id),
     );
     r.put(
       '/api/v1/hospitals/:id/escalation-policy',
@@ -296,7 +332,7 @@ export const alertsModule = fp(
           response: { 200: EscalationPolicyView, ...commonErrors, 404: ErrorBody },
         },
       },
-      async (request) => alerts.savePolicy(request.tenant, request.params.id, request.body),
+      async (request) => policies.savePolicy(request.tenant, request.params.id, request.body),
     );
 
     notificationRoutes(app, notifications);

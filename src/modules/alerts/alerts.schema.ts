@@ -113,7 +113,9 @@ export const alertTimeline = tenantTable(
 /**
  * The organization's real-time alert events, numbered by `seq` (one counter per organization, taken
  * under a row lock, so events commit in `seq` order). What went out over the socket is kept here,
- * so `GET /api/v1/alerts/events?after=SEQ` gives a reconnecting client exactly what it missed.
+ * so `GET /api/v1/alerts/events?after=SEQ` gives a reconnecting client exactly what it missed. Kept
+ * ALERT_EVENTS_RETENTION_DAYS: the daily `alerts.prune` job deletes older rows (a trigger refuses any
+ * other change or delete).
  */
 export const alertEvents = tenantTable(
   'alert_events',
@@ -126,6 +128,8 @@ export const alertEvents = tenantTable(
   },
   (t) => [
     tenantIndex('alert_events_seq_idx').unique().on(t.seq),
+    // The retention job's scan crosses organizations: this index is on the time alone.
+    index('alert_events_created_at_idx').on(t.createdAt),
     tenantReference('alert_events_alert_fk', t.alertId, () => alerts),
   ],
 );

@@ -1,23 +1,13 @@
 import type { Clock } from '../../platform/clock.js';
-import { CountersRepository } from '../../platform/db/counters.js';
 import { systemActing, type UnitOfWork, type Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
-import type { Broadcast } from '../../platform/realtime/broadcaster.js';
-import type { LabResultCritical } from '../labs/lab-orders.service.js';
-import type { AlertMessageInput } from './channels/message.js';
-import { MaintenanceWindowsRepository } from './maintenance-windows.repository.js';
-import { NotificationsRepository } from './notifications.repository.js';
-import { toNotification } from './notifications.service.js';
+import type { FrozenPolicy } from './alerts.schema.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
-import {
-  type AlertRow,
-  type AlertChanges,
-  AlertsRepository,
-  type Location,
-  type NewTimelineEntry,
-  type PolicyRow,
-} from './alerts.repository.js';
+import type { LabResultCritical } from '../labs/lab-orders.service.js';
+import { AlertNews, type AlertNewsDependencies, EVENT_COUNTER, fromStored, toAlert } from './alert-news.js';
+import { AlertNewsRepository } from './alert-news.repository.js';
+import { type AlertRow, type AlertChanges, AlertsRepository, type Location } from './alerts.repository.js';
 import type {
   Alert,
   AlertDetail,
@@ -25,131 +15,19 @@ import type {
   AlertEventsQuery,
   AlertEventType,
   AlertQuery,
-  EscalationPolicyBody,
-  Notification,
   RaiseAlert,
 } from './alerts.shapes.js';
-import {
-  DEFAULT_CHANNELS,
-  DEFAULT_POLICY,
-  freeze,
-  nextStepAt,
-  priorityOf,
-  type Priority,
-  resumeAt,
-  TIER_ROLES,
-  tierOfStep,
-} from './escalation-policy.js';
+import { DEFAULT_POLICY, freeze, nextStepAt, priorityOf, resumeAt } from './escalation-policy.js';
 
-declare module '../../platform/realtime/events.js' {
-  interface ServerEvents {
-    'alert:new': AlertEvent;
-    'alert:updated': AlertEvent;
-    'alert:escalated': AlertEvent;
-    'alert:resolved': AlertEvent;
-    /** To one person: they are told of an alert (the `seq` of the alert event that caused it). */
-    'notification:new': { seq: number; notification: Notification };
-  }
-}
-
-/** The organization counter alert events are numbered from. */
-const EVENT_COUNTER = 'alert-event';
 /** The longest a silence may last. */
 const MAX_SILENCE_MS = 24 * 3600_000;
 
-export type NotificationKind = Notification['kind'];
-
-/** One person to tell, by the outside channels (email, push), after the in-app notification. */
-export interface OutsideDelivery {
-  alertId: string;
-  userId: string;
-  kind: NotificationKind;
-  tier: number;
-}
-
-export interface AlertsDependencies {
+export interface AlertsDependencies extends AlertNewsDependencies {
   uow: Pick<UnitOfWork, 'read' | 'write'>;
   now: Clock;
-  /** Sockets of a hospital or of one person (app.realtime). */
-  realtime: {
-    toHospital(organizationId: string, hospitalId: string): Broadcast;
-    toUser(organizationId: string, userId: string): Broadcast;
-  };
-  /** What a notification says: unit and room, never the patient (the same words go to push and email). */
-  render(input: AlertMessageInput): { subject: string; body: string };
-  /** Whether a webhook URL may be called (channels/webhook.ts checkWebhookUrl, with the server's settings). */
-  checkWebhookUrl(url: string): { ok: true } | { ok: false; reason: string };
-  /** Where the app shows an alert (put in notifications: no patient data travels, only the link). */
-  linkTo(alertId: string): string;
-  /**
-   * Queues the outside deliveries (email, push, the hospital's webhook) in this work's transaction:
-   * the alerts module's delivery jobs (alert-delivery.ts). None in tests that do not need them.
-   */
-  queueOutside?(work: Work, deliveries: OutsideDelivery[], alert: AlertRow): Promise<void>;
 }
-
-const toAlert = (row: AlertRow): Alert => ({
-  id: row.id,
-  hospitalId: row.hospitalId,
-  unitId: row.unitId,
-  roomId: row.roomId,
-  patientId: row.patientId,
-  type: row.type,
-  urgency: row.urgency,
-  priority: row.priority as Priority,
-  description: row.description,
-  status: row.status as Alert['status'],
-  source: row.source as Alert['source'],
-  raisedBy: row.raisedBy,
-  raisedCount: row.raisedCount,
-  lastRaisedAt: row.lastRaisedAt,
-  tier: row.tier,
-  step: row.step,
-  nextEscalationAt: row.nextEscalationAt,
-  acknowledgedAt: row.acknowledgedAt,
-  acknowledgedBy: row.acknowledgedBy,
-  silencedUntil: row.silencedUntil,
-  resolvedAt: row.resolvedAt,
-  resolvedBy: row.resolvedBy,
-  resolution: row.resolution,
-  policy: row.policy,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
-});
-
-/** An alert as JSON keeps it (the event feed): dates as ISO strings. */
-const fromStored = (stored: Record<string, unknown>): Alert => {
-  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
-  const alert = stored as unknown as Alert;
-  return {
-    ...alert,
-    lastRaisedAt: date(stored.lastRaisedAt)!,
-    nextEscalationAt: date(stored.nextEscalationAt),
-    acknowledgedAt: date(stored.acknowledgedAt),
-    silencedUntil: date(stored.silencedUntil),
-    resolvedAt: date(stored.resolvedAt),
-    createdAt: date(stored.createdAt)!,
-    updatedAt: date(stored.updatedAt)!,
-  };
-};
 
 const notFound = () => new AppError('NOT_FOUND', 'alert not found');
-
-/** A policy as the API shows it: the webhook by host only (its path is often its secret). */
-function policyView(hospitalId: string, row: PolicyRow | undefined) {
-  return {
-    hospitalId,
-    rules: row?.rules ?? DEFAULT_POLICY.rules,
-    ackTimeoutSeconds: row?.ackTimeoutSeconds ?? DEFAULT_POLICY.ackTimeoutSeconds,
-    channels: { ...DEFAULT_CHANNELS, ...row?.channels },
-    webhook: row?.webhookUrl ? { host: new URL(row.webhookUrl).host } : null,
-    isDefault: row === undefined,
-    updatedAt: row?.updatedAt ?? null,
-  };
-}
-
-/** A timer found not due (any more) when claimed: the firing is abandoned, not an error. */
-class StaleTimer extends Error {}
 
 /** The changes a response to an alert makes, and how its timeline and event feed record them. */
 interface Response {
@@ -284,31 +162,46 @@ export class AlertsService {
       resourceId: row.id,
       patientId: row.patientId,
     });
+    const news = AlertNews.of(work, this.deps, at);
     if (!created) {
-      await repo.appendTimeline([
-        {
-          alertId: row.id,
-          type: 'repeated',
-          actorId: input.raisedBy,
-          detail: { raisedCount: row.raisedCount, patientId: input.patientId ?? null, ...input.origin },
-          at,
-        },
-      ]);
-      await this.emit(work, repo, 'alert:updated', row, at);
-      return { row, created };
+      // A repeat at a higher urgency raises the alert's: its priority, its steps (those of the new
+      // urgency, from the raise: a step already due under them fires at the engine's next look) and
+      // the tier on it is told again. A lower one changes nothing but the count.
+      const higher = input.urgency > row.urgency;
+      const current = higher ? await this.raiseUrgency(repo, row, input.urgency, policy, at) : row;
+      news.note(row.id, 'repeated', input.raisedBy, {
+        raisedCount: row.raisedCount,
+        patientId: input.patientId ?? null,
+        ...(higher ? { urgencyFrom: row.urgency, urgency: input.urgency } : {}),
+        ...input.origin,
+      });
+      news.event('alert:updated', current);
+      if (higher && current.status === 'active') news.notify(current, location, 'alert', current.tier);
+      return { row: current, created };
     }
-    await repo.appendTimeline([
-      {
-        alertId: row.id,
-        type: 'raised',
-        actorId: input.raisedBy,
-        detail: { urgency: row.urgency, type: row.type, source: row.source, policy, ...input.origin },
-        at,
-      },
-    ]);
-    const seq = await this.emit(work, repo, 'alert:new', row, at);
-    await this.notify(work, repo, row, location, 'alert', 1, seq, at);
+    news.note(row.id, 'raised', input.raisedBy, {
+      urgency: row.urgency,
+      type: row.type,
+      source: row.source,
+      policy,
+      ...input.origin,
+    });
+    news.event('alert:new', row);
+    news.notify(row, location, 'alert', 1);
     return { row, created };
+  }
+
+  /** The open alert (locked by the raise's upsert) at a higher urgency, with that urgency's steps. */
+  private raiseUrgency(repo: AlertsRepository, row: AlertRow, urgency: number, policy: FrozenPolicy, at: Date) {
+    const due = row.status === 'active' ? nextStepAt(policy, row.createdAt, row.step) : null;
+    const next = due && (!row.nextEscalationAt || due < row.nextEscalationAt) ? due : row.nextEscalationAt;
+    return repo.update(row.id, {
+      urgency,
+      priority: priorityOf(urgency),
+      policy,
+      nextEscalationAt: next,
+      updatedAt: at,
+    });
   }
 
   /** One alert with its location and timeline; audited with its patient. */
@@ -318,7 +211,7 @@ export class AlertsService {
       const row = await repo.find(id);
       if (!row) throw notFound();
       const location = (await repo.location(row.hospitalId, row.unitId, row.roomId))!;
-      const timeline = await repo.timelineOf(id);
+      const timeline = await work.repo(AlertNewsRepository).timelineOf(id);
       work.audit({ action: 'alerts.read', resourceType: 'alert', resourceId: id, patientId: row.patientId });
       return {
         ...toAlert(row),
@@ -386,11 +279,17 @@ export class AlertsService {
     return this.uow.read(ctx, (work) => work.repo(AlertsRepository).countOpen(hospitalId));
   }
 
-  /** The events after `after` (or the cursor), oldest first: what a reconnecting client missed. */
+  /**
+   * The events after `after` (or the cursor), oldest first: what a reconnecting client missed; `pruned`
+   * when some of them are older than the retention and gone (the client reloads the alerts instead).
+   */
   events(ctx: TenantContext, query: AlertEventsQuery) {
     return this.uow.read(ctx, async (work) => {
       const after = query.cursor === undefined ? query.after : Number(query.cursor);
-      const rows = await work.repo(AlertsRepository).eventsAfter(after, query.limit);
+      const news = work.repo(AlertNewsRepository);
+      const rows = await news.eventsAfter(after, query.limit);
+      // Asked on the first page only: the next pages continue from events that are kept.
+      const pruned = query.cursor === undefined && (await news.prunedAfter(after, EVENT_COUNTER));
       const more = rows.length > query.limit;
       const data: AlertEvent[] = rows.slice(0, query.limit).map((row) => ({
         seq: row.seq,
@@ -399,7 +298,7 @@ export class AlertsService {
         at: row.createdAt,
       }));
       work.audit({ action: 'alerts.events', resourceType: 'alert' });
-      return { data, nextCursor: more ? String(data.at(-1)!.seq) : null };
+      return { data, nextCursor: more ? String(data.at(-1)!.seq) : null, pruned };
     });
   }
 
@@ -493,301 +392,11 @@ export class AlertsService {
       work.audit({ action: `alerts.${action}`, resourceType: 'alert', resourceId: id, patientId: row.patientId });
       if (!response) return toAlert(row);
       const updated = await repo.update(id, { ...response.changes, updatedAt: at });
-      await repo.appendTimeline([
-        { alertId: id, type: response.timeline, actorId: ctx.user.id, detail: response.detail, at },
-      ]);
-      await this.emit(work, repo, response.event, updated, at);
+      const news = AlertNews.of(work, this.deps, at);
+      news.note(id, response.timeline, ctx.user.id, response.detail);
+      news.event(response.event, updated);
       return toAlert(updated);
     });
-  }
-
-  /**
-   * Fires the alert's due timer, if it is still due and no other process holds it: the next
-   * escalation step, the end of a silence, or an acknowledgement that timed out. Returns how late it
-   * fired (ms), or null when there was nothing to do (a stale or already-fired timer).
-   */
-  fire(organizationId: string, id: string): Promise<number | null> {
-    const write = this.uow.write(systemActing(organizationId), async (work) => {
-      const repo = work.repo(AlertsRepository);
-      const at = this.deps.now();
-      const row = await repo.claimDue(id, at);
-      // Another process holds it, or it is not due any more: nothing happened, so nothing commits.
-      if (!row || !row.nextEscalationAt) throw new StaleTimer();
-      const lateMs = at.getTime() - row.nextEscalationAt.getTime();
-      const location = (await repo.location(row.hospitalId, row.unitId, row.roomId))!;
-      work.audit({ action: 'alerts.escalate', resourceType: 'alert', resourceId: id, patientId: row.patientId });
-      if (row.status === 'resolved') {
-        await repo.update(id, { nextEscalationAt: null, updatedAt: at });
-        return null;
-      }
-      // A maintenance window holds the schedule (it does not use it up unheard): the step waits for its end.
-      const window = await work.repo(MaintenanceWindowsRepository).openWindow(row.unitId, at);
-      if (window) {
-        await repo.update(id, { nextEscalationAt: window.endsAt, updatedAt: at });
-        await repo.appendTimeline([
-          {
-            alertId: id,
-            type: 'postponed',
-            actorId: null,
-            detail: { reason: 'maintenance window', windowId: window.id, until: window.endsAt.toISOString() },
-            at,
-          },
-        ]);
-        return null;
-      }
-      if (row.status === 'silenced') {
-        // The silence is over: active again, the current tier is told again, and the schedule resumes.
-        const updated = await repo.update(id, {
-          status: 'active',
-          silencedUntil: null,
-          nextEscalationAt: resumeAt(row.policy, row.createdAt, row.step, at),
-          updatedAt: at,
-        });
-        await repo.appendTimeline([{ alertId: id, type: 'silence-ended', actorId: null, detail: { lateMs }, at }]);
-        const seq = await this.emit(work, repo, 'alert:updated', updated, at);
-        await this.notify(work, repo, updated, location, 'alert', updated.tier, seq, at);
-        return lateMs;
-      }
-      const step = row.step + 1;
-      const tier = Math.max(row.tier, tierOfStep(step));
-      const timedOut = row.status === 'acknowledged';
-      const updated = await repo.update(id, {
-        status: 'active',
-        step,
-        tier,
-        acknowledgedAt: null,
-        acknowledgedBy: null,
-        // Never sooner than the step's own interval: after an outage (or an acknowledgement that timed
-        // out) the missed steps do not page every tier in one burst.
-        nextEscalationAt: resumeAt(row.policy, row.createdAt, step, at),
-        updatedAt: at,
-      });
-      const entries: NewTimelineEntry[] = [];
-      if (timedOut) {
-        entries.push({
-          alertId: id,
-          type: 'ack-timeout',
-          actorId: null,
-          detail: { acknowledgedBy: row.acknowledgedBy, ackTimeoutSeconds: row.policy.ackTimeoutSeconds },
-          at,
-        });
-      }
-      entries.push({ alertId: id, type: 'escalated', actorId: null, detail: { step, tier, lateMs }, at });
-      await repo.appendTimeline(entries);
-      const seq = await this.emit(work, repo, 'alert:escalated', updated, at);
-      if (timedOut && row.acknowledgedBy) {
-        await this.tell(work, repo, updated, location, 'ack-reminder', tier, seq, at, [row.acknowledgedBy]);
-      }
-      await this.notify(work, repo, updated, location, 'escalation', tier, seq, at);
-      return lateMs;
-    });
-    return write.catch((error: unknown) => {
-      if (error instanceof StaleTimer) return null;
-      throw error;
-    });
-  }
-
-  /** The hospital's escalation policy (the default if it has none). */
-  policy(ctx: TenantContext, hospitalId: string) {
-    return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
-      await this.checkHospital(repo, hospitalId);
-      const row = await repo.policyOf(hospitalId);
-      work.audit({ action: 'escalation-policies.read', resourceType: 'hospital', resourceId: hospitalId });
-      return policyView(hospitalId, row);
-    });
-  }
-
-  /** Sets the hospital's policy for alerts raised from now on (running alerts keep theirs). */
-  savePolicy(ctx: TenantContext, hospitalId: string, body: EscalationPolicyBody) {
-    return this.uow.write(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
-      await this.checkHospital(repo, hospitalId);
-      const current = await repo.policyOf(hospitalId);
-      if (body.webhookUrl) {
-        const check = this.deps.checkWebhookUrl(body.webhookUrl);
-        if (!check.ok) {
-          throw new AppError('VALIDATION_FAILED', 'the webhook URL is refused', [
-            { path: 'body.webhookUrl', message: check.reason },
-          ]);
-        }
-      }
-      const at = this.deps.now();
-      const row = await repo.savePolicy(
-        hospitalId,
-        {
-          rules: [...body.rules].sort((a, b) => b.urgency - a.urgency),
-          ackTimeoutSeconds: body.ackTimeoutSeconds,
-          // Absent: unchanged (the API never shows the URL back, so a read-modify-write must keep it); null: removed.
-          channels: body.channels === undefined ? (current?.channels ?? null) : body.channels,
-          webhookUrl: body.webhookUrl === undefined ? (current?.webhookUrl ?? null) : body.webhookUrl,
-        },
-        ctx.user.id,
-        at,
-      );
-      work.audit({ action: 'escalation-policies.update', resourceType: 'hospital', resourceId: hospitalId });
-      return policyView(hospitalId, row);
-    });
-  }
-
-  /** Numbers the event, keeps it in the feed, and broadcasts it to the hospital after commit. */
-  private async emit(work: Work, repo: AlertsRepository, type: AlertEventType, row: AlertRow, at: Date) {
-    const seq = await work.repo(CountersRepository).next(EVENT_COUNTER);
-    const alert = toAlert(row);
-    await repo.appendEvent({
-      seq,
-      type,
-      alertId: row.id,
-      hospitalId: row.hospitalId,
-      alert: JSON.parse(JSON.stringify(alert)) as Record<string, unknown>,
-      createdAt: at,
-      updatedAt: at,
-    });
-    const { organizationId } = work.ctx;
-    work.afterCommit(async () =>
-      this.deps.realtime
-        .toHospital(organizationId, row.hospitalId)
-        .withPermission('alerts:read')
-        .emit(type, { seq, type, alert, at }),
-    );
-    return seq;
-  }
-
-  /**
-   * Tells the tier: everyone on duty in its roles. Nobody on duty is itself an alert, to every
-   * manager: silence is never how this fails.
-   */
-  private async notify(
-    work: Work,
-    repo: AlertsRepository,
-    row: AlertRow,
-    location: Location,
-    kind: NotificationKind,
-    tier: number,
-    seq: number,
-    at: Date,
-  ) {
-    if (await this.suppressed(work, repo, row, kind, tier, at)) return;
-    const recipients = await repo.recipients(row.hospitalId, row.unitId, TIER_ROLES[tier as 1 | 2 | 3]);
-    if (recipients.length > 0) {
-      await this.tell(
-        work,
-        repo,
-        row,
-        location,
-        kind,
-        tier,
-        seq,
-        at,
-        recipients.map((r) => r.userId),
-      );
-      return;
-    }
-    const managers = await repo.managers();
-    await repo.appendTimeline([
-      {
-        alertId: row.id,
-        type: 'undelivered',
-        actorId: null,
-        detail: { tier, reason: 'nobody on duty for the tier', managersTold: managers.length },
-        at,
-      },
-    ]);
-    await this.tell(
-      work,
-      repo,
-      row,
-      location,
-      'undelivered',
-      tier,
-      seq,
-      at,
-      managers.map((m) => m.userId),
-    );
-  }
-
-  /** In-app notifications (stored, and pushed to their sockets after commit), then the outside channels. */
-  private async tell(
-    work: Work,
-    repo: AlertsRepository,
-    row: AlertRow,
-    location: Location,
-    kind: NotificationKind,
-    tier: number,
-    seq: number,
-    at: Date,
-    userIds: string[],
-  ) {
-    const unique = [...new Set(userIds)];
-    if (unique.length === 0) return;
-    if (kind === 'ack-reminder' && (await this.suppressed(work, repo, row, kind, tier, at))) return;
-    const message = this.deps.render({
-      kind,
-      priority: row.priority as Priority,
-      type: row.type,
-      hospitalName: location.hospitalName,
-      unitName: location.unitName,
-      roomName: location.roomName,
-      tier,
-      link: this.deps.linkTo(row.id),
-    });
-    const stored = await work.repo(NotificationsRepository).insertNotifications(
-      unique.map((userId) => ({
-        userId,
-        alertId: row.id,
-        kind,
-        tier,
-        title: message.subject,
-        body: message.body,
-        createdAt: at,
-        updatedAt: at,
-      })),
-    );
-    await repo.appendTimeline(
-      stored.map((n) => ({
-        alertId: row.id,
-        type: 'notified',
-        actorId: null,
-        detail: { userId: n.userId, channel: 'in-app', kind, tier, result: 'sent' },
-        at,
-      })),
-    );
-    const { organizationId } = work.ctx;
-    work.afterCommit(async () => {
-      for (const n of stored) {
-        this.deps.realtime
-          .toUser(organizationId, n.userId)
-          .emit('notification:new', { seq, notification: toNotification(n) });
-      }
-    });
-    await this.deps.queueOutside?.(
-      work,
-      unique.map((userId) => ({ alertId: row.id, userId, kind, tier })),
-      row,
-    );
-  }
-
-  /** Whether a maintenance window of the unit is open: then nobody is told, and the timeline says why. */
-  private async suppressed(
-    work: Work,
-    repo: AlertsRepository,
-    row: AlertRow,
-    kind: NotificationKind,
-    tier: number,
-    at: Date,
-  ) {
-    const window = await work.repo(MaintenanceWindowsRepository).openWindow(row.unitId, at);
-    if (!window) return false;
-    await repo.appendTimeline([
-      {
-        alertId: row.id,
-        type: 'suppressed',
-        actorId: null,
-        detail: { reason: 'maintenance window', windowId: window.id, until: window.endsAt.toISOString(), kind, tier },
-        at,
-      },
-    ]);
-    return true;
   }
 
   /** The second identifier must match: an alert never names a patient on one id alone. */
@@ -801,9 +410,5 @@ export class AlertsService {
         { path: 'body.patientMrn', message: 'is not the MRN of patientId' },
       ]);
     }
-  }
-
-  private async checkHospital(repo: AlertsRepository, hospitalId: string) {
-    if (!(await repo.hospitalExists(hospitalId))) throw new AppError('NOT_FOUND', 'hospital not found');
   }
 }

@@ -8,9 +8,9 @@ import { alerts } from './alerts.schema.js';
 export interface EngineSettings {
   /** How often it looks for due timers: the bound on how late a step fires, on top of the work. */
   intervalMs: number;
-  /** Due alerts taken per look (more are taken at once by the next look). */
+  /** Due alerts of one organization fired in one transaction. */
   batch: number;
-  /** Alerts fired at once (1 on PGlite, which has one connection). */
+  /** Batches fired at once (1 on PGlite, which has one connection). */
   concurrency: number;
 }
 
@@ -36,9 +36,11 @@ function percentile(sorted: number[], p: number): number {
 
 /**
  * The escalation engine and its own watchdog: every `intervalMs` it looks for alerts whose timer
- * (`next_escalation_at`) is due, across organizations, and fires each in its own transaction, which
- * claims the row with FOR UPDATE SKIP LOCKED and checks again that it is due. So a step fires once
- * however many worker processes look at the same moment; a timer made stale by an acknowledgement
+ * (`next_escalation_at`) is due, across organizations, most overdue first, and fires them in batches
+ * of one organization, each batch one transaction, which claims its rows with FOR NO KEY UPDATE SKIP
+ * LOCKED and checks again that they are due (a batch that fails is fired again alert by alert, so
+ * one bad alert never holds back the others). So a step fires once however many worker processes
+ * look at the same moment; a timer made stale by an acknowledgement
  * does nothing; and a timer that came due while every process was down fires at the next look
  * after start. It runs in the processes that run jobs (ROLE all or worker).
  */
@@ -53,7 +55,8 @@ export class EscalationEngine {
 
   constructor(
     private readonly db: Db,
-    private readonly fire: (organizationId: string, alertId: string) => Promise<number | null>,
+    /** Fires the due timers of these alerts of one organization; resolves with how late each fired step was, by id. */
+    private readonly fireDue: (organizationId: string, alertIds: string[]) => Promise<Map<string, number>>,
     private readonly now: Clock,
     private readonly log: FastifyBaseLogger,
     private readonly settings: EngineSettings,
@@ -108,6 +111,32 @@ export class EscalationEngine {
     };
   }
 
+  /**
+   * Fires these alerts' due timers (those still due and not held by another process) in one
+   * transaction, and counts them in the stats; resolves with how many fired. The engine's own looks
+   * call it; tests call it to race it.
+   */
+  async fire(organizationId: string, alertIds: string[]): Promise<number> {
+    try {
+      const fired = await this.fireDue(organizationId, alertIds);
+      for (const late of fired.values()) this.lateness.push(Math.max(0, late));
+      if (this.lateness.length > SAMPLES) this.lateness.splice(0, this.lateness.length - SAMPLES);
+      this.fired += fired.size;
+      return fired.size;
+    } catch (error) {
+      if (alertIds.length > 1) {
+        // One alert must not hold back the others: each on its own, and only the one that fails is left due.
+        let fired = 0;
+        for (const id of alertIds) fired += await this.fire(organizationId, [id]);
+        return fired;
+      }
+      // Left due: the next look tries again. Logged with ids only.
+      this.failures++;
+      this.log.error({ err: safeError(error as Error), alertId: alertIds[0], organizationId }, 'escalation failed');
+      return 0;
+    }
+  }
+
   private async look(): Promise<number> {
     let fired = 0;
     try {
@@ -117,16 +146,30 @@ export class EscalationEngine {
           .from(alerts)
           .where(and(isNotNull(alerts.nextEscalationAt), lte(alerts.nextEscalationAt, this.now())))
           .orderBy(asc(alerts.nextEscalationAt))
-          .limit(this.settings.batch);
+          .limit(this.settings.batch * this.settings.concurrency);
+        // The most overdue first, in batches of one organization each.
+        const batches: { organizationId: string; ids: string[] }[] = [];
+        const open = new Map<string, { organizationId: string; ids: string[] }>();
+        for (const alert of due) {
+          let batch = open.get(alert.organizationId);
+          if (!batch || batch.ids.length >= this.settings.batch) {
+            batch = { organizationId: alert.organizationId, ids: [] };
+            open.set(alert.organizationId, batch);
+            batches.push(batch);
+          }
+          batch.ids.push(alert.id);
+        }
         let round = 0;
-        for (let i = 0; i < due.length; i += this.settings.concurrency) {
-          const results = await Promise.all(due.slice(i, i + this.settings.concurrency).map((a) => this.fireOne(a)));
-          round += results.filter(Boolean).length;
+        for (let i = 0; i < batches.length; i += this.settings.concurrency) {
+          const results = await Promise.all(
+            batches.slice(i, i + this.settings.concurrency).map((b) => this.fire(b.organizationId, b.ids)),
+          );
+          round += results.reduce((sum, n) => sum + n, 0);
         }
         fired += round;
-        // A full batch may have left more due; a batch where nothing fired (failures, or other
+        // A full take may have left more due; a take where nothing fired (failures, or other
         // processes hold them) is left to the next look.
-        if (due.length < this.settings.batch || round === 0) break;
+        if (due.length < this.settings.batch * this.settings.concurrency || round === 0) break;
       }
       this.lastTickAt = this.now();
     } catch (error) {
@@ -134,24 +177,5 @@ export class EscalationEngine {
       this.log.error({ err: safeError(error as Error) }, 'escalation engine: the look for due alerts failed');
     }
     return fired;
-  }
-
-  private async fireOne(alert: { id: string; organizationId: string }): Promise<boolean> {
-    try {
-      const late = await this.fire(alert.organizationId, alert.id);
-      if (late === null) return false;
-      this.fired++;
-      this.lateness.push(Math.max(0, late));
-      if (this.lateness.length > SAMPLES) this.lateness.shift();
-      return true;
-    } catch (error) {
-      // Left due: the next look tries again. Logged with ids only.
-      this.failures++;
-      this.log.error(
-        { err: safeError(error as Error), alertId: alert.id, organizationId: alert.organizationId },
-        'escalation failed',
-      );
-      return false;
-    }
   }
 }

@@ -1,19 +1,19 @@
-import { asc, eq, gt, lte, sql } from 'drizzle-orm';
+import { asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import { units } from '../hospitals/hospitals.schema.js';
 import { alerts, maintenanceWindows } from './alerts.schema.js';
 
 /** All SQL on one organization's maintenance windows (and the alert timers a closed window frees). */
 export class MaintenanceWindowsRepository extends TenantRepository {
-  /** The unit's maintenance window open at `at`, if any. */
-  async openWindow(unitId: string, at: Date) {
+  /** The maintenance window open at `at` in each of the units that has one (the latest to end), by unit id. */
+  async openWindows(unitIds: string[], at: Date): Promise<Map<string, { id: string; endsAt: Date }>> {
     const w = maintenanceWindows;
-    const [row] = await this.db
-      .select({ id: w.id, endsAt: w.endsAt })
+    const rows = await this.db
+      .select({ unitId: w.unitId, id: w.id, endsAt: w.endsAt })
       .from(w)
-      .where(this.where(w, eq(w.unitId, unitId), lte(w.startsAt, at), gt(w.endsAt, at)))
-      .limit(1);
-    return row;
+      .where(this.where(w, inArray(w.unitId, [...new Set(unitIds)]), lte(w.startsAt, at), gt(w.endsAt, at)))
+      .orderBy(asc(w.endsAt));
+    return new Map(rows.map((row) => [row.unitId, { id: row.id, endsAt: row.endsAt }]));
   }
 
   /** The unit's windows that have not ended by `at`, soonest first. */

@@ -10,12 +10,20 @@ export class CountersRepository extends TenantRepository {
    * caller gives its value back.
    */
   async next(name: string): Promise<number> {
+    return this.take(name, 1);
+  }
+
+  /**
+   * The first of `count` consecutive values of counter `name` taken at once (the next `count`
+   * values), with the same locking as `next`.
+   */
+  async take(name: string, count: number): Promise<number> {
     const c = organizationCounters;
     const [row] = await this.db
       .insert(c)
-      .values(this.owned({ name, value: 1 }))
-      .onConflictDoUpdate({ target: [c.organizationId, c.name], set: { value: sql`${c.value} + 1` } })
+      .values(this.owned({ name, value: count }))
+      .onConflictDoUpdate({ target: [c.organizationId, c.name], set: { value: sql`${c.value} + ${count}` } })
       .returning({ value: c.value });
-    return row!.value;
+    return row!.value - count + 1;
   }
 }

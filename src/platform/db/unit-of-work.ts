@@ -106,6 +106,7 @@ export class Work {
   readonly events: AuditEvent[] = [];
   readonly messages: PendingMessage[] = [];
   readonly afterCommitActions: (() => Promise<void>)[] = [];
+  readonly beforeCommitActions: (() => Promise<void>)[] = [];
   /** Cache entries to drop after the commit: keys of a namespace, or (keys null) all of it. */
   readonly invalidations: { organizationId: string; namespace: string; keys: string[] | null }[] = [];
   /** Set on a read of its own (not inside a write): only such a read may fill the cache. */
@@ -165,6 +166,29 @@ export class Work {
     return id;
   }
 
+  /** Enqueues several jobs of one name in this transaction, in one statement (see `enqueue`). */
+  async enqueueMany<K extends TenantJobName>(name: K, inputs: JobInput<K>[]): Promise<void> {
+    if (!this.writable || !this.jobs) throw new Error('jobs are enqueued inside a write');
+    if (inputs.length === 0) return;
+    const jobs = this.jobs;
+    const { organizationId, requestId } = this.ctx;
+    await jobs.insertIn(
+      this.db,
+      name,
+      inputs.map((input) => ({ ...input, organizationId, requestId }) as never),
+    );
+    this.afterCommit(async () => jobs.notify(name));
+  }
+
+  /**
+   * Runs at the end of the write, in its transaction, after its operation and before its audit events
+   * are written: work gathered during the write and written at once (a failure rolls the write back).
+   */
+  beforeCommit(action: () => Promise<void>): void {
+    if (!this.writable) throw new Error('a read has no commit');
+    this.beforeCommitActions.push(action);
+  }
+
   /** Runs after a successful commit (never after a rollback): cache invalidation, notifications. */
   afterCommit(action: () => Promise<void>): void {
     this.afterCommitActions.push(action);
@@ -218,7 +242,14 @@ export class UnitOfWork {
     const result = await this.db.transaction(async (tx) => {
       work = new Work(tx, acting(ctx), this.now, true);
       work.jobs = this.jobs;
-      const value = await this.current.run(work, () => operation(work!));
+      const value = await this.current.run(work, async () => {
+        const result = await operation(work!);
+        // An action may add another (what it writes may gather more): run until none is left.
+        for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
+          await action();
+        }
+        return result;
+      });
       if (work.events.length === 0)
         throw new Error('a write must record an audit event (work.audit) before it commits');
       await this.auditLog.append(tx, work.events);
@@ -250,6 +281,7 @@ export class UnitOfWork {
     if (inner.writable || this.options.auditReads) outer.events.push(...inner.events);
     outer.messages.push(...inner.messages);
     outer.afterCommitActions.push(...inner.afterCommitActions);
+    outer.beforeCommitActions.push(...inner.beforeCommitActions);
     outer.invalidations.push(...inner.invalidations);
     return value;
   }

@@ -183,6 +183,22 @@ export class JobQueue {
     return this.sendOn(transactionExecutor(tx), name, data, options);
   }
 
+  /**
+   * Sends several jobs of one name in an open transaction, in one statement (pg-boss `insert`, with
+   * the queue's retry and dead-letter settings): they exist only if that transaction commits.
+   */
+  async insertIn<K extends JobName>(tx: Executor, name: K, items: PayloadOf<K>[]): Promise<void> {
+    if (items.length === 0) return;
+    const registration = this.registrations.get(name);
+    if (!registration) throw new Error(`job ${name} is not registered`);
+    for (const data of items) checkPayload(name, data);
+    const { priority } = registration.options;
+    await this.boss.insert(
+      items.map((data) => defined({ name, data, priority })),
+      { db: transactionExecutor(tx) },
+    );
+  }
+
   /** Wakes this process's idle workers of job `name` (after a commit that enqueued one). */
   notify(name: string): void {
     for (const id of this.registrations.get(name)?.workerIds ?? []) this.boss.notifyWorker(id);

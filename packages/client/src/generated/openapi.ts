@@ -270,6 +270,7 @@ export interface paths {
               };
               breakers: {
                 name: string;
+                host?: string;
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
               }[];
@@ -321,6 +322,7 @@ export interface paths {
               };
               breakers: {
                 name: string;
+                host?: string;
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
               }[];
@@ -13042,6 +13044,13 @@ export interface paths {
               };
               /** @description Open clinical alerts (0 until clinical alerts are enabled). */
               activeAlerts: number;
+              /** @description Active units where an alert would find no nurse or no doctor on duty now: a warning before an alert needs them (an alert that reaches nobody goes to every manager). */
+              unstaffedUnits: {
+                unitId: string;
+                unitName: string;
+                /** @description Alert tiers 1 (nurses) and 2 (doctors) with nobody on duty. */
+                missing: ('nurse' | 'doctor')[];
+              }[];
               /** Format: date-time */
               generatedAt: string;
             };
@@ -13308,7 +13317,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The alert events after a seq, oldest first: what a reconnecting real-time client missed */
+    /**
+     * The alert events after a seq, oldest first: what a reconnecting real-time client missed
+     * @description Events are kept ALERT_EVENTS_RETENTION_DAYS. `pruned` is true when some events after `after` are no longer kept: the list starts later, and the client reloads the alerts (GET /api/v1/alerts) for their state.
+     */
     get: {
       parameters: {
         query?: {
@@ -13336,6 +13348,8 @@ export interface paths {
             'application/json': {
               data: components['schemas']['AlertEvent'][];
               nextCursor: string | null;
+              /** @description Events after `after` were deleted by retention: reload the alerts. */
+              pruned: boolean;
             };
           };
         };

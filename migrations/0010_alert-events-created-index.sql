@@ -1,0 +1,1 @@
+CREATE INDEX "alert_events_created_at_idx" ON "alert_events" USING btree ("created_at");
