@@ -169,7 +169,7 @@ const raiseIn = (room: string, type: string, urgency: number) =>
   });
 
 describe('a repeat at a higher urgency', () => {
-  it("raises the alert's urgency, priority and steps, and tells its tier again; a lower one only counts", async () => {
+  it("raises the alert's urgency, priority and steps (a step now due fires at the next look); a lower one only counts", async () => {
     const first = await raiseIn(rooms[0]!, 'pain', 2);
     expect(first.statusCode).toBe(201);
     const id = first.json<Json>().id as string;
@@ -191,10 +191,47 @@ describe('a repeat at a higher urgency', () => {
     expect(view).toMatchObject({ urgency: 5, step: 1, tier: 2 });
     const repeats = (view.timeline as Json[]).filter((e) => e.type === 'repeated');
     expect(repeats.map((e) => e.detail.urgencyFrom ?? null)).toEqual([null, 2]);
-    // Tier 1 told at the raise, again at the higher urgency, then tier 2 at the step.
+    // Tier 1 told at the raise; the step already due under urgency 5 fired at the next look and told
+    // tier 2 (nurse and doctor): one wave, not the tier again and the next one straight after.
     const inApp = (view.timeline as Json[]).filter((e) => e.type === 'notified' && e.detail.channel === 'in-app');
-    expect(inApp.map((e) => e.detail.tier)).toEqual([1, 1, 2, 2]);
+    expect(inApp.map((e) => e.detail.tier)).toEqual([1, 2, 2]);
     await nurse()({ method: 'POST', url: `/api/v1/alerts/${id}/resolve`, payload: { resolution: 'ok' } });
+  });
+
+  it('ends a silence and tells the tier; an acknowledged alert stays taken and who took it is told', async () => {
+    const silenced = (await raiseIn(rooms[3]!, 'assistance', 2)).json<Json>();
+    const until = new Date(clock.getTime() + 3600_000).toISOString();
+    await nurse()({ method: 'POST', url: `/api/v1/alerts/${silenced.id}/silence`, payload: { until } });
+    const taken = (await raiseIn(rooms[4]!, 'assistance', 2)).json<Json>();
+    const acked = (
+      await nurse()({ method: 'POST', url: `/api/v1/alerts/${taken.id}/acknowledge`, payload: {} })
+    ).json<Json>();
+
+    const louder = (await raiseIn(rooms[3]!, 'assistance', 4)).json<Json>();
+    expect(louder).toMatchObject({ id: silenced.id, status: 'active', urgency: 4, silencedUntil: null });
+    // Urgency 4's first step is at 10 s from the raise: not yet due, so the tier on it is told now.
+    expect(new Date(louder.nextEscalationAt).getTime()).toBe(new Date(silenced.createdAt).getTime() + 10_000);
+    const louderView = (await nurse()({ method: 'GET', url: `/api/v1/alerts/${silenced.id}` })).json<Json>();
+    expect(louderView.timeline.find((e: Json) => e.detail?.urgencyFrom === 2).detail).toMatchObject({
+      silenceEnded: true,
+    });
+    expect(
+      louderView.timeline.filter((e: Json) => e.type === 'notified' && e.detail.channel === 'in-app'),
+    ).toHaveLength(2);
+
+    const stillTaken = (await raiseIn(rooms[4]!, 'assistance', 4)).json<Json>();
+    expect(stillTaken).toMatchObject({ id: taken.id, status: 'acknowledged', urgency: 4 });
+    // Its acknowledgement timeout is unchanged.
+    expect(stillTaken.nextEscalationAt).toBe(acked.nextEscalationAt);
+    const told = (await nurse()({ method: 'GET', url: `/api/v1/alerts/${taken.id}` })).json<Json>();
+    expect(
+      told.timeline
+        .filter((e: Json) => e.type === 'notified' && e.detail.channel === 'in-app')
+        .map((e: Json) => e.detail.userId),
+    ).toEqual([a.users.nurse.id, a.users.nurse.id]);
+    for (const id of [silenced.id, taken.id]) {
+      await nurse()({ method: 'POST', url: `/api/v1/alerts/${id}/resolve`, payload: { resolution: 'ok' } });
+    }
   });
 });
 

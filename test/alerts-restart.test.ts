@@ -143,5 +143,5 @@ describe('alert escalation across a crash', () => {
 
     second.child.kill('SIGTERM');
     expect(await within(15_000, 'the restarted server to stop', second.exited)).toBe(0);
-  }, 90_000);
+  }, 240_000);
 });

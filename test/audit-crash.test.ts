@@ -101,5 +101,5 @@ describe('the audit trail across a crash', () => {
 
     second.child.kill('SIGTERM');
     expect(await within(15_000, 'the restarted server to stop', second.exited)).toBe(0);
-  }, 90_000);
+  }, 240_000);
 });

@@ -148,6 +148,27 @@ describe('units of work inside a write', () => {
     expect([outer!.seq, listed!.seq, inner!.seq]).toEqual([outer!.seq, outer!.seq + 1, outer!.seq + 2]);
     expect(listed!.requestId).toBe('nested-units-of-work');
   });
+
+  it("run their before-commit actions in the outer write's transaction, and what those register after its commit", async () => {
+    const tenant = await createTenant(t.app);
+    const ctx = tenantContext(tenant, 'admin', 'nested-before-commit');
+    const seen: string[] = [];
+    await t.app.uow.write(ctx, async (work) => {
+      work.audit({ action: 'test.outer', resourceType: 'test' });
+      await t.app.uow.write(ctx, async (inner) => {
+        inner.audit({ action: 'test.inner', resourceType: 'test' });
+        inner.beforeCommit(async () => {
+          seen.push('before commit');
+          // Registered after the inner write ended: it still runs, once the outer one commits.
+          inner.afterCommit(async () => {
+            seen.push('after commit');
+          });
+        });
+      });
+      seen.push('outer done');
+    });
+    expect(seen).toEqual(['outer done', 'before commit', 'after commit']);
+  });
 });
 
 describe('reads', () => {

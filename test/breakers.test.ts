@@ -138,11 +138,40 @@ describe('circuit breakers', () => {
     expect(await call('working.example', false)).toBe('delivered');
 
     const stats = t.app.breakers.stats();
-    expect(stats.find((b) => b.name === 'webhook' && !b.host)!.state).toBe('closed');
+    expect(stats.find((b) => b.name === 'webhook' && !b.host)).toMatchObject({ state: 'closed', openHosts: 1 });
     expect(stats.find((b) => b.host === 'broken.example')).toMatchObject({ name: 'webhook', state: 'open' });
     expect(stats.some((b) => b.host === 'working.example')).toBe(false);
-    const ready = (await t.app.inject({ method: 'GET', url: '/health/ready' })).json();
-    expect(ready.status).toBe('degraded');
-    expect(ready.breakers).toContainEqual({ name: 'webhook', host: 'broken.example', state: 'open' });
+    // The public readiness route counts a host's open breaker but never names the host, and one
+    // hospital's receiver does not make the instance degraded.
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.json().breakers).toContainEqual({ name: 'webhook', state: 'closed', openHosts: 1 });
+    expect(ready.body).not.toContain('broken.example');
+    expect(ready.json().status).toBe('ready');
+  });
+
+  it('keeps at most MAX_HOSTS host breakers per service, never dropping one that is open', async () => {
+    const { Breakers, MAX_HOSTS } = await import('../src/platform/resilience/breakers.js');
+    const breakers = new Breakers({
+      timeouts: { smtp: 1000, webhook: 1000, push: 1000, ai: 1000 },
+      errorThresholdPercentage: 50,
+      volumeThreshold: 1,
+      resetTimeoutMs: 60_000,
+    });
+    try {
+      await expect(
+        breakers.for('webhook', 'open.example').fire(() => Promise.reject(new Error('down'))),
+      ).rejects.toThrow();
+      expect(breakers.for('webhook', 'open.example').state).toBe('open');
+      for (let i = 0; i < MAX_HOSTS + 10; i++)
+        await breakers.for('webhook', `host-${i}.example`).fire(async () => 'ok');
+      // Still open: cycling through hosts cannot reset it.
+      expect(breakers.for('webhook', 'OPEN.example.').state).toBe('open');
+      const webhook = breakers.stats().find((b) => b.name === 'webhook' && !b.host)!;
+      // Every call is in the service's totals, also those of dropped hosts.
+      expect(webhook.counts.calls).toBe(MAX_HOSTS + 11);
+      expect(webhook.openHosts).toBe(1);
+    } finally {
+      breakers.shutdown();
+    }
   });
 });

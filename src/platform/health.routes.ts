@@ -16,7 +16,16 @@ const Readiness = z.object({
     rssMB: z.number(),
   }),
   breakers: z.array(
-    z.object({ name: z.string(), host: z.string().optional(), state: z.enum(['closed', 'open', 'half-open']) }),
+    z.object({
+      name: z.string(),
+      state: z.enum(['closed', 'open', 'half-open']),
+      openHosts: z
+        .number()
+        .int()
+        .describe(
+          "How many hosts of the service (hospitals' webhook receivers, push services) have their own breaker open; not named here.",
+        ),
+    }),
   ),
   escalations: z
     .object({
@@ -104,9 +113,11 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         database: await probe(() => app.database.ping()),
         ...(redis ? { redis: await probe(() => redis.ping()) } : {}),
       };
+      // The services' own breakers; a host's (a hospital's receiver) is counted, never named: this route is public.
       const breakers = app.breakers
         .stats()
-        .map(({ name, host, state }) => ({ name, ...(host ? { host } : {}), state }));
+        .filter((b) => !b.host)
+        .map(({ name, state, openHosts }) => ({ name, state, openHosts: openHosts ?? 0 }));
       const engine = (app as unknown as EscalationHeartbeat).escalations?.stats();
       const escalations = engine?.running
         ? { running: true, healthy: engine.healthy, lastTickAt: engine.lastTickAt, lateMs: engine.lateMs }

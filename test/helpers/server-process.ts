@@ -111,12 +111,13 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
   });
   const server = { child, base: `http://127.0.0.1:${port}`, exited, output: () => output };
 
-  const deadline = Date.now() + 40_000;
+  // Generous: a start is slow while the rest of the suite loads both cores; this is a guard, not a measure.
+  const deadline = Date.now() + 90_000;
   let gone = false;
   void exited.then(() => (gone = true));
   for (;;) {
     if (gone) throw new Error(`the server exited before it was ready:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the server was not ready within 40 s:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the server was not ready within 90 s:\n${output}`);
     const ready = await fetch(`${server.base}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
       () => undefined,
     );

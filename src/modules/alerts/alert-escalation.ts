@@ -64,7 +64,9 @@ export class AlertEscalation {
         [...firings.values()].map((f) => f.state),
         at,
       );
-      for (const row of updated) {
+      // In the order they were claimed (most overdue first), which is the order of their events.
+      const byId = new Map(updated.map((row) => [row.id, row]));
+      for (const row of rows.map((claimed) => byId.get(claimed.id)!)) {
         const firing = firings.get(row.id)!;
         // A room is never deleted while an alert refers to it (a foreign key).
         firing.tell(news, row, locations.get(row.roomId)!);

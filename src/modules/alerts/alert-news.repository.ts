@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, lt, min, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, min, or, sql } from 'drizzle-orm';
 import { members, users } from '../../platform/auth/auth.schema.js';
 import { organizationCounters } from '../../platform/db/counters.schema.js';
 import type { Db } from '../../platform/db/database.js';
@@ -121,18 +121,26 @@ export class AlertNewsRepository extends TenantRepository {
 }
 
 /**
- * Deletes up to `limit` alert events (of every organization) written before `before`: the daily
- * `alerts.prune` job. The feed's trigger lets only this delete through (it says so in its transaction).
+ * Deletes up to `limit` alert events (of every organization) numbered at or below the last one each
+ * organization wrote before `before`: the daily `alerts.prune` job. Always a prefix of each feed in
+ * `seq` order (an event is timed when its write starts but numbered at its end, so by time alone a
+ * later number could go before an earlier one), so the oldest kept event says what is gone. The
+ * feed's trigger lets only this delete through (it says so in its transaction).
  */
 export async function pruneAlertEvents(db: Db, before: Date, limit = 5_000): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select set_config('wardline.pruning', 'alert_events', true)`);
-    const old = tx
-      .select({ id: alertEvents.id })
-      .from(alertEvents)
-      .where(lt(alertEvents.createdAt, before))
-      .limit(limit);
-    const deleted = await tx.delete(alertEvents).where(inArray(alertEvents.id, old)).returning({ id: alertEvents.id });
-    return deleted.length;
+    const result: unknown = await tx.execute(sql`
+      with upto as (
+        select organization_id, max(seq) as seq from alert_events
+        where created_at < ${before.toISOString()} group by organization_id
+      ), old as (
+        select e.id from alert_events e join upto u on u.organization_id = e.organization_id and e.seq <= u.seq
+        order by e.organization_id, e.seq
+        limit ${limit}
+      )
+      delete from alert_events where id in (select id from old) returning id
+    `);
+    return (result as { rows: unknown[] }).rows.length;
   });
 }

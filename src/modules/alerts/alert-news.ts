@@ -16,7 +16,7 @@ declare module '../../platform/realtime/events.js' {
     'alert:updated': AlertEvent;
     'alert:escalated': AlertEvent;
     'alert:resolved': AlertEvent;
-    /** To one person: they are told of an alert (the `seq` of the alert event that caused it). */
+    /** To one person: they are told of an alert (the `seq` of the alert event that caused it, 0 if none did). */
     'notification:new': { seq: number; notification: Notification };
   }
 }
@@ -204,8 +204,7 @@ export class AlertNews {
     await news.appendTimeline([...this.timeline.splice(0), ...outside]);
     // Numbered last, just before the commit (see the class comment).
     const events = this.events.splice(0);
-    if (events.length === 0) return;
-    const first = await this.work.repo(CountersRepository).take(EVENT_COUNTER, events.length);
+    const first = events.length > 0 ? await this.work.repo(CountersRepository).take(EVENT_COUNTER, events.length) : 0;
     const numbered = events.map((e, i) => ({ ...e, seq: first + i, alert: toAlert(e.row) }));
     await news.appendEvents(
       numbered.map((e) => ({
@@ -218,6 +217,8 @@ export class AlertNews {
         updatedAt: this.at,
       })),
     );
+    if (numbered.length === 0 && notified.length === 0) return;
+    // A notification carries the seq of its alert's event in this write (0: the write had none).
     const seqOf = new Map(numbered.map((e) => [e.row.id, e.seq]));
     const { organizationId } = this.work.ctx;
     const at = this.at;
@@ -231,7 +232,7 @@ export class AlertNews {
       for (const n of notified) {
         this.deps.realtime
           .toUser(organizationId, n.userId)
-          .emit('notification:new', { seq: seqOf.get(n.alertId) ?? first, notification: toNotification(n) });
+          .emit('notification:new', { seq: seqOf.get(n.alertId) ?? 0, notification: toNotification(n) });
       }
     });
   }

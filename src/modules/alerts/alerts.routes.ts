@@ -6,6 +6,7 @@ import { IdParams } from '../../platform/http/ids.js';
 import { pageOf } from '../../platform/http/pagination.js';
 import { LAB_RESULT_CRITICAL } from '../labs/lab-orders.service.js';
 import { AlertsService } from './alerts.service.js';
+import { AlertStatsService } from './alert-stats.service.js';
 import { EscalationPoliciesService } from './escalation-policies.service.js';
 import {
   Alert,
@@ -89,6 +90,7 @@ export const alertsModule = fp(
       queueOutside: (work, deliveries, alerts, at) => delivery.queue(work, deliveries, alerts, at),
     };
     const alerts = new AlertsService({ ...news, uow: app.uow, now: () => app.now() });
+    const stats = new AlertStatsService({ uow: app.uow, now: () => app.now() });
     const policies = new EscalationPoliciesService({
       uow: app.uow,
       now: () => app.now(),
@@ -191,7 +193,7 @@ export const alertsModule = fp(
           response: { 200: AlertStats, ...commonErrors },
         },
       },
-      async (request) => alerts.stats(request.tenant, request.query),
+      async (request) => stats.stats(request.tenant, request.query),
     );
     r.get(
       '/api/v1/alerts/:id',

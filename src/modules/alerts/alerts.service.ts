@@ -164,19 +164,29 @@ export class AlertsService {
     });
     const news = AlertNews.of(work, this.deps, at);
     if (!created) {
-      // A repeat at a higher urgency raises the alert's: its priority, its steps (those of the new
-      // urgency, from the raise: a step already due under them fires at the engine's next look) and
-      // the tier on it is told again. A lower one changes nothing but the count.
+      // A repeat at a higher urgency raises the alert's (raiseUrgency), and who it concerns is told:
+      // the tier on it, or whoever acknowledged it. A lower one changes nothing but the count.
       const higher = input.urgency > row.urgency;
       const current = higher ? await this.raiseUrgency(repo, row, input.urgency, policy, at) : row;
       news.note(row.id, 'repeated', input.raisedBy, {
         raisedCount: row.raisedCount,
         patientId: input.patientId ?? null,
-        ...(higher ? { urgencyFrom: row.urgency, urgency: input.urgency } : {}),
+        ...(higher
+          ? {
+              urgencyFrom: row.urgency,
+              urgency: input.urgency,
+              ...(row.status === 'silenced' ? { silenceEnded: true } : {}),
+            }
+          : {}),
         ...input.origin,
       });
       news.event('alert:updated', current);
-      if (higher && current.status === 'active') news.notify(current, location, 'alert', current.tier);
+      if (higher && current.status === 'active' && !(current.nextEscalationAt && current.nextEscalationAt <= at)) {
+        // (A step already due under the new urgency fires at the engine's next look, and tells its tier then.)
+        news.notify(current, location, 'alert', current.tier);
+      } else if (higher && current.status === 'acknowledged' && current.acknowledgedBy) {
+        news.tell(current, location, 'alert', current.tier, [current.acknowledgedBy]);
+      }
       return { row: current, created };
     }
     news.note(row.id, 'raised', input.raisedBy, {
@@ -191,17 +201,22 @@ export class AlertsService {
     return { row, created };
   }
 
-  /** The open alert (locked by the raise's upsert) at a higher urgency, with that urgency's steps. */
+  /**
+   * The open alert (locked by the raise's upsert) at a higher urgency: its priority, and its steps
+   * those of the new urgency as the hospital's policy sets them now, counted from the first raise. A
+   * silenced alert is active again (what it was silenced for has changed); an active one's next step
+   * comes at the new urgency's time for it, or sooner as it was; an acknowledged one keeps its
+   * acknowledgement and timeout.
+   */
   private raiseUrgency(repo: AlertsRepository, row: AlertRow, urgency: number, policy: FrozenPolicy, at: Date) {
-    const due = row.status === 'active' ? nextStepAt(policy, row.createdAt, row.step) : null;
-    const next = due && (!row.nextEscalationAt || due < row.nextEscalationAt) ? due : row.nextEscalationAt;
-    return repo.update(row.id, {
-      urgency,
-      priority: priorityOf(urgency),
-      policy,
-      nextEscalationAt: next,
-      updatedAt: at,
-    });
+    const changes: AlertChanges = { urgency, priority: priorityOf(urgency), policy, updatedAt: at };
+    if (row.status === 'active' || row.status === 'silenced') {
+      const due = nextStepAt(policy, row.createdAt, row.step);
+      const current = row.status === 'active' ? row.nextEscalationAt : null;
+      changes.nextEscalationAt = due && (!current || due < current) ? due : current;
+      if (row.status === 'silenced') Object.assign(changes, { status: 'active', silencedUntil: null });
+    }
+    return repo.update(row.id, changes);
   }
 
   /** One alert with its location and timeline; audited with its patient. */
@@ -243,34 +258,6 @@ export class AlertsService {
       }
       if (!page.data.some((a) => a.patientId)) work.audit({ action: 'alerts.list', resourceType: 'alert' });
       return page;
-    });
-  }
-
-  /** Alert analytics for managers over a window (default: the last 30 days). */
-  stats(ctx: TenantContext, query: { hospitalId?: string; from?: string; to?: string }) {
-    return this.uow.read(ctx, async (work) => {
-      const to = query.to ? new Date(query.to) : this.deps.now();
-      const from = query.from ? new Date(query.from) : new Date(to.getTime() - 30 * 86_400_000);
-      if (from >= to) {
-        throw new AppError('VALIDATION_FAILED', 'the window is empty', [
-          { path: 'query.from', message: 'must be before to' },
-        ]);
-      }
-      const row = await work.repo(AlertsRepository).stats(from, to, query.hospitalId ?? null);
-      work.audit({ action: 'alerts.stats', resourceType: 'alert' });
-      const round = (value: number | null) => (value === null ? null : Math.round(Number(value) * 10) / 10);
-      return {
-        from,
-        to,
-        total: row.total,
-        byUnit: row.byUnit,
-        timeToAcknowledge: {
-          acknowledged: row.acknowledged,
-          medianSeconds: round(row.medianSeconds),
-          p90Seconds: round(row.p90Seconds),
-        },
-        escalationRate: row.total === 0 ? 0 : Math.round((row.escalated / row.total) * 1000) / 1000,
-      };
     });
   }
 

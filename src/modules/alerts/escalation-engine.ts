@@ -125,6 +125,10 @@ export class EscalationEngine {
       return fired.size;
     } catch (error) {
       if (alertIds.length > 1) {
+        this.log.warn(
+          { err: safeError(error as Error), organizationId, alerts: alertIds.length },
+          'escalation batch failed: firing its alerts one by one',
+        );
         // One alert must not hold back the others: each on its own, and only the one that fails is left due.
         let fired = 0;
         for (const id of alertIds) fired += await this.fire(organizationId, [id]);

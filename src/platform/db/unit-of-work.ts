@@ -120,6 +120,8 @@ export class Work {
     readonly ctx: ActingContext,
     private readonly now: Clock,
     readonly writable: boolean,
+    /** The write this work joined, if any: its commit is the one that counts. */
+    private readonly outer: Work | null = null,
   ) {}
 
   /** A repository bound to this work's organization and transaction. */
@@ -186,12 +188,15 @@ export class Work {
    */
   beforeCommit(action: () => Promise<void>): void {
     if (!this.writable) throw new Error('a read has no commit');
-    this.beforeCommitActions.push(action);
+    if (this.outer) this.outer.beforeCommit(action);
+    else this.beforeCommitActions.push(action);
   }
 
   /** Runs after a successful commit (never after a rollback): cache invalidation, notifications. */
   afterCommit(action: () => Promise<void>): void {
-    this.afterCommitActions.push(action);
+    // Onto the outermost write's list, whenever it is called (also from its before-commit actions).
+    if (this.outer) this.outer.afterCommit(action);
+    else this.afterCommitActions.push(action);
   }
 
   /**
@@ -234,7 +239,7 @@ export class UnitOfWork {
   async write<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();
     if (outer?.writable) {
-      const inner = new Work(outer.db, acting(ctx), this.now, true);
+      const inner = new Work(outer.db, acting(ctx), this.now, true, outer);
       inner.jobs = this.jobs;
       return this.joined(outer, inner, operation);
     }
@@ -263,7 +268,7 @@ export class UnitOfWork {
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();
-    if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, false), operation);
+    if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, false, outer), operation);
     const work = new Work(this.db, acting(ctx), this.now, false);
     work.cache = this.options.cache ?? null;
     const value = await this.current.run(work, () => operation(work));
@@ -273,15 +278,15 @@ export class UnitOfWork {
   }
 
   /**
-   * A unit of work inside a write: on its transaction, its events and actions handed to the outer
-   * one. The outer write stays the current one, so whatever the inner one calls joins it too.
+   * A unit of work inside a write: on its transaction, its audit events, messages and invalidations
+   * handed to the outer one when it ends, its before- and after-commit actions registered on the
+   * outer one as they come (also those registered later, by a before-commit action). The outer write
+   * stays the current one, so whatever the inner one calls joins it too.
    */
   private async joined<T>(outer: Work, inner: Work, operation: (work: Work) => Promise<T>): Promise<T> {
     const value = await operation(inner);
     if (inner.writable || this.options.auditReads) outer.events.push(...inner.events);
     outer.messages.push(...inner.messages);
-    outer.afterCommitActions.push(...inner.afterCommitActions);
-    outer.beforeCommitActions.push(...inner.beforeCommitActions);
     outer.invalidations.push(...inner.invalidations);
     return value;
   }

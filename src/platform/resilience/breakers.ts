@@ -9,6 +9,8 @@ export interface BreakerStats {
   name: OutsideService;
   /** For a breaker of one host of the service (a hospital's webhook receiver, a push service). */
   host?: string;
+  /** For a service's entry: how many of its hosts' breakers are open or half-open. */
+  openHosts?: number;
   state: BreakerState;
   counts: { calls: number; successes: number; failures: number; timeouts: number; rejected: number };
 }
@@ -54,6 +56,7 @@ type Outcome = { value: unknown } | { passedOn: unknown };
 export class Breaker {
   readonly #circuit: CircuitBreaker<Args, Outcome>;
   readonly #counts = { calls: 0, successes: 0, failures: 0, timeouts: 0, rejected: 0 };
+  #inFlight = 0;
 
   constructor(
     readonly name: OutsideService,
@@ -103,14 +106,22 @@ export class Breaker {
    */
   async fire<T>(call: (signal: AbortSignal) => Promise<T>, options: FireOptions = {}): Promise<T> {
     let outcome: Outcome;
+    this.#inFlight++;
     try {
       outcome = await this.#circuit.fire(call, new AbortController(), options.isFailure);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'EOPENBREAKER') throw new BreakerOpenError(this.name, this.host);
       throw error;
+    } finally {
+      this.#inFlight--;
     }
     if ('passedOn' in outcome) throw outcome.passedOn;
     return outcome.value as T;
+  }
+
+  /** Whether it may be dropped without losing anything: closed, and no call under way. */
+  get idle(): boolean {
+    return this.#inFlight === 0 && this.state === 'closed';
   }
 
   get state(): BreakerState {
@@ -132,7 +143,11 @@ export class Breaker {
   }
 }
 
-/** The most hosts of one service that keep a breaker (the least recently called is dropped first). */
+/**
+ * The most hosts of one service that keep a breaker: past it, the least recently called idle one
+ * (closed, no call under way) is dropped. One that is open or busy is never dropped, so cycling
+ * through hosts cannot reset a breaker that is open.
+ */
 export const MAX_HOSTS = 256;
 
 type Counts = BreakerStats['counts'];
@@ -161,22 +176,26 @@ export class Breakers {
   /** The service's breaker, or, with a host, the breaker of that host of the service. */
   for(service: OutsideService, host?: string): Breaker {
     if (!host) return this.#breakers.get(service)!;
-    const key = `${service} ${host.toLowerCase()}`;
+    // One name, one breaker: HOOKS.example.org. is hooks.example.org.
+    const name = host.toLowerCase().replace(/\.(?=$|:)/, '');
+    const key = `${service} ${name}`;
     let breaker = this.#byHost.get(key);
     if (breaker) {
       this.#byHost.delete(key);
     } else {
-      breaker = new Breaker(service, this.settings.timeouts[service], this.settings, host.toLowerCase());
+      breaker = new Breaker(service, this.settings.timeouts[service], this.settings, name);
       const ofService = [...this.#byHost.entries()].filter(([, b]) => b.name === service);
-      if (ofService.length >= MAX_HOSTS) this.#drop(ofService[0]![0]);
+      const idle = ofService.find(([, b]) => b.idle);
+      if (ofService.length >= MAX_HOSTS && idle) this.#drop(idle[0]);
     }
     this.#byHost.set(key, breaker);
     return breaker;
   }
 
   /**
-   * One entry per service, its counts over all its hosts; then one per host whose breaker is not
-   * closed (a hospital's receiver that keeps failing shows here by host).
+   * One entry per service, its counts over all its hosts and how many of its hosts' breakers are not
+   * closed (`openHosts`); then one per such host (for metrics and logs: a hospital's receiver that
+   * keeps failing shows here by host; /health/ready, which is public, shows only the count).
    */
   stats(): BreakerStats[] {
     const hosts = [...this.#byHost.values()].map((breaker) => breaker.stats());
@@ -190,7 +209,8 @@ export class Breakers {
         if (!other) continue;
         for (const key of Object.keys(counts) as (keyof Counts)[]) counts[key] += other[key];
       }
-      return { ...own, counts };
+      const openHosts = hosts.filter((h) => h.name === own.name && h.state !== 'closed').length;
+      return { ...own, counts, openHosts };
     });
     return [...services, ...hosts.filter((h) => h.state !== 'closed')];
   }

@@ -270,9 +270,10 @@ export interface paths {
               };
               breakers: {
                 name: string;
-                host?: string;
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
+                /** @description How many hosts of the service (hospitals' webhook receivers, push services) have their own breaker open; not named here. */
+                openHosts: number;
               }[];
               /** @description The alert escalation engine's heartbeat where it runs (ROLE all or worker); null elsewhere. */
               escalations: {
@@ -322,9 +323,10 @@ export interface paths {
               };
               breakers: {
                 name: string;
-                host?: string;
                 /** @enum {string} */
                 state: 'closed' | 'open' | 'half-open';
+                /** @description How many hosts of the service (hospitals' webhook receivers, push services) have their own breaker open; not named here. */
+                openHosts: number;
               }[];
               /** @description The alert escalation engine's heartbeat where it runs (ROLE all or worker); null elsewhere. */
               escalations: {
