@@ -91,7 +91,7 @@ describe('alert escalation across a crash', () => {
       hospitalId,
       unitId,
       roomId: rooms.data[0]!.id,
-      type: 'fall',
+      type: 'code-blue',
       urgency: 5,
     });
     const raisedAt = new Date(raised.createdAt).getTime();
