@@ -192,7 +192,6 @@ async function main() {
       missed += SOCKETS - times.length;
       latencies.push(...times.map((at) => at - sent));
     }
-    if (process.env.BENCH_DEBUG)
       log(
         `alert ${i}: first ${(Math.min(...times) - sent).toFixed(0)} ms, last ${(Math.max(...times) - sent).toFixed(0)} ms`,
       );

@@ -1,4 +1,4 @@
-import { and, asc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
 import { foldForSearch } from './patient-names.js';
@@ -45,11 +45,12 @@ const startsWith = (column: SQL, prefix: string) => sql`${column} like ${likePre
 /**
  * "jo" matches a family or a given name starting with "jo". Several words are also tried split in
  * two: "garcia jo" matches family "garcia..." with given "jo..." (and given "garcia..." with family
- * "jo..."), besides a compound family or given name starting with "garcia jo".
+ * "jo..."), besides a compound family or given name starting with "garcia jo". One condition per
+ * way of matching (the search takes the first rows of each, then the first of those).
  */
-export function namePrefixCondition(q: string): SQL | undefined {
+export function namePrefixBranches(q: string): SQL[] {
   const folded = foldForSearch(q);
-  if (folded === '') return undefined;
+  if (folded === '') return [];
   const words = folded.split(' ').slice(0, MAX_WORDS);
   const whole = words.join(' ');
   const branches: SQL[] = [startsWith(family, whole), startsWith(given, whole)];
@@ -59,7 +60,7 @@ export function namePrefixCondition(q: string): SQL | undefined {
     branches.push(and(startsWith(family, head), startsWith(given, tail))!);
     branches.push(and(startsWith(given, head), startsWith(family, tail))!);
   }
-  return or(...branches);
+  return branches;
 }
 
 /** All SQL on one organization's patients and its MRN counter. */
@@ -70,23 +71,37 @@ export class PatientsRepository extends TenantRepository {
    */
   searchQuery(filter: PatientFilter, limit: number, cursor: NameCursor | undefined) {
     const p = patients;
+    const order = [asc(family), asc(given), asc(p.id)];
+    const filters = this.where(
+      p,
+      eq(p.status, filter.status),
+      filter.birthDate === undefined ? undefined : eq(p.birthDate, filter.birthDate),
+      filter.mrn === undefined ? undefined : eq(p.mrn, filter.mrn),
+      filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, filter.phoneDigits),
+      cursor
+        ? sql`(${family}, ${given}, ${p.id}) > (select c.search_family collate "C", c.search_given collate "C", c.id from patients c where c.organization_id = ${this.organizationId} and c.id = ${cursor.id})`
+        : undefined,
+    );
+    const branches = filter.q === undefined ? [] : namePrefixBranches(filter.q);
+    if (branches.length === 0) {
+      return this.db
+        .select()
+        .from(p)
+        .where(filters)
+        .orderBy(...order)
+        .limit(limit + 1);
+    }
+    // A name prefix: the first rows of each way of matching (each an index range in name order: an OR
+    // of them would walk the family index from its start, filtering), then the first of those.
+    const firstOf = branches.map(
+      (branch) =>
+        sql`(select ${p.id} from ${p} where ${filters} and ${branch} order by ${family}, ${given}, ${p.id} limit ${limit + 1})`,
+    );
     return this.db
       .select()
       .from(p)
-      .where(
-        this.where(
-          p,
-          eq(p.status, filter.status),
-          filter.q === undefined ? undefined : namePrefixCondition(filter.q),
-          filter.birthDate === undefined ? undefined : eq(p.birthDate, filter.birthDate),
-          filter.mrn === undefined ? undefined : eq(p.mrn, filter.mrn),
-          filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, filter.phoneDigits),
-          cursor
-            ? sql`(${family}, ${given}, ${p.id}) > (select c.search_family collate "C", c.search_given collate "C", c.id from patients c where c.organization_id = ${this.organizationId} and c.id = ${cursor.id})`
-            : undefined,
-        ),
-      )
-      .orderBy(asc(family), asc(given), asc(p.id))
+      .where(this.where(p, sql`${p.id} in (${sql.join(firstOf, sql` union all `)})`))
+      .orderBy(...order)
       .limit(limit + 1);
   }
 
