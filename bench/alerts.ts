@@ -192,9 +192,9 @@ async function main() {
       missed += SOCKETS - times.length;
       latencies.push(...times.map((at) => at - sent));
     }
-      log(
-        `alert ${i}: first ${(Math.min(...times) - sent).toFixed(0)} ms, last ${(Math.max(...times) - sent).toFixed(0)} ms`,
-      );
+    log(
+      `alert ${i}: first ${(Math.min(...times) - sent).toFixed(0)} ms, last ${(Math.max(...times) - sent).toFixed(0)} ms`,
+    );
     await call(nurse!, 'POST', `/api/v1/alerts/${alert.id}/resolve`, { resolution: 'bench' });
     const quiet = Date.now() + 5000;
     while ((resolvedHeard.get(alert.id as string) ?? 0) < SOCKETS && Date.now() < quiet) {
