@@ -29,6 +29,7 @@ import { AlertDelivery, DELIVER_JOB, DELIVER_QUEUE } from './alert-delivery.js';
 import { AlertEscalation } from './alert-escalation.js';
 import type { AlertNewsDependencies } from './alert-news.js';
 import { pruneAlertEvents } from './alert-news.repository.js';
+import { scheduleRetention } from '../../platform/jobs/retention.js';
 import { buildChannels, type ChannelSettings, checkWebhookUrl, renderAlertMessage } from './channels/index.js';
 import { checkOutsideUrl } from './channels/outside-url.js';
 import { MaintenanceWindowsService } from './maintenance-windows.service.js';
@@ -71,18 +72,11 @@ export const alertsModule = fp(
     const delivery = new AlertDelivery({ uow: app.uow, now: () => app.now(), channels, linkTo });
     await app.jobs.register(DELIVER_JOB, (job) => delivery.run(job), DELIVER_QUEUE);
     // Housekeeping: the event feed is a catch-up buffer, kept ALERT_EVENTS_RETENTION_DAYS; timelines stay with their alert.
-    await app.jobs.register(
-      'alerts.prune',
-      async () => {
-        const before = new Date(app.now().getTime() - config.ALERT_EVENTS_RETENTION_DAYS * 86_400_000);
-        const prune = () => pruneAlertEvents(app.database.db, before);
-        let deleted = 0;
-        for (let batch = await prune(); batch > 0; batch = await prune()) deleted += batch;
-        return { deleted };
-      },
-      { policy: 'stately', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 900 },
-    );
-    await app.jobs.schedule('alerts.prune', '27 3 * * *', { organizationId: null, requestId: null });
+    await scheduleRetention(app.jobs, 'alerts.prune', '27 3 * * *', {
+      days: config.ALERT_EVENTS_RETENTION_DAYS,
+      now: () => app.now(),
+      prune: (before) => pruneAlertEvents(app.database.db, before),
+    });
     const news: AlertNewsDependencies = {
       realtime: app.realtime,
       render: renderAlertMessage,

@@ -8,6 +8,7 @@ import { pageOf, PageQuery } from '../http/pagination.js';
 import { JOB_STATES } from './job-map.js';
 import { JobQueue, type ProcessRole } from './job-queue.js';
 import { JobRecords } from './job-records.js';
+import { scheduleRetention } from './retention.js';
 import { databaseExecutor } from './sql-executor.js';
 
 declare module 'fastify' {
@@ -89,18 +90,11 @@ export const jobsPlugin = fp(
     app.addHook('preClose', () => queue.stop());
 
     // Housekeeping: the outbox keeps delivered messages until this prunes them.
-    await queue.register(
-      'outbox.prune',
-      async () => {
-        const before = new Date(app.now().getTime() - opts.outboxRetentionDays * 86_400_000);
-        let deleted = 0;
-        for (let batch = await app.outbox.prune(before); batch > 0; batch = await app.outbox.prune(before))
-          deleted += batch;
-        return { deleted };
-      },
-      { policy: 'stately', retryLimit: 3, retryDelay: 60, retryBackoff: true, expireInSeconds: 900 },
-    );
-    await queue.schedule('outbox.prune', '17 3 * * *', { organizationId: null, requestId: null });
+    await scheduleRetention(queue, 'outbox.prune', '17 3 * * *', {
+      days: opts.outboxRetentionDays,
+      now: () => app.now(),
+      prune: (before) => app.outbox.prune(before),
+    });
 
     const records = new JobRecords(app.database.db);
     const r = app.withTypeProvider<ZodTypeProvider>();

@@ -153,6 +153,11 @@ export const MAX_HOSTS = 256;
 type Counts = BreakerStats['counts'];
 const zero = (): Counts => ({ calls: 0, successes: 0, failures: 0, timeouts: 0, rejected: 0 });
 
+/** Adds `more` into `total`, count by count. */
+function addCounts(total: Counts, more: Counts): void {
+  for (const key of Object.keys(total) as (keyof Counts)[]) total[key] += more[key];
+}
+
 /**
  * The circuit breakers: one per outside service (OUTSIDE_SERVICES), and one per host of a service
  * called at many addresses (hospitals' webhook receivers, browsers' push services), so that one
@@ -202,13 +207,8 @@ export class Breakers {
     const services = [...this.#breakers.values()].map((breaker) => {
       const own = breaker.stats();
       const counts = { ...own.counts };
-      for (const other of [
-        ...hosts.filter((h) => h.name === own.name).map((h) => h.counts),
-        this.#dropped.get(own.name),
-      ]) {
-        if (!other) continue;
-        for (const key of Object.keys(counts) as (keyof Counts)[]) counts[key] += other[key];
-      }
+      for (const host of hosts) if (host.name === own.name) addCounts(counts, host.counts);
+      addCounts(counts, this.#dropped.get(own.name) ?? zero());
       const openHosts = hosts.filter((h) => h.name === own.name && h.state !== 'closed').length;
       return { ...own, counts, openHosts };
     });
@@ -223,8 +223,7 @@ export class Breakers {
     const breaker = this.#byHost.get(key)!;
     this.#byHost.delete(key);
     const total = this.#dropped.get(breaker.name) ?? zero();
-    const { counts } = breaker.stats();
-    for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += counts[k];
+    addCounts(total, breaker.stats().counts);
     this.#dropped.set(breaker.name, total);
     breaker.shutdown();
   }
