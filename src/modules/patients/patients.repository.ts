@@ -91,16 +91,18 @@ export class PatientsRepository extends TenantRepository {
         .orderBy(...order)
         .limit(limit + 1);
     }
-    // A name prefix: the first rows of each way of matching (each an index range in name order: an OR
-    // of them would walk the family index from its start, filtering), then the first of those.
+    // A name prefix: the first rows of each way of matching, each an index-only range in name order (an
+    // OR of them would walk the family index from its start, filtering); then the first of those, by
+    // their index entries, so that only the page's own rows are read from the table.
     const firstOf = branches.map(
       (branch) =>
-        sql`(select ${p.id} from ${p} where ${filters} and ${branch} order by ${family}, ${given}, ${p.id} limit ${limit + 1})`,
+        sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit + 1})`,
     );
+    const page = sql`select m.id from (${sql.join(firstOf, sql` union `)}) as m order by m.f, m.g, m.id limit ${limit + 1}`;
     return this.db
       .select()
       .from(p)
-      .where(this.where(p, sql`${p.id} in (${sql.join(firstOf, sql` union all `)})`))
+      .where(this.where(p, sql`${p.id} in (${page})`))
       .orderBy(...order)
       .limit(limit + 1);
   }

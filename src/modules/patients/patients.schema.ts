@@ -54,7 +54,13 @@ export const patients = tenantTable(
       sql`${t.searchGiven} collate "C"`,
       t.id,
     ),
-    tenantIndex('patients_given_name_idx').on(t.status, sql`${t.searchGiven} collate "C"`, t.id),
+    // With the family name too: a given-name prefix is answered in name order from this index alone.
+    tenantIndex('patients_given_name_idx').on(
+      t.status,
+      sql`${t.searchGiven} collate "C"`,
+      sql`${t.searchFamily} collate "C"`,
+      t.id,
+    ),
     tenantIndex('patients_birth_date_idx').on(t.birthDate),
     tenantIndex('patients_phone_idx').on(t.phoneDigits),
     tenantIndex('patients_primary_hospital_idx').on(t.primaryHospitalId, t.status),

@@ -1,0 +1,2 @@
+DROP INDEX "patients_given_name_idx";--> statement-breakpoint
+CREATE INDEX "patients_given_name_idx" ON "patients" USING btree ("organization_id","status","search_given" collate "C","search_family" collate "C","id");
