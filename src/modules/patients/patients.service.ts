@@ -83,13 +83,16 @@ const patientNotFound = () => new AppError('NOT_FOUND', 'patient not found');
  */
 export class PatientsService {
   constructor(
-    private readonly uow: Pick<UnitOfWork, 'read' | 'write'>,
+    private readonly uow: Pick<UnitOfWork, 'read' | 'write' | 'takeNumbers'>,
     private readonly now: Clock,
     private readonly isTreating: TreatingCheck,
   ) {}
 
-  create(ctx: TenantContext, input: CreatePatient): Promise<Patient> {
+  async create(ctx: TenantContext, input: CreatePatient): Promise<Patient> {
     this.checkBirthDate(input.birthDate);
+    // The MRN is numbered before the write (a gap if it then fails), so that registrations do not
+    // wait for each other's commits on the counter's row.
+    let next = input.mrn === undefined ? await this.uow.takeNumbers(ctx, MRN_COUNTER) : 0;
     return this.uow.write(ctx, async (work) => {
       const repo = work.repo(PatientsRepository);
       const at = this.now();
@@ -113,11 +116,10 @@ export class PatientsService {
       const row = await this.hospitalChecked(async () => {
         if (input.mrn !== undefined) return repo.insert({ ...values, mrn: input.mrn });
         for (let attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
-          const inserted = await repo.insert({
-            ...values,
-            mrn: formatMrn(await work.repo(CountersRepository).next(MRN_COUNTER)),
-          });
+          const inserted = await repo.insert({ ...values, mrn: formatMrn(next) });
           if (inserted) return inserted;
+          // Someone gave this number by hand: the next one (rare; inside the write, as it is retried).
+          next = await work.repo(CountersRepository).next(MRN_COUNTER);
         }
         throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);
       });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
@@ -105,6 +106,17 @@ describe('POST /api/v1/patients', () => {
     const created = await Promise.all(Array.from({ length: 8 }, () => create(tenant)));
     const numbers = created.map((p) => Number(p.mrn.slice(4))).sort((x, y) => x - y);
     expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('leaves the MRN of a registration that failed unused, as a sequence does', async () => {
+    const tenant = await createTenant(t.app);
+    expect((await create(tenant)).mrn).toBe('MRN-000001');
+    const refused = await call(
+      tenant,
+      'operator',
+    )({ method: 'POST', url: '/api/v1/patients', payload: { ...valid, primaryHospitalId: randomUUID() } });
+    expect(refused.statusCode).toBe(404);
+    expect((await create(tenant)).mrn).toBe('MRN-000003');
   });
 
   it('keeps a given MRN, refuses it twice in one organization with 409, allows it in another', async () => {

@@ -21,6 +21,7 @@ import type { JobInput, SendOptions, TenantJobName } from '../jobs/job-map.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
 import type { RequestContext } from '../tenancy/context.js';
+import { CountersRepository } from './counters.js';
 import type { Db, Executor } from './database.js';
 import type { TenantRepository, TenantRepositoryClass } from './tenant-repository.js';
 
@@ -264,6 +265,17 @@ export class UnitOfWork {
     await this.finish(work!);
     if (work!.messages.length > 0) this.outbox.kick();
     return result;
+  }
+
+  /**
+   * The first of `count` numbers of the organization's counter `name`, taken in a statement of their
+   * own, before the write that uses them: the counter's row is locked for that statement only, so
+   * concurrent writes do not queue behind each other's commits. A write that then fails leaves its
+   * numbers unused, a gap, as a database sequence would: for identifiers (MRNs), not for numbers that
+   * must run without gaps (invoices take theirs inside their write, `CountersRepository.next`).
+   */
+  takeNumbers(ctx: Acting, name: string, count = 1): Promise<number> {
+    return new CountersRepository(this.db, acting(ctx).organizationId).take(name, count);
   }
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
