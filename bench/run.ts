@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only mixed --connections 1000 --duration 20]`
+ * `npm run bench [-- --quick] [-- --only mixed --connections 1000 --duration 20] [-- --profile DIR]`
  *
  * Wardline against the machine's ceilings, in one run, on a database of 100,000 synthetic patients:
  *   hello      bare Fastify, a small JSON answer            (the ceiling of /health)
@@ -10,7 +10,8 @@
  *   search     patients by a family-name prefix
  *   create     a new patient
  *   mixed      70 % read, 20 % search, 10 % create
- * Each server is its own process (Wardline is src/main.ts, with the production settings), the load
+ * Each server is its own process (Wardline is dist/main.js, built first as `npm start` does, with the
+ * production settings; `--profile DIR` writes its V8 CPU profile there when it stops), the load
  * generator another one (wrk -t1 when installed, autocannon otherwise). Each scenario gets a warm-up,
  * then is measured; the table gives req/s, p50, p99, errors, the ratio to its ceiling, the server's
  * peak RSS and the CPU used by the server and by the generator. Results go to bench/results/.
@@ -19,6 +20,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -74,6 +76,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     rounds: { type: 'string' },
     reseed: { type: 'boolean' },
+    profile: { type: 'string' },
   },
 });
 const quick = args.quick === true;
@@ -119,6 +122,14 @@ function spawnServer(name: string, argv: string[], env: Record<string, string>, 
   const server = { name, child, url: `http://127.0.0.1:${port}`, logFile };
   servers.push(server);
   return server;
+}
+
+/** Compiles Wardline as `npm start` does, so that the server measured is the one that runs in production. */
+async function buildWardline(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const build = spawn(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const code = await new Promise((resolve) => build.once('exit', resolve));
+  if (code !== 0) throw new Error('the TypeScript build failed');
 }
 
 async function waitFor(server: Server, path: string, seconds = 180): Promise<void> {
@@ -266,6 +277,8 @@ async function main() {
   const needs = new Set(scenarios.map((s) => (s === 'hello' ? 'hello' : s === 'pk' ? 'pk' : 'wardline')));
   for (const s of scenarios) if (CEILING[s] && !only) needs.add(CEILING[s] === 'hello' ? 'hello' : 'pk');
   const tsx = ['--import', 'tsx'];
+  if (needs.has('wardline')) await buildWardline();
+  const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
   const started: Record<string, Server> = {};
   if (needs.has('hello')) started.hello = spawnServer('hello', [...tsx, 'bench/server.ts', 'hello', '5611'], {}, 5611);
   if (needs.has('pk')) started.pk = spawnServer('pk', [...tsx, 'bench/server.ts', 'pk', '5612'], pkEnv, 5612);
@@ -273,7 +286,7 @@ async function main() {
   if (needs.has('wardline')) {
     started.wardline = spawnServer(
       'wardline',
-      [...tsx, 'src/main.ts'],
+      [...profile, 'dist/main.js'],
       {
         NODE_ENV: 'production',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
@@ -388,9 +401,11 @@ async function main() {
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const json = `${JSON.stringify(result, null, 2)}\n`;
-  writeFileSync(new URL('latest.json', dir), json);
-  writeFileSync(new URL(`latest-${mode}${only ? `-${only.join('+')}-c${CONNECTIONS}` : ''}.json`, dir), json);
-  log(`Written to bench/results/latest.json.`);
+  // A partial run (--only) is kept apart: latest.json stays the last full run.
+  const file = only ? `latest-${mode}-${only.join('+')}-c${CONNECTIONS}.json` : `latest-${mode}.json`;
+  if (!only) writeFileSync(new URL('latest.json', dir), json);
+  writeFileSync(new URL(file, dir), json);
+  log(`Written to bench/results/${only ? file : 'latest.json'}.`);
   if (process.env.REDIS_URL) {
     const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true });
     await redis.connect();
