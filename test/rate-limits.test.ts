@@ -139,15 +139,32 @@ describe.skipIf(!process.env.REDIS_URL)('with Redis', () => {
     await Promise.all([one?.close(), two?.close()]);
   });
 
-  it('shares one counter between two instances', async () => {
+  it('shares one counter between two instances: each learns the total when it adds its own counts', async () => {
+    const call = (t: TestApp) => t.app.inject({ method: 'GET', url: '/api/v1/profile', remoteAddress: '10.4.0.1' });
+    for (let i = 0; i < 3; i++) expect((await call(one)).statusCode).toBe(401);
+    // What each instance's sync timer does every VOLUME_SYNC_MS (100 ms).
+    await one.app.syncRateLimits();
+    expect((await call(two)).statusCode).toBe(401);
+    await two.app.syncRateLimits();
+    expect(await one.redis!.get(`${prefix}rate-limit:ip:10.4.0.1`)).toBe('4');
+    // The second instance now knows of the first one's three: its next request is past the ceiling.
+    expectRefused(await call(two), /too many requests from this address/);
+  });
+
+  it('counts exactly on one instance between syncs, and adds them to Redis in one go', async () => {
+    const call = () => one.app.inject({ method: 'GET', url: '/api/v1/profile', remoteAddress: '10.4.0.2' });
     const statuses = [];
-    for (let i = 0; i < 5; i++) {
-      const app = i % 2 === 0 ? one.app : two.app;
-      statuses.push(
-        (await app.inject({ method: 'GET', url: '/api/v1/profile', remoteAddress: '10.4.0.1' })).statusCode,
-      );
-    }
+    for (let i = 0; i < 5; i++) statuses.push((await call()).statusCode);
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
-    expect(await one.redis!.get(`${prefix}rate-limit:ip:10.4.0.1`)).toBe('5');
+    await one.app.syncRateLimits();
+    const key = `${prefix}rate-limit:ip:10.4.0.2`;
+    expect(await one.redis!.get(key)).toBe('5');
+    // The window is the library's: it started with the first request, and Redis expires the counter.
+    expect(await one.redis!.pttl(key)).toBeGreaterThan(50_000);
+    // The other instance learns of them at its next sync: its first request there is refused.
+    const other = () => two.app.inject({ method: 'GET', url: '/api/v1/profile', remoteAddress: '10.4.0.2' });
+    expect((await other()).statusCode).toBe(401);
+    await two.app.syncRateLimits();
+    expect((await other()).statusCode).toBe(429);
   });
 });

@@ -4,14 +4,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from '../redis.js';
 import { AppError } from './errors.js';
+import { VolumeStore } from './volume-store.js';
 import {
   RATE_LIMIT_ROWS,
+  VOLUME_ROWS,
   type RateLimitOperation,
   type RateLimitRow,
   type RateLimitTable,
 } from './rate-limit-table.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Adds the volume rows' counts to Redis now (they are added every VOLUME_SYNC_MS anyway). */
+    syncRateLimits(): Promise<void>;
+  }
   interface FastifyContextConfig {
     /**
      * The row of the rate-limit table this route also counts against, per caller (per address when
@@ -93,6 +99,19 @@ export const rateLimitsPlugin = fp(
   async (app: FastifyInstance, opts: RateLimitsOptions) => {
     const exempt = exemptionOf(opts.exemptIps);
     const limiters: Partial<Record<RateLimitRow, Limiter>> = {};
+    const volumeStores: VolumeStore[] = [];
+    const storeOf = (row: RateLimitRow, redis: Redis) => {
+      const nameSpace = `${opts.keyPrefix}rate-limit:${row}:`;
+      if (!(VOLUME_ROWS as readonly string[]).includes(row)) return { redis, nameSpace };
+      // The volume rows (every request counts against them) sync to Redis in batches: volume-store.ts.
+      const store = new VolumeStore(redis, nameSpace);
+      volumeStores.push(store);
+      return { store: VolumeStore.for(store) };
+    };
+    app.decorate('syncRateLimits', async () => void (await Promise.all(volumeStores.map((s) => s.sync()))));
+    app.addHook('preClose', async () => {
+      await app.syncRateLimits().catch(() => {});
+    });
     for (const row of RATE_LIMIT_ROWS) {
       const limit = opts.table[row];
       if (!limit) continue;
@@ -102,7 +121,7 @@ export const rateLimitsPlugin = fp(
           global: false,
           max: limit.max,
           timeWindow: limit.windowMs,
-          ...(opts.redis ? { redis: opts.redis, nameSpace: `${opts.keyPrefix}rate-limit:${row}:` } : { cache: 20_000 }),
+          ...(opts.redis ? storeOf(row, opts.redis) : { cache: 20_000 }),
           // With Redis unreachable a request is let through rather than everyone locked out; the
           // per-account sign-in lockout, kept in the database, still stands.
           skipOnError: true,
