@@ -4,7 +4,8 @@ export type { Redis };
 
 /**
  * One shared ioredis client. While Redis is down, commands fail at once instead of queueing, so
- * callers fall back (cache to the database, rate limits skipped) without waiting on reconnects.
+ * callers fall back (cache to the database, rate limits per instance or skipped) without waiting on
+ * reconnects.
  */
 export function connectRedis(url: string): Redis {
   const client = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });

@@ -91,7 +91,8 @@ export interface RateLimitsOptions {
  * The rate-limit table applied (rate-limit-table.ts): every request is counted per client address
  * before authentication; an authenticated /api/v1 request also per caller, a write on /api/v1 against
  * `writes`, and a route that names an operation against that row. Counters live in Redis when it is
- * configured (shared by every instance; skipped while Redis is unreachable), in memory otherwise.
+ * configured (shared by every instance), in memory otherwise. While Redis is unreachable the operation
+ * rows are skipped and the volume rows (ip, user) count on each instance alone (volume-store.ts).
  * Answers carry RateLimit-Limit/-Remaining/-Reset for the tightest row; a refusal is 429 RATE_LIMITED
  * with Retry-After.
  */
@@ -109,8 +110,14 @@ export const rateLimitsPlugin = fp(
       return { store: VolumeStore.for(store) };
     };
     app.decorate('syncRateLimits', async () => void (await Promise.all(volumeStores.map((s) => s.sync()))));
+    // The last counts go to Redis on shutdown, unless Redis does not answer within a second.
     app.addHook('preClose', async () => {
-      await app.syncRateLimits().catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        app.syncRateLimits(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000).unref())),
+      ]);
+      clearTimeout(timer);
     });
     for (const row of RATE_LIMIT_ROWS) {
       const limit = opts.table[row];
@@ -122,8 +129,8 @@ export const rateLimitsPlugin = fp(
           max: limit.max,
           timeWindow: limit.windowMs,
           ...(opts.redis ? storeOf(row, opts.redis) : { cache: 20_000 }),
-          // With Redis unreachable a request is let through rather than everyone locked out; the
-          // per-account sign-in lockout, kept in the database, still stands.
+          // With Redis unreachable an operation row lets a request through rather than locking everyone
+          // out (the per-account sign-in lockout, kept in the database, still stands).
           skipOnError: true,
           // The address row keeps the library's key: the client IP, an IPv6 client's /64.
           ...(row === 'ip'

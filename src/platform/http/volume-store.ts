@@ -30,8 +30,10 @@ type Adding = { wardlineRateAdd(key: string, count: number, windowMs: number): v
 
 /** How often an instance adds its counts to Redis: the most a client can exceed a ceiling by, in time. */
 export const VOLUME_SYNC_MS = 100;
-/** Counters kept at most; past that, those with nothing to sync are dropped first. */
-const MAX_COUNTERS = 100_000;
+/** Counters kept at most; past that, the oldest are dropped (a tenth at a time), synced ones first. */
+export const MAX_COUNTERS = 100_000;
+/** Keys sent per sync at most; the rest go with the next one. */
+const MAX_PER_SYNC = 10_000;
 
 /**
  * A @fastify/rate-limit store for the volume rows (per address, per caller): each request is counted
@@ -68,19 +70,30 @@ export class VolumeStore {
     const now = this.now();
     let counter = this.counters.get(key);
     if (!counter || counter.endsAt <= now) {
+      // A new key, or a new window: counted afresh, at the end of the map (the oldest are evicted first).
+      this.counters.delete(key);
       counter = { shared: 0, pending: 0, endsAt: now + windowMs };
       this.counters.set(key, counter);
+      if (this.counters.size > MAX_COUNTERS) this.evictOldest();
     }
     counter.pending++;
-    this.timer ??= setTimeout(() => void this.sync(), VOLUME_SYNC_MS).unref();
+    this.arm();
     callback(null, { current: counter.shared + counter.pending, ttl: counter.endsAt - now });
+  }
+
+  /** How many counters this instance holds (for tests and metrics). */
+  get size(): number {
+    return this.counters.size;
   }
 
   child(): VolumeStore {
     return this;
   }
 
-  /** Adds the counts made since the last sync to Redis (the timer does; tests and shutdown call it). */
+  /**
+   * Adds the counts made since the last sync to Redis (the timer does; tests and shutdown call it).
+   * Never throws: while Redis is unreachable the counts stay here.
+   */
   async sync(): Promise<void> {
     while (this.syncing) await this.syncing;
     clearTimeout(this.timer);
@@ -89,40 +102,64 @@ export class VolumeStore {
     await this.syncing;
   }
 
+  private arm(): void {
+    this.timer ??= setTimeout(() => void this.sync(), VOLUME_SYNC_MS).unref();
+  }
+
   private async addPending(): Promise<void> {
+    this.forgetEnded();
+    // Not connected: nothing is sent (commands would fail at once); the timer tries again.
+    if (this.redis.status !== 'ready') {
+      if (this.counters.size > 0) this.arm();
+      return;
+    }
     const sent: [string, Counter, number][] = [];
     const pipeline = this.redis.pipeline();
     const adding = pipeline as unknown as Adding;
-    for (const [key, counter] of this.counters) {
-      if (counter.pending === 0) continue;
-      const windowMs = Math.max(1, counter.endsAt - this.now());
-      adding.wardlineRateAdd(`${this.prefix}${key}`, counter.pending, windowMs);
-      sent.push([key, counter, counter.pending]);
-    }
-    if (sent.length > 0) {
-      const results = await pipeline.exec().catch(() => null);
-      const now = this.now();
-      sent.forEach(([key, counter, count], i) => {
-        const [error, value] = results?.[i] ?? [new Error('not sent'), null];
-        // Unreachable: the counts stay pending here, and this instance counts on its own meanwhile.
-        if (error || !Array.isArray(value)) return;
-        const [shared, ttl] = value as [number, number];
-        counter.shared = shared;
-        counter.pending -= count;
-        if (ttl > 0) counter.endsAt = now + ttl;
-        if (counter.pending > 0) this.timer ??= setTimeout(() => void this.sync(), VOLUME_SYNC_MS).unref();
-        // A counter the window has left behind is dropped once synced.
-        if (counter.pending === 0 && counter.endsAt <= now) this.counters.delete(key);
-      });
-    }
-    this.forgetEnded();
-  }
-
-  private forgetEnded(): void {
     const now = this.now();
     for (const [key, counter] of this.counters) {
-      if (counter.pending === 0 && (counter.endsAt <= now || this.counters.size > MAX_COUNTERS))
+      if (counter.pending === 0) continue;
+      adding.wardlineRateAdd(`${this.prefix}${key}`, counter.pending, Math.max(1, counter.endsAt - now));
+      sent.push([key, counter, counter.pending]);
+      if (sent.length === MAX_PER_SYNC) break;
+    }
+    if (sent.length === 0) return;
+    // A reply lost to a connection reset leaves its counts pending, sent again next time: a client may
+    // then be counted twice for them (never less), which only brings its refusal closer.
+    const results = await pipeline.exec().catch(() => null);
+    const after = this.now();
+    sent.forEach(([key, counter, count], i) => {
+      const [error, value] = results?.[i] ?? [new Error('not sent'), null];
+      if (error || !Array.isArray(value)) return;
+      const [shared, ttl] = value as [number, number];
+      counter.shared = shared;
+      counter.pending -= count;
+      if (ttl > 0) counter.endsAt = after + ttl;
+      if (counter.pending === 0 && counter.endsAt <= after && this.counters.get(key) === counter)
         this.counters.delete(key);
+    });
+    if ([...this.counters.values()].some((counter) => counter.pending > 0)) this.arm();
+  }
+
+  /** Counters of a window that has ended are dropped, synced or not: their counts no longer matter. */
+  private forgetEnded(): void {
+    const now = this.now();
+    for (const [key, counter] of this.counters) if (counter.endsAt <= now) this.counters.delete(key);
+  }
+
+  /** Past MAX_COUNTERS (many addresses at once), the oldest counters go, first those with nothing pending. */
+  private evictOldest(): void {
+    let excess = this.counters.size - MAX_COUNTERS + Math.ceil(MAX_COUNTERS / 10);
+    for (const [key, counter] of this.counters) {
+      if (excess === 0) return;
+      if (counter.pending === 0) {
+        this.counters.delete(key);
+        excess--;
+      }
+    }
+    for (const key of this.counters.keys()) {
+      if (excess-- <= 0) return;
+      this.counters.delete(key);
     }
   }
 }
