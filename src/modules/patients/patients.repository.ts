@@ -91,9 +91,10 @@ export class PatientsRepository extends TenantRepository {
         .orderBy(...order)
         .limit(limit + 1);
     }
-    // A name prefix: the first rows of each way of matching, each an index-only range in name order (an
-    // OR of them would walk the family index from its start, filtering); then the first of those, by
-    // their index entries, so that only the page's own rows are read from the table.
+    // A name prefix: the first rows of each way of matching, each an index-only range (an OR of them
+    // would walk the family index from its start, filtering): the family range is in name order; the
+    // given range is sorted, or the family index walked, as the planner finds cheaper. Then the first of
+    // those by their index entries, so that only the page's own rows are read from the table.
     const firstOf = branches.map(
       (branch) =>
         sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit + 1})`,

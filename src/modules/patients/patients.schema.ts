@@ -54,7 +54,7 @@ export const patients = tenantTable(
       sql`${t.searchGiven} collate "C"`,
       t.id,
     ),
-    // With the family name too: a given-name prefix is answered in name order from this index alone.
+    // With the family name too: a given-name prefix is answered from this index alone (no table reads).
     tenantIndex('patients_given_name_idx').on(
       t.status,
       sql`${t.searchGiven} collate "C"`,

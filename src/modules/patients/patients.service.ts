@@ -119,7 +119,7 @@ export class PatientsService {
           const inserted = await repo.insert({ ...values, mrn: formatMrn(next) });
           if (inserted) return inserted;
           // Someone gave this number by hand: the next one (rare; inside the write, as it is retried).
-          next = await work.repo(CountersRepository).next(MRN_COUNTER);
+          if (attempt < MRN_ATTEMPTS - 1) next = await work.repo(CountersRepository).next(MRN_COUNTER);
         }
         throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);
       });
