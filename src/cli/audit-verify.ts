@@ -4,7 +4,7 @@
  * chain holds, 1 when one does not (or on an error), 2 on bad arguments.
  */
 import { parseArgs } from 'node:util';
-import { type ChainReport, chainIds, verifyChain } from '../platform/audit/audit-verify.js';
+import { type ChainReport, chainIds, pendingEvents, verifyChain } from '../platform/audit/audit-verify.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { lockDataDir } from '../platform/db/data-dir-lock.js';
 import { openDatabase } from '../platform/db/database.js';
@@ -57,6 +57,12 @@ try {
         console.log(describe(report));
       }
       if (chains.length === 0) console.log('No audit events yet.');
+      const pending = await pendingEvents(database.db);
+      if (pending > 0)
+        console.log(
+          `${pending} events of committed writes are not linked into their chain yet (the server links them ` +
+            'after each write and when it starts).',
+        );
       console.log(
         broken === 0 ? `All ${chains.length} chains hold.` : `${broken} of ${chains.length} chains are broken.`,
       );

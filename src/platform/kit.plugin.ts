@@ -57,7 +57,15 @@ export const kitPlugin = fp(
         cache: app.cache,
       }),
     );
-    app.addHook('onReady', async () => outbox.start());
+    app.addHook('onReady', async () => {
+      outbox.start();
+      // Events a write left pending when the process stopped (kill -9 between its commit and the link).
+      await auditLog
+        .link()
+        .catch((error: unknown) =>
+          app.log.warn({ code: (error as { code?: string }).code }, 'pending audit events not linked yet'),
+        );
+    });
     app.addHook('preClose', async () => {
       await outbox.stop();
       await auditLog.drain();

@@ -43,8 +43,8 @@ export function countQueries(database: Database) {
   };
 }
 
-/** The group commit's insert of audit events (shared by concurrent reads, not one read's own). */
-export const AUDIT_INSERT = /audit_append/;
+/** The group commits of audit events: reads' inserts and writes' linking (shared by concurrent requests, not one request's own). */
+export const AUDIT_INSERT = /audit_append|audit_link/;
 
 /**
  * The background pollers, which run whatever the requests do: the job queue (pg-boss), the outbox

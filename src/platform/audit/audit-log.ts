@@ -2,11 +2,24 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { type AuditEvent, appendRecord } from './audit-event.js';
 
-/** Appends events on `executor` (a transaction, with the change they record; or the database). */
+/** Appends events to their chains on `executor` (a transaction, with what they record; or the database). */
 export async function appendAuditEvents(executor: Executor, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   await executor.execute(sql`select audit_append(${JSON.stringify(events.map(appendRecord))}::jsonb)`);
 }
+
+/** Writes a write's events to `audit_pending` on its transaction, in order, for `AuditLog.link`. */
+async function insertPending(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.execute(sql`insert into audit_pending (record)
+    select x from jsonb_array_elements(${JSON.stringify(events.map(appendRecord))}::jsonb) with ordinality as t(x, n)
+    order by n`);
+}
+
+/** Pending events linked per statement (a pass repeats until fewer are left). */
+const LINK_BATCH = 5000;
+/** After a failed pass, the next one comes this soon even if no write asks for it. */
+const LINK_RETRY_MS = 5000;
 
 interface Waiting {
   events: AuditEvent[];
@@ -23,7 +36,12 @@ export interface GroupCommitStats {
 
 /**
  * Writes audit events. Two ways in:
- * - `append(tx, events)`: inside a unit of work's transaction, with the change they record.
+ * - `append(tx, events)`: inside a unit of work's transaction, with the change they record, into
+ *   `audit_pending`; after the commit the unit of work calls `link()`, which moves them into their
+ *   chain. Linking is a group commit too: the writes that commit while a pass runs are linked together
+ *   by the next one, so an organization's writes do not wait for each other's commits on the chain
+ *   head's lock. A write answers once its events are linked (or, if linking fails, once they are
+ *   durable as pending: the next pass links them, also after a restart).
  * - `record(events)`: for reads, by group commit. Events of concurrent requests wait in a queue while
  *   one batch is being written; when it is durable, everything that queued meanwhile goes in the
  *   next one statement. A lone request is written at once; a busy server writes one batch per
@@ -33,13 +51,27 @@ export interface GroupCommitStats {
 export class AuditLog {
   private queue: Waiting[] = [];
   private flushing = false;
+  private linkWaiting: Waiting[] = [];
+  private linking = false;
+  private retry: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly counters: GroupCommitStats = { batches: 0, events: 0, largestBatch: 0 };
 
   constructor(private readonly db: Executor) {}
 
   append(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
-    return appendAuditEvents(tx, events);
+    return insertPending(tx, events);
+  }
+
+  /** Links every event pending now into its chain, in a pass shared with the writes committing meanwhile. */
+  link(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.linkWaiting.push({ events: [], resolve, reject });
+      if (!this.linking) {
+        this.linking = true;
+        setImmediate(() => void this.linkPasses());
+      }
+    });
   }
 
   record(events: readonly AuditEvent[]): Promise<void> {
@@ -73,8 +105,36 @@ export class AuditLog {
   /** Resolves once every event recorded or queued so far is written (at shutdown, and in tests). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
-    while (this.flushing || this.queue.length > 0) {
+    while (this.flushing || this.queue.length > 0 || this.linking) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async linkPasses(): Promise<void> {
+    try {
+      while (this.linkWaiting.length > 0) {
+        const waiting = this.linkWaiting;
+        this.linkWaiting = [];
+        try {
+          let linked: number;
+          do {
+            const result = (await this.db.execute(sql`select audit_link(${LINK_BATCH}) as linked`)) as {
+              rows: { linked: number }[];
+            };
+            linked = Number(result.rows[0]?.linked ?? 0);
+          } while (linked === LINK_BATCH);
+          for (const w of waiting) w.resolve();
+        } catch (error) {
+          for (const w of waiting) w.reject(error);
+          // The events stay pending (durable): tried again shortly, whether or not another write comes.
+          this.retry ??= setTimeout(() => {
+            this.retry = undefined;
+            this.link().catch(() => {});
+          }, LINK_RETRY_MS).unref();
+        }
+      }
+    } finally {
+      this.linking = false;
     }
   }
 
@@ -85,7 +145,7 @@ export class AuditLog {
         this.queue = [];
         const events = batch.flatMap((waiting) => waiting.events);
         try {
-          await this.append(this.db, events);
+          await appendAuditEvents(this.db, events);
           this.counters.batches++;
           this.counters.events += events.length;
           this.counters.largestBatch = Math.max(this.counters.largestBatch, events.length);

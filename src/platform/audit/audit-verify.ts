@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, count, eq, gt } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import {
   type AuditEvent,
@@ -8,7 +8,7 @@ import {
   digestOf,
   GENESIS_HASH,
 } from './audit-event.js';
-import { auditChainHeads, auditEvents } from './audit.schema.js';
+import { auditChainHeads, auditEvents, auditPending } from './audit.schema.js';
 
 export interface BrokenLink {
   /** The sequence number where the chain stops holding. */
@@ -91,4 +91,10 @@ export async function chainIds(db: Executor): Promise<string[]> {
   const heads = await db.select({ chainId: auditChainHeads.chainId }).from(auditChainHeads);
   const withEvents = await db.selectDistinct({ chainId: auditEvents.chainId }).from(auditEvents);
   return [...new Set([...heads, ...withEvents].map((row) => row.chainId))].sort();
+}
+
+/** How many events of committed writes wait in `audit_pending` to be linked into their chain. */
+export async function pendingEvents(db: Executor): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(auditPending);
+  return row?.n ?? 0;
 }

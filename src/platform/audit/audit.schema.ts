@@ -1,4 +1,4 @@
-import { bigint, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, timestampColumn } from '../db/tenant-table.js';
 
 /**
@@ -47,4 +47,17 @@ export const auditChainHeads = pgTable('audit_chain_heads', {
   chainId: text('chain_id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull(),
   hash: text('hash').notNull(),
+});
+
+/**
+ * A write's audit events, written in the write's transaction (durable with the change they record)
+ * and linked into their chain by `audit_link` right after the commit (audit-log.ts): the chain head's
+ * lock is then held by the linking pass, briefly, not by every write until it commits. Rows are only
+ * ever inserted, or moved into `audit_events` by `audit_link` (a trigger refuses anything else,
+ * migrations/0012). `record` is what `audit_append` takes (audit-event.ts `appendRecord`).
+ */
+export const auditPending = pgTable('audit_pending', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  record: jsonb('record').notNull(),
+  createdAt: timestampColumn('created_at').notNull().defaultNow(),
 });

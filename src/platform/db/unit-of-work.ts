@@ -3,8 +3,9 @@
  * hands out repositories bound to that tenant, and collects what the operation must leave behind:
  * audit events, outbox messages, and actions for after the commit (cache invalidation).
  *
- *   write: one transaction. The audit events are inserted in it, with the change; a write that
- *          records no audit event is refused (rolled back), so no change can commit unrecorded.
+ *   write: one transaction. The audit events are inserted in it (pending), with the change; a write
+ *          that records no audit event is refused (rolled back), so no change can commit unrecorded.
+ *          After the commit they are linked into their chain (AuditLog.link) before the write returns.
  *   read:  no transaction. The read's audit events go to the group commit, and the result is
  *          returned only once they are durable.
  * Inside a write, a read or a write (another module's service, called by this one) joins the outer
@@ -262,6 +263,12 @@ export class UnitOfWork {
       await this.outbox.insert(tx, work.messages);
       return value;
     });
+    // The write's audit events are durable (pending) with its change; linked into their chain now.
+    await this.auditLog
+      .link()
+      .catch((error: unknown) =>
+        this.log.warn({ code: (error as { code?: string }).code }, 'audit events left pending: linked by a later pass'),
+      );
     await this.finish(work!);
     if (work!.messages.length > 0) this.outbox.kick();
     return result;
@@ -272,10 +279,14 @@ export class UnitOfWork {
    * own, before the write that uses them: the counter's row is locked for that statement only, so
    * concurrent writes do not queue behind each other's commits. A write that then fails leaves its
    * numbers unused, a gap, as a database sequence would: for identifiers (MRNs), not for numbers that
-   * must run without gaps (invoices take theirs inside their write, `CountersRepository.next`).
+   * must run without gaps (invoices take theirs inside their write, `CountersRepository.next`). Called
+   * inside a write, it takes them on that write's transaction, like any statement of a nested unit.
    */
   takeNumbers(ctx: Acting, name: string, count = 1): Promise<number> {
-    return new CountersRepository(this.db, acting(ctx).organizationId).take(name, count);
+    // Inside a write, on its transaction (another connection could wait on a row that write holds).
+    const outer = this.current.getStore();
+    const db = outer?.writable ? outer.db : this.db;
+    return new CountersRepository(db, acting(ctx).organizationId).take(name, count);
   }
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
