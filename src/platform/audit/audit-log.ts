@@ -2,18 +2,20 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { type AuditEvent, appendRecord } from './audit-event.js';
 
+/** The events as the jsonb array `audit_append` takes (and `audit_pending` keeps, one element a row). */
+const records = (events: readonly AuditEvent[]) => sql`${JSON.stringify(events.map(appendRecord))}::jsonb`;
+
 /** Appends events to their chains on `executor` (a transaction, with what they record; or the database). */
 export async function appendAuditEvents(executor: Executor, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await executor.execute(sql`select audit_append(${JSON.stringify(events.map(appendRecord))}::jsonb)`);
+  await executor.execute(sql`select audit_append(${records(events)})`);
 }
 
 /** Writes a write's events to `audit_pending` on its transaction, in order, for `AuditLog.link`. */
 async function insertPending(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   await tx.execute(sql`insert into audit_pending (record)
-    select x from jsonb_array_elements(${JSON.stringify(events.map(appendRecord))}::jsonb) with ordinality as t(x, n)
-    order by n`);
+    select x from jsonb_array_elements(${records(events)}) with ordinality as t(x, n) order by n`);
 }
 
 /** Pending events linked per statement (a pass repeats until fewer are left). */

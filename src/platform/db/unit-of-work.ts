@@ -283,7 +283,6 @@ export class UnitOfWork {
    * inside a write, it takes them on that write's transaction, like any statement of a nested unit.
    */
   takeNumbers(ctx: Acting, name: string, count = 1): Promise<number> {
-    // Inside a write, on its transaction (another connection could wait on a row that write holds).
     const outer = this.current.getStore();
     const db = outer?.writable ? outer.db : this.db;
     return new CountersRepository(db, acting(ctx).organizationId).take(name, count);

@@ -41,9 +41,9 @@ const MAX_PER_SYNC = 10_000;
  * VOLUME_SYNC_MS, for all keys in one round trip, instead of one round trip per request. On one
  * instance a ceiling is exact; across instances, each learns the shared count when it adds its own
  * (within VOLUME_SYNC_MS of a request it counted), so a client spread over several can exceed it by
- * about what it sends each of them in that time. While Redis is
- * unreachable, each instance goes on counting on its own. The operation rows (sign-in, invitations,
- * exports, writes...), low and exact, keep the library's store: a round trip each.
+ * about what it sends each of them in that time. While Redis is unreachable, each instance goes on
+ * counting on its own. The operation rows (sign-in, invitations, exports, writes...), low and exact,
+ * keep the library's store: a round trip each.
  */
 export class VolumeStore {
   private readonly counters = new Map<string, Counter>();
@@ -128,9 +128,14 @@ export class VolumeStore {
     // then be counted twice for them (never less), which only brings its refusal closer.
     const results = await pipeline.exec().catch(() => null);
     const after = this.now();
+    // Counted meanwhile re-arms the timer in incr; what was not sent, or not added, re-arms it here.
+    let left = sent.length === MAX_PER_SYNC;
     sent.forEach(([key, counter, count], i) => {
       const [error, value] = results?.[i] ?? [new Error('not sent'), null];
-      if (error || !Array.isArray(value)) return;
+      if (error || !Array.isArray(value)) {
+        left = true;
+        return;
+      }
       const [shared, ttl] = value as [number, number];
       counter.shared = shared;
       counter.pending -= count;
@@ -138,7 +143,7 @@ export class VolumeStore {
       if (counter.pending === 0 && counter.endsAt <= after && this.counters.get(key) === counter)
         this.counters.delete(key);
     });
-    if ([...this.counters.values()].some((counter) => counter.pending > 0)) this.arm();
+    if (left) this.arm();
   }
 
   /** Counters of a window that has ended are dropped, synced or not: their counts no longer matter. */
