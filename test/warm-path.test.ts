@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/platform/audit/audit.schema.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { AUDIT_INSERT, countQueries, ownQueries } from './helpers/query-counter.js';
-import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
+import { as, buildTestApp, createTenant, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
 
 // The warm audited patient read answers from memory: session (or API key), memberships and the
 // record from the cache; its only statement is the group commit's audit insert, shared with the
@@ -72,6 +72,32 @@ describe('the warm patient read', () => {
       expect(ownQueries(counter.texts)).toEqual([]);
     } finally {
       counter.restore();
+    }
+  });
+
+  // A warm bearer token skips Better Auth's parsing of its cached session (SessionStore.findSession);
+  // ending the session must still refuse its very next request.
+  it('stops a warm bearer token at once when its session ends', async () => {
+    const id = await insertPatient(t.app, a);
+    const endings = {
+      'signed out': async (token: string) => {
+        await as(t.app, token)({ method: 'POST', url: '/api/auth/sign-out', payload: {} });
+      },
+      'revoked from another session': async (token: string) => {
+        const sessions = await as(t.app, token)({ method: 'GET', url: '/api/v1/profile/sessions?limit=100' });
+        const current = sessions.json().data.find((s: { current: boolean }) => s.current) as { id: string };
+        const other = await signIn(t.app, a.users.operator.email);
+        const res = await as(t.app, other)({ method: 'DELETE', url: `/api/v1/profile/sessions/${current.id}` });
+        expect(res.statusCode).toBe(204);
+      },
+    };
+    for (const [ending, end] of Object.entries(endings)) {
+      const token = await signIn(t.app, a.users.operator.email);
+      const read = () => as(t.app, token)({ method: 'GET', url: '/api/v1/profile' });
+      for (let i = 0; i < 3; i++) expect((await read()).statusCode, ending).toBe(200);
+      await end(token);
+      expect((await read()).statusCode, ending).toBe(401);
+      expect((await as(t.app, token)({ method: 'GET', url: `/api/v1/patients/${id}` })).statusCode, ending).toBe(401);
     }
   });
 

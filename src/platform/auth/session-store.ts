@@ -23,6 +23,9 @@ import { sessions } from './auth.schema.js';
  */
 const API_KEY_TTL_MS = 60_000;
 
+/** Sessions whose parsed form is kept (see `SessionStore.parsed`). */
+const PARSED_SESSIONS_MAX = 10_000;
+
 /** A verified API key, as cached: whose it is, until when, and the owner's key generation it was seen in. */
 interface CachedKey<P> {
   principal: P;
@@ -37,6 +40,13 @@ export class SessionStore {
   private static readonly API_KEYS = 'api-keys';
   private readonly entries;
   private readonly keys;
+  /**
+   * Better Auth's reading of a cached session (JSON, dates, its field filters) is an eighth of what a warm
+   * bearer request costs; it depends on the cached text alone, so it is kept and reused for as long as
+   * the cache holds the very same text. The cache stays the authority: a sign-out or revocation deletes
+   * the text, an update changes it, and either way the next lookup reads it again.
+   */
+  private readonly parsed = new Map<string, { text: string; found: unknown }>();
 
   constructor(
     private readonly cache: Cache,
@@ -116,21 +126,36 @@ export class SessionStore {
   async findSession<F extends { session: { expiresAt: Date } }>(token: string, find: () => Promise<F | null>) {
     const stamp = this.cache.stamp(token);
     const cached = await this.entries.get<string>({ key: token, suppressL2Errors: true });
+    if (cached != null) {
+      const parsed = this.parsed.get(token);
+      if (parsed?.text === cached) return parsed.found as F;
+    }
     const found = await find();
     if (found && cached == null) {
       const ttl = found.session.expiresAt.getTime() - Date.now();
       await this.cache.setUnlessChanged(SessionStore.NAMESPACE, token, JSON.stringify(found), ttl, stamp);
+    } else if (found && cached != null) {
+      this.rememberParsed(token, cached, found);
     }
     return found;
   }
 
+  private rememberParsed(token: string, text: string, found: unknown): void {
+    this.parsed.delete(token);
+    this.parsed.set(token, { text, found });
+    // The oldest first (insertion order); one entry per session recently seen by this instance.
+    if (this.parsed.size > PARSED_SESSIONS_MAX) this.parsed.delete(this.parsed.keys().next().value!);
+  }
+
   /** Drops cached sessions whose rows Wardline deleted itself, so the tokens stop working everywhere now. */
   forget(tokens: string[]): Promise<void> {
+    for (const token of tokens) this.parsed.delete(token);
     return this.cache.invalidate(SessionStore.NAMESPACE, tokens);
   }
 
   /** Drops every cached session and verification, here and on every instance (after a change of secret). */
   async forgetAll(): Promise<void> {
+    this.parsed.clear();
     await this.entries.clear();
   }
 
