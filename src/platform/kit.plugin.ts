@@ -71,16 +71,18 @@ export const kitPlugin = fp(
       await auditLog.drain();
     });
 
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const status = reply.statusCode;
-      if (status !== 403 && status !== 429) return;
-      const event = requestEvent(request, app.now(), {
-        action: status === 403 ? 'access.denied' : 'access.rate-limited',
-        outcome: 'denied',
-      });
-      auditLog.recordLater(Promise.resolve([event]), (error) =>
-        request.log.error({ err: error }, 'audit record failed'),
-      );
+      if (status === 403 || status === 429) {
+        const event = requestEvent(request, app.now(), {
+          action: status === 403 ? 'access.denied' : 'access.rate-limited',
+          outcome: 'denied',
+        });
+        auditLog.recordLater(Promise.resolve([event]), (error) =>
+          request.log.error({ err: error }, 'audit record failed'),
+        );
+      }
+      done();
     });
   },
   { name: 'kit', dependencies: ['db', 'cache'] },

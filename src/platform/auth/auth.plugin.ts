@@ -76,8 +76,14 @@ export const authPlugin = fp(
       trustedOrigins: trustedOrigins(config),
       credentialCookies: [authContext.authCookies.sessionToken.name, authContext.createAuthCookie('two_factor').name],
     };
-    app.addHook('onRequest', async (request) => {
-      if (request.url.startsWith('/api/auth/') || request.url.startsWith('/api/v1/')) checkCsrf(request, csrf);
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (!request.url.startsWith('/api/auth/') && !request.url.startsWith('/api/v1/')) return done();
+      try {
+        checkCsrf(request, csrf);
+      } catch (error) {
+        return done(error as Error);
+      }
+      done();
     });
 
     const forward = async (request: FastifyRequest, reply: FastifyReply) =>

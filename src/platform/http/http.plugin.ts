@@ -40,22 +40,31 @@ export const httpPlugin = fp(
   async (app: FastifyInstance, opts: { corsOrigins: string[] }) => {
     // First, so that every route (@fastify/cors's OPTIONS route too) answers errors in the envelope.
     registerErrorHandling(app);
-    app.addHook('onRequest', (_request, reply, done) => {
-      setSecurityHeaders(reply.raw);
-      done();
-    });
-    // Refusals that would otherwise come from Node (a bare 400) or @fastify/cors (400 text/plain),
-    // here so that they have the envelope, and after the security headers so that they have those.
     const corsEnabled = opts.corsOrigins.length > 0;
-    app.addHook('onRequest', async (request, reply) => {
+    // The headers every answer carries, set first so that refusals and errors have them too. Then the
+    // refusals that would otherwise come from Node (a bare 400) or @fastify/cors (400 text/plain), here
+    // so that they have the envelope. (Hooks on every request are synchronous: no promise per request.)
+    app.addHook('onRequest', (request, reply, done) => {
+      setSecurityHeaders(reply.raw);
+      void reply.header('x-request-id', request.id);
+      if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+        void reply.header('cache-control', 'no-store');
+      }
       if (request.raw.httpVersion !== '1.0' && !request.headers.host) {
         void reply.header('connection', 'close');
-        throw new AppError('VALIDATION_FAILED', 'the Host header is required');
+        return done(new AppError('VALIDATION_FAILED', 'the Host header is required'));
       }
-      if (corsEnabled && request.method === 'OPTIONS' && request.headers.origin) {
-        if (!request.headers['access-control-request-method'])
-          throw new AppError('VALIDATION_FAILED', 'a CORS preflight needs an Access-Control-Request-Method header');
+      if (
+        corsEnabled &&
+        request.method === 'OPTIONS' &&
+        request.headers.origin &&
+        !request.headers['access-control-request-method']
+      ) {
+        return done(
+          new AppError('VALIDATION_FAILED', 'a CORS preflight needs an Access-Control-Request-Method header'),
+        );
       }
+      done();
     });
     await app.register(cors, {
       // A request without Origin is not a browser's cross-origin call: no CORS headers, and a bare
@@ -78,10 +87,10 @@ export const httpPlugin = fp(
     });
     closeStalledConnectionsOnShutdown(app);
     answerWhatNodeWould(app.server);
-    app.addHook('onRequest', async (_request, reply) => {
-      if (!closing) return;
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done();
       void reply.header('connection', 'close');
-      throw new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down: retry the request');
+      done(new AppError('SERVICE_UNAVAILABLE', 'the server is shutting down: retry the request'));
     });
     await app.register(compress, { threshold: 1024 });
     // The API speaks JSON only: any other body is 415, not a string for the validator to puzzle over.
@@ -126,14 +135,6 @@ export const httpPlugin = fp(
           .send(errorBody('METHOD_NOT_ALLOWED', `method ${request.method} is not allowed here`, request.id));
       }
       return reply.code(404).send(errorBody('NOT_FOUND', 'no such route', request.id));
-    });
-
-    app.addHook('onSend', async (request, reply, payload) => {
-      void reply.header('x-request-id', request.id);
-      if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
-        void reply.header('cache-control', 'no-store');
-      }
-      return payload;
     });
   },
   { name: 'http' },

@@ -1,5 +1,6 @@
-import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
 import { AppError, invalidPartMessage } from '../http/errors.js';
 import { RecordId } from '../http/ids.js';
 import { can, type Permission } from '../permissions.js';
@@ -72,10 +73,13 @@ function chooseMembership(ctx: RequestContext, header: unknown, activeOrganizati
   );
 }
 
-/** Adds fields to the request's log lines, on both loggers (Fastify logs "request completed" on the reply's). */
-function bindLog(request: FastifyRequest, reply: FastifyReply, fields: Record<string, string>) {
-  request.log = request.log.child(fields);
-  reply.log = request.log;
+/**
+ * Adds fields to the request's log lines. Fastify gives each request a pino logger of its own (the
+ * reply shares it), so its bindings are extended in place rather than through another child per
+ * request. (With logging off, the logger is Fastify's shared no-op one, which has nothing to bind.)
+ */
+function bindLog(request: FastifyRequest, fields: Record<string, string>) {
+  (request.log as Partial<Pick<Logger, 'setBindings'>>).setBindings?.(fields);
 }
 
 /** The organization named in the path, checked with the same id rule its params schema uses. */
@@ -116,10 +120,15 @@ export const tenancyPlugin = fp(
         throw new Error(`Routes without a valid access declaration:\n  ${problems.join('\n  ')}`);
     });
 
-    app.addHook('onRequest', async (request, reply) => {
-      const { permission, organizationParam, access } = request.routeOptions.config;
-      if (!permission && (access === undefined || access === 'public' || access === 'better-auth')) return;
+    // Public routes pass straight through (no promise); the others are resolved by `establish`.
+    app.addHook('onRequest', (request, _reply, done) => {
+      const { permission, access } = request.routeOptions.config;
+      if (!permission && (access === undefined || access === 'public' || access === 'better-auth')) return done();
+      establish(request).then(() => done(), done);
+    });
 
+    async function establish(request: FastifyRequest): Promise<void> {
+      const { permission, organizationParam, access } = request.routeOptions.config;
       const principal = await authenticate(app, request);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'sign in, or send a bearer token or API key');
 
@@ -142,7 +151,7 @@ export const tenancyPlugin = fp(
       request.ctx = ctx;
       // Bound before any check, so that a refusal is logged with who was refused, and where.
       const requested = request.headers[ORGANIZATION_HEADER];
-      bindLog(request, reply, {
+      bindLog(request, {
         userId: ctx.user.id,
         ...(typeof requested === 'string' && RecordId.safeParse(requested).success
           ? { requestedOrganizationId: requested }
@@ -155,7 +164,7 @@ export const tenancyPlugin = fp(
       const actAs = (membership: Membership) => {
         ctx.organizationId = membership.organizationId;
         ctx.role = membership.role;
-        bindLog(request, reply, { organizationId: membership.organizationId, role: membership.role });
+        bindLog(request, { organizationId: membership.organizationId, role: membership.role });
         if (!can(membership.role, permission)) {
           throw new AppError('FORBIDDEN', `the ${membership.role} role lacks the ${permission} permission`);
         }
@@ -170,13 +179,13 @@ export const tenancyPlugin = fp(
         // A platform admin acts on any organization, member or not.
         ctx.organizationId = organizationId;
         ctx.role = membership?.role ?? null;
-        bindLog(request, reply, { organizationId });
+        bindLog(request, { organizationId });
         return;
       }
       // Another tenant's organization: its existence is not revealed.
       if (!membership) throw new AppError('NOT_FOUND', 'organization not found');
       actAs(membership);
-    });
+    }
   },
   { name: 'tenancy', dependencies: ['auth', 'db', 'http'] },
 );
