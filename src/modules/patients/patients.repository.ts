@@ -1,4 +1,5 @@
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
 import { foldForSearch } from './patient-names.js';
@@ -62,6 +63,20 @@ export function namePrefixBranches(q: string): SQL[] {
   }
   return branches;
 }
+
+/**
+ * A patient by id, prepared once per executor (the database, or a transaction that reads several):
+ * the cache-aside load of a patient is the hottest statement there is, and building its SQL and
+ * planning it again on every call cost more than running it. Same tenant condition as `where`, the
+ * organization bound on each call.
+ */
+const findStatements = new WeakMap<Executor, ReturnType<typeof prepareFind>>();
+const prepareFind = (db: Executor) =>
+  db
+    .select()
+    .from(patients)
+    .where(and(eq(patients.organizationId, sql.placeholder('organizationId')), eq(patients.id, sql.placeholder('id'))))
+    .prepare('patients_find');
 
 /** All SQL on one organization's patients and its MRN counter. */
 export class PatientsRepository extends TenantRepository {
@@ -133,10 +148,12 @@ export class PatientsRepository extends TenantRepository {
   }
 
   async find(id: string): Promise<PatientRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(patients)
-      .where(this.where(patients, eq(patients.id, id)));
+    let statement = findStatements.get(this.db);
+    if (!statement) {
+      statement = prepareFind(this.db);
+      findStatements.set(this.db, statement);
+    }
+    const [row] = await statement.execute({ organizationId: this.organizationId, id });
     return row;
   }
 
