@@ -4,6 +4,7 @@ import { redisDriver } from 'bentocache/drivers/redis';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type BusObserver, redisBus } from './cache-bus.js';
+import { RememberingJsonSerializer } from './cache-serializer.js';
 import { type Redis, whenConnected } from './redis.js';
 
 /** Entries kept in each process's memory layer; the least recently used go first. */
@@ -34,6 +35,7 @@ function createBento(
     prefix: `${prefix}cache`,
     // Nothing cached here may be served after it expires unless a caller asks for grace itself.
     grace: false,
+    serializer: new RememberingJsonSerializer(),
     logger,
   });
 }
