@@ -153,9 +153,6 @@ export class Cache {
       ttl: read.ttl,
       ...(read.grace ? { grace: read.grace } : {}),
       suppressL2Errors: true,
-      // A fill is not a change: other instances hold the same value or none (a change deletes it
-      // everywhere first), so they are not told to drop their copies (a Redis round trip per miss).
-      skipBusNotify: true,
       factory: async (ctx) => {
         stats.misses++;
         let result: T;
@@ -221,8 +218,7 @@ export class Cache {
   async setUnlessChanged(namespace: string, key: string, value: unknown, ttl: number, stamp: string): Promise<boolean> {
     if (this.stamp(key) !== stamp || ttl <= 0) return false;
     if (this.pending.size > 0 && this.pending.get(namespace)?.has(key)) return false;
-    // A refill, as in getOrSet: the other instances are not told.
-    await this.namespace(namespace).set({ key, value, ttl, suppressL2Errors: true, skipBusNotify: true });
+    await this.namespace(namespace).set({ key, value, ttl, suppressL2Errors: true });
     if (this.bus) this.rememberFill(namespace, key);
     return true;
   }
