@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { connectRedis } from '../src/platform/redis.js';
+import { patientCacheKey } from '../src/modules/patients/patients.service.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { as, buildTestApp, createPlatformAdmin, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 
@@ -144,10 +147,17 @@ describe('cached API keys', () => {
 // Two app instances on one database and one Redis, as behind a load balancer.
 describe.skipIf(!process.env.REDIS_URL)('across instances sharing Redis', () => {
   let other: FastifyInstance;
-  let otherRedis: ReturnType<typeof connectRedis>;
+  let otherRedis: Redis;
+  // The other instance's connections carry this name (its bus subscriber too), so a test can cut one.
+  const otherName = `wardline-test-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    otherRedis = connectRedis(t.config.REDIS_URL!);
+    otherRedis = new Redis(t.config.REDIS_URL!, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectionName: otherName,
+    });
+    otherRedis.on('error', () => {});
     other = await buildApp(t.config, { database: t.database, redis: otherRedis, authSecret: t.config.AUTH_SECRET! });
     await other.ready();
     // The invalidation bus subscribes asynchronously: wait until both instances listen.
@@ -161,6 +171,29 @@ describe.skipIf(!process.env.REDIS_URL)('across instances sharing Redis', () => 
   afterAll(async () => {
     await other.close();
     await otherRedis.quit();
+  });
+
+  it('an instance whose bus connection dropped drops its memory copies once it is back', async () => {
+    const id = await insertPatient(t.app, a);
+    for (const app of [t.app, other, t.app, other]) expect((await readPatient(app, a, id)).statusCode).toBe(200);
+    // A change whose delete the other instance never heard (as while its subscriber was away): the
+    // row changes, and the copy in Redis goes, unannounced.
+    await t.database.db.execute(sql`update patients set given_name = 'Unheard' where id = ${id}`);
+    const copies = await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}*${patientCacheKey(id)}`);
+    expect(copies.length).toBe(1);
+    await t.redis!.del(...copies);
+    expect((await readPatient(other, a, id)).json().givenName).not.toBe('Unheard'); // its memory copy
+    // Its subscriber is cut off; ioredis reconnects it, and then nothing it holds is trusted.
+    const subscribers = ((await t.redis!.client('LIST')) as string)
+      .split('\n')
+      .filter((line) => line.includes(`name=${otherName}`) && /\bsub=[1-9]/.test(line))
+      .map((line) => /\bid=(\d+)/.exec(line)![1]!);
+    expect(subscribers.length).toBeGreaterThan(0);
+    for (const clientId of subscribers) await t.redis!.client('KILL', 'ID', clientId);
+    await vi.waitFor(async () => expect((await readPatient(other, a, id)).json().givenName).toBe('Unheard'), {
+      timeout: 15_000,
+      interval: 50,
+    });
   });
 
   it('a change written on one instance is read on the other immediately', async () => {

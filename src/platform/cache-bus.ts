@@ -13,6 +13,11 @@ const ACK_WAIT_MS = 250;
 /** Told of every change another instance announces (after memory was updated). */
 export interface BusObserver {
   onRemoteChange: (type: string, keys: string[]) => void;
+  /**
+   * The subscriber is back after losing its connection: whatever was announced meanwhile was missed
+   * (Redis does not keep messages for an absent subscriber).
+   */
+  onResubscribed: () => void;
 }
 
 interface Envelope {
@@ -66,6 +71,12 @@ class RedisBusTransport implements Transport {
     this.publisher.on('error', () => {});
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
+    // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one.
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) this.observer.onResubscribed();
+      connectedBefore = true;
+    });
   }
 
   setId(id: string): Transport {

@@ -1,10 +1,17 @@
-/** Texts whose parsed value is kept, and their total length: a bound on the memory the memo adds. */
+/**
+ * Texts whose parsed value is kept, and their total length: what bounds the memory the memo adds (the
+ * texts themselves, and their parsed values, a few times larger).
+ */
 const MAX_ENTRIES = 5_000;
 const MAX_TOTAL_CHARS = 8_000_000;
 /** Longer texts (a long list's first rows) are parsed on every read: rarer, and big to keep twice. */
 const MAX_TEXT_CHARS = 16_384;
 
-function deepFreeze<T>(value: T): T {
+/**
+ * Freezes a value and everything in it. Cached values are frozen on every path (a hit, and the miss
+ * that loaded them), so code that changed one fails on its first request, not only on warm ones.
+ */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const inner of Object.values(value)) deepFreeze(inner);

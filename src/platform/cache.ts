@@ -4,7 +4,7 @@ import { redisDriver } from 'bentocache/drivers/redis';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { type BusObserver, redisBus } from './cache-bus.js';
-import { RememberingJsonSerializer } from './cache-serializer.js';
+import { deepFreeze, RememberingJsonSerializer } from './cache-serializer.js';
 import { type Redis, whenConnected } from './redis.js';
 
 /** Entries kept in each process's memory layer; the least recently used go first. */
@@ -20,14 +20,28 @@ const REFILL_GUARD_MS = 10_000;
 /** Buckets of the invalidation counters (see `generation`): a key's changes are counted in one of them. */
 const GENERATION_BUCKETS = 4096;
 
+/** This process's memory layer, once bentocache has made it: cleared when the bus may have missed deletes. */
+interface MemoryLayer {
+  clear?: () => unknown;
+}
+
 function createBento(
   redis: Redis | null,
   l2: Redis | null,
   prefix: string,
   logger: FastifyBaseLogger,
   bus: BusObserver | null,
+  memory: MemoryLayer,
 ) {
-  const store = bentostore().useL1Layer(memoryDriver({ maxItems: MEMORY_MAX_ITEMS }));
+  const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS });
+  const store = bentostore().useL1Layer({
+    ...l1,
+    factory: (config) => {
+      const driver = l1.factory(config);
+      memory.clear = () => driver.clear();
+      return driver;
+    },
+  });
   if (redis && l2 && bus) store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBus(redis, bus));
   return new BentoCache({
     default: 'shared',
@@ -106,8 +120,12 @@ export class Cache {
     private readonly bento: Bento,
     private readonly log: FastifyBaseLogger,
     private readonly bus: BusObserver | null,
+    private readonly memory: MemoryLayer = {},
   ) {
-    if (bus) bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
+    if (bus) {
+      bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
+      bus.onResubscribed = () => this.deletesMissed();
+    }
   }
 
   /** A bentocache namespace (made once). For data that is not an organization's: sessions, memberships. */
@@ -140,7 +158,7 @@ export class Cache {
     if (this.pending.size > 0 && this.pending.get(namespace)?.has(read.key)) {
       // An invalidation of this key has not reached Redis yet: Redis may still hold the old copy.
       stats.bypassed++;
-      return read.factory();
+      return deepFreeze(await read.factory());
     }
     // Taken before the lookup: a fill that began before an invalidation is never cached, however
     // late its factory starts (Redis may answer the lookup slowly).
@@ -182,9 +200,10 @@ export class Cache {
       throw failed ? failed.error : error;
     });
     if (failed && !read.grace) throw failed.error;
-    if (loaded) return loaded.value;
+    // Frozen like the value a hit shares (cache-serializer.ts); its copy in the cache is already written.
+    if (loaded) return deepFreeze(loaded.value);
     // A value computed by this call's own factory was returned above; this one came from the cache.
-    if (value === undefined) return read.factory();
+    if (value === undefined) return deepFreeze(await read.factory());
     stats.hits++;
     return value;
   }
@@ -287,6 +306,17 @@ export class Cache {
     for (const key of keys) this.generations[fnv(key)]! += 1;
   }
 
+  /**
+   * The bus was cut off for a while: another instance's deletes may not have reached this one, so its
+   * memory copies may be old. They are all dropped (Redis's copies were deleted by those writes), and
+   * fills under way are not cached.
+   */
+  private deletesMissed(): void {
+    this.clears++;
+    void Promise.resolve(this.memory.clear?.()).catch(() => {});
+    this.log.warn('the cache bus reconnected: memory copies dropped, as invalidations may have been missed');
+  }
+
   /** Another instance deleted keys or cleared a namespace (the bus has already updated memory). */
   private remoteChange(type: string, keys: string[]): void {
     if (type === 'clear') {
@@ -332,8 +362,9 @@ export const cachePlugin = fp(
     // The L2 driver closes its connection on disconnect, so it gets one of its own.
     const l2 = opts.redis?.duplicate() ?? null;
     l2?.on('error', () => {});
-    const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {} } : null;
-    const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log, bus), log, bus);
+    const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {}, onResubscribed: () => {} } : null;
+    const memory: MemoryLayer = {};
+    const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log, bus, memory), log, bus, memory);
     // Invalidations that waited for Redis go through as soon as it is back, not at the next retry tick.
     l2?.on('ready', () => void cache.retryPending());
     app.decorate('cache', cache);

@@ -41,7 +41,8 @@ export class ProfileService {
 
   /**
    * Ends one of the caller's sessions. The cached copy goes first: if that fails, nothing has
-   * changed and the call can be retried, instead of a deleted row whose token still works.
+   * changed and the call can be retried, instead of a deleted row whose token still works. It goes
+   * again once the row is deleted: a request that read the row in between may have put it back.
    */
   async revokeSession(ctx: RequestContext, id: string): Promise<void> {
     const repo = new ProfileRepository(this.db, ctx.user.id);
@@ -49,6 +50,7 @@ export class ProfileService {
     if (token === undefined) throw new AppError('NOT_FOUND', 'session not found');
     await this.sessions.forget([token]);
     await repo.deleteSession(id);
+    await this.sessions.forget([token]);
     await this.auditLog.record(
       callerSecurityEvents(ctx, this.now(), { action: 'auth.session-revoke', resourceType: 'session', resourceId: id }),
     );

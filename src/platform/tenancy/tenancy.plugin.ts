@@ -124,7 +124,11 @@ export const tenancyPlugin = fp(
     app.addHook('onRequest', (request, _reply, done) => {
       const { permission, access } = request.routeOptions.config;
       if (!permission && (access === undefined || access === 'public' || access === 'better-auth')) return done();
-      establish(request).then(() => done(), done);
+      // Whatever it rejects with stops the request (a falsy reason would otherwise let it through).
+      establish(request).then(
+        () => done(),
+        (error: unknown) => done(error instanceof Error ? error : new Error('the caller could not be established')),
+      );
     });
 
     async function establish(request: FastifyRequest): Promise<void> {
