@@ -2,7 +2,8 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/platform/audit/audit.schema.js';
 import { verifyChain } from '../src/platform/audit/audit-verify.js';
-import { actingAs } from '../src/platform/db/unit-of-work.js';
+import { CountersRepository } from '../src/platform/db/counters.js';
+import { actingAs, type Work } from '../src/platform/db/unit-of-work.js';
 import { InvitationsRepository } from '../src/modules/invitations/invitations.repository.js';
 import { invitations } from '../src/platform/auth/auth.schema.js';
 import {
@@ -427,5 +428,43 @@ describe('the trail itself', () => {
     const aIds = new Set(rows.map((row) => row.id));
     expect(res.json().data.some((e: { id: string }) => aIds.has(e.id))).toBe(false);
     expect(organizations.size).toBeLessThanOrEqual(1);
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('a write caught in a deadlock', () => {
+  it('runs again, whole, from a fresh unit of work, and both writes commit', async () => {
+    const tenant = await createTenant(t.app);
+    const ctx = tenantContext(tenant, 'admin', 'deadlock-retry');
+    const take = (work: Work, name: string) => work.repo(CountersRepository).take(name, 1);
+    await t.app.uow.write(ctx, async (work) => {
+      await take(work, 'deadlock-x');
+      await take(work, 'deadlock-y');
+      work.audit({ action: 'test.deadlock', resourceType: 'test' });
+    });
+    // Each write locks one counter, waits until the other has locked the other one, then wants it.
+    let arrived = 0;
+    let bothHold!: () => void;
+    const barrier = new Promise<void>((resolve) => (bothHold = resolve));
+    const runs = { forward: 0, backward: 0 };
+    const write = (run: keyof typeof runs, first: string, second: string) =>
+      t.app.uow.write(ctx, async (work) => {
+        runs[run]++;
+        await take(work, first);
+        if (runs[run] === 1) {
+          if (++arrived === 2) bothHold();
+          await barrier;
+        }
+        await take(work, second);
+        work.audit({ action: 'test.deadlock', resourceType: 'test' });
+      });
+    await Promise.all([write('forward', 'deadlock-x', 'deadlock-y'), write('backward', 'deadlock-y', 'deadlock-x')]);
+    // PostgreSQL ended one of them (40P01); it ran again and committed after the other.
+    expect(runs.forward + runs.backward).toBe(3);
+    const counters = await t.app.uow.write(ctx, async (work) => {
+      work.audit({ action: 'test.deadlock', resourceType: 'test' });
+      return [await take(work, 'deadlock-x'), await take(work, 'deadlock-y')];
+    });
+    expect(counters).toEqual([4, 4]);
+    expect(await eventsOf(tenant.organizationId, 'test.deadlock')).toHaveLength(4);
   });
 });

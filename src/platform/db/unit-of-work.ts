@@ -21,6 +21,7 @@ import type { Clock } from '../clock.js';
 import type { JobInput, SendOptions, TenantJobName } from '../jobs/job-map.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
+import { databaseError } from '../http/errors.js';
 import type { RequestContext } from '../tenancy/context.js';
 import { CountersRepository } from './counters.js';
 import type { Db, Executor } from './database.js';
@@ -220,6 +221,26 @@ export class Work {
   }
 }
 
+/**
+ * PostgreSQL ends a transaction caught in a deadlock (40P01), or one that would break serializability
+ * (40001), and expects it to be tried again: concurrent inserts checked against the same exclusion
+ * constraint (two bookings of one slot) can deadlock on each other's index entries. The whole
+ * transaction runs again, from a fresh unit of work, at most twice more.
+ */
+const RETRIED_SQLSTATES = new Set(['40P01', '40001']);
+const TRANSACTION_ATTEMPTS = 3;
+
+async function retryingConflicts<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      const { code } = databaseError(error);
+      if (attempt >= TRANSACTION_ATTEMPTS || code === undefined || !RETRIED_SQLSTATES.has(code)) throw error;
+    }
+  }
+}
+
 export class UnitOfWork {
   private readonly current = new AsyncLocalStorage<Work>();
   private jobs: JobQueue | null = null;
@@ -246,23 +267,25 @@ export class UnitOfWork {
       return this.joined(outer, inner, operation);
     }
     let work: Work | undefined;
-    const result = await this.db.transaction(async (tx) => {
-      work = new Work(tx, acting(ctx), this.now, true);
-      work.jobs = this.jobs;
-      const value = await this.current.run(work, async () => {
-        const result = await operation(work!);
-        // An action may add another (what it writes may gather more): run until none is left.
-        for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
-          await action();
-        }
-        return result;
-      });
-      if (work.events.length === 0)
-        throw new Error('a write must record an audit event (work.audit) before it commits');
-      await this.auditLog.append(tx, work.events);
-      await this.outbox.insert(tx, work.messages);
-      return value;
-    });
+    const result = await retryingConflicts(() =>
+      this.db.transaction(async (tx) => {
+        work = new Work(tx, acting(ctx), this.now, true);
+        work.jobs = this.jobs;
+        const value = await this.current.run(work, async () => {
+          const result = await operation(work!);
+          // An action may add another (what it writes may gather more): run until none is left.
+          for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
+            await action();
+          }
+          return result;
+        });
+        if (work.events.length === 0)
+          throw new Error('a write must record an audit event (work.audit) before it commits');
+        await this.auditLog.append(tx, work.events);
+        await this.outbox.insert(tx, work.messages);
+        return value;
+      }),
+    );
     // The write's audit events are durable (pending) with its change; linked into their chain now.
     await this.auditLog
       .link()
