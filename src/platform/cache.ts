@@ -22,7 +22,7 @@ const GENERATION_BUCKETS = 4096;
 
 /** This process's memory layer, once bentocache has made it: cleared when the bus may have missed deletes. */
 interface MemoryLayer {
-  clear?: () => unknown;
+  clear?: () => void;
 }
 
 function createBento(
@@ -120,7 +120,7 @@ export class Cache {
     private readonly bento: Bento,
     private readonly log: FastifyBaseLogger,
     private readonly bus: BusObserver | null,
-    private readonly memory: MemoryLayer = {},
+    private readonly memory: MemoryLayer,
   ) {
     if (bus) {
       bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
@@ -313,7 +313,7 @@ export class Cache {
    */
   private deletesMissed(): void {
     this.clears++;
-    void Promise.resolve(this.memory.clear?.()).catch(() => {});
+    this.memory.clear?.();
     this.log.warn('the cache bus reconnected: memory copies dropped, as invalidations may have been missed');
   }
 

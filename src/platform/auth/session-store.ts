@@ -43,8 +43,8 @@ export class SessionStore {
   /**
    * Better Auth's reading of a cached session (JSON, dates, its field filters) was about a quarter of
    * what a warm bearer request cost; it depends on the cached text alone, so it is kept and reused for
-   * as long as the cache holds the very same text. The cache stays the authority: a sign-out or revocation deletes
-   * the text, an update changes it, and either way the next lookup reads it again.
+   * as long as the cache holds the very same text. The cache stays the authority: a sign-out or
+   * revocation deletes the text, an update changes it, and either way the next lookup reads it again.
    */
   private readonly parsed = new Map<string, { text: string; found: unknown }>();
 

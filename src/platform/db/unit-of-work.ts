@@ -18,10 +18,10 @@ import type { AuditEvent, AuditOutcome, ActorType } from '../audit/audit-event.j
 import { boundedUserAgent } from '../audit/audit-event.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
+import { databaseError } from '../http/errors.js';
 import type { JobInput, SendOptions, TenantJobName } from '../jobs/job-map.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
-import { databaseError } from '../http/errors.js';
 import type { RequestContext } from '../tenancy/context.js';
 import { CountersRepository } from './counters.js';
 import type { Db, Executor } from './database.js';
