@@ -14,12 +14,14 @@
  * production settings; `--profile DIR` writes its V8 CPU profile there when it stops), the load
  * generator another one (wrk -t1 when installed, autocannon otherwise). Each scenario gets a warm-up,
  * then is measured; the table gives req/s, p50, p99, errors, the ratio to its ceiling, the server's
- * peak RSS and the CPU used by the server and by the generator. Results go to bench/results/.
+ * peak RSS, the CPU used by the server and by the generator, and the CPU time each request cost the
+ * server and PostgreSQL (when it runs on this machine: the budget the two share on its cores).
+ * Results go to bench/results/.
  * PGlite by default; PostgreSQL with DATABASE_URL, plus Redis with REDIS_URL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,8 +155,41 @@ function rssMiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+function statCpuMs(stat: string): number {
+  const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+/**
+ * CPU time (ms) of each PostgreSQL process on this machine, by pid: its backends (the connections of
+ * the servers under test) and its background writers. Empty when none is visible: PGlite runs inside
+ * the server, and a remote PostgreSQL is not measured.
+ */
+function postgresCpu(): Map<string, number> {
+  const byPid = new Map<string, number>();
+  if (mode === 'pglite') return byPid;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.includes(' (postgres) ')) byPid.set(entry, statCpuMs(stat));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return byPid;
+}
+
+/**
+ * The PostgreSQL CPU (ms) spent between two readings. A backend that ended meanwhile is left out (a
+ * pool closes connections that were idle for a while; what they did before counts for no one), one
+ * that started is counted whole.
+ */
+function postgresCpuSince(before: Map<string, number>): number {
+  let spent = 0;
+  for (const [pid, ms] of postgresCpu()) spent += ms - (before.get(pid) ?? 0);
+  return spent;
 }
 
 async function prepareData(ids: { id: string; family: string }[]): Promise<LoadData> {
@@ -221,6 +256,9 @@ interface Row {
   peakRssMiB: number;
   serverCpuPercent: number;
   generatorCpuPercent: number;
+  /** CPU time per request (µs) of the server process, and of PostgreSQL (null when not measurable). */
+  serverCpuUs: number;
+  databaseCpuUs: number | null;
   requests: number;
   note?: string;
 }
@@ -230,7 +268,7 @@ async function measure(
   scenario: BenchScenario,
   data: LoadData,
   offsets: Map<BenchScenario, number>,
-): Promise<{ result: LoadResult; peak: number; serverCpu: number }> {
+): Promise<Sample> {
   const run = generator === 'wrk' ? runWrk : runAutocannon;
   const pid = server.child.pid!;
   const base = { url: server.url, scenario, connections: CONNECTIONS, data };
@@ -240,16 +278,28 @@ async function measure(
   let peak = rssMiB(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
   const cpuBefore = cpuMs(pid);
+  const databaseBefore = postgresCpu();
   const result = await run({ ...base, seconds: SECONDS, offset: offsets.get(scenario)! });
   clearInterval(sampler);
   const serverCpu = cpuMs(pid) - cpuBefore;
+  const databaseCpu = postgresCpuSince(databaseBefore);
   offsets.set(scenario, offsets.get(scenario)! + result.requests + CONNECTIONS);
-  return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu };
+  return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu, databaseCpu };
 }
 
-function summarize(scenario: BenchScenario, samples: { result: LoadResult; peak: number; serverCpu: number }[]) {
+interface Sample {
+  result: LoadResult;
+  peak: number;
+  /** CPU time (ms) of the server process and of PostgreSQL during the measured run. */
+  serverCpu: number;
+  databaseCpu: number;
+}
+
+function summarize(scenario: BenchScenario, samples: Sample[]) {
   const mean = (f: (s: (typeof samples)[number]) => number) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
   const seconds = samples.reduce((a, s) => a + s.result.seconds, 0);
+  const total = (f: (s: Sample) => number) => samples.reduce((a, s) => a + f(s), 0);
+  const requests = total((s) => s.result.requests) || 1;
   return {
     name: NAMES[scenario],
     scenario,
@@ -261,6 +311,9 @@ function summarize(scenario: BenchScenario, samples: { result: LoadResult; peak:
     peakRssMiB: Math.max(...samples.map((s) => s.peak)),
     serverCpuPercent: (samples.reduce((a, s) => a + s.serverCpu, 0) / (seconds * 1000)) * 100,
     generatorCpuPercent: (samples.reduce((a, s) => a + s.result.generatorCpuMs, 0) / (seconds * 1000)) * 100,
+    serverCpuUs: (total((s) => s.serverCpu) * 1000) / requests,
+    // Only where this machine runs the database and the scenario used it (the bare hello does not).
+    databaseCpuUs: mode === 'pglite' || scenario === 'hello' ? null : (total((s) => s.databaseCpu) * 1000) / requests,
   };
 }
 
@@ -319,7 +372,7 @@ async function main() {
   );
 
   const offsets = new Map<BenchScenario, number>();
-  const samples = new Map<BenchScenario, { result: LoadResult; peak: number; serverCpu: number }[]>();
+  const samples = new Map<BenchScenario, Sample[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const scenario of scenarios) {
       const server = scenario === 'hello' ? started.hello! : scenario === 'pk' ? started.pk! : started.wardline!;
@@ -354,13 +407,17 @@ async function main() {
   });
 
   log(`\n${mode}: ${generator}, ${CONNECTIONS} connections, ${ROUNDS} x ${SECONDS} s (p99: the worst round)\n`);
-  log('| scenario | req/s | p50 ms | p99 ms | errors | ratio | of | peak RSS MiB | server CPU | generator CPU |');
-  log('|---|--:|--:|--:|--:|--:|---|--:|--:|--:|');
+  log(
+    '| scenario | req/s | p50 ms | p99 ms | errors | ratio | of | peak RSS MiB | server CPU | generator CPU | ' +
+      'server CPU µs/req | PostgreSQL CPU µs/req |',
+  );
+  log('|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     log(
       `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ` +
         `${r.ratio === null ? '' : r.ratio.toFixed(2)} | ${r.ceiling ?? ''} | ${fmt(r.peakRssMiB)} | ` +
-        `${fmt(r.serverCpuPercent)} % | ${fmt(r.generatorCpuPercent)} % |`,
+        `${fmt(r.serverCpuPercent)} % | ${fmt(r.generatorCpuPercent)} % | ${fmt(r.serverCpuUs)} | ` +
+        `${r.databaseCpuUs === null ? '' : fmt(r.databaseCpuUs)} |`,
     );
   }
   for (const r of rows) if (r.note) log(`${r.name}: ${r.note}`);
@@ -395,6 +452,8 @@ async function main() {
       peakRssMiB: Math.round(r.peakRssMiB),
       serverCpuPercent: Math.round(r.serverCpuPercent),
       generatorCpuPercent: Math.round(r.generatorCpuPercent),
+      serverCpuUsPerRequest: Math.round(r.serverCpuUs),
+      databaseCpuUsPerRequest: r.databaseCpuUs === null ? null : Math.round(r.databaseCpuUs),
       ...(r.note ? { note: r.note } : {}),
     })),
   };
