@@ -2,6 +2,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seedDemoAlerts } from '../src/demo/demo-alerts.js';
 import { DEMO_ORGANIZATION, DEMO_ROOT_EMAIL, seedDemoTenant } from '../src/demo/demo-tenant.js';
+import { patients } from '../src/modules/patients/patients.schema.js';
 import { members, organizations, users } from '../src/platform/auth/auth.schema.js';
 import { as, buildTestApp, PASSWORD, signIn, type TestApp } from './helpers/test-app.js';
 
@@ -61,6 +62,26 @@ describe('demo tenant', () => {
     expect(left.map((u) => u.email)).toEqual(['nurse@demo.test']);
     const orgs = await t.database.db.select().from(organizations).where(eq(organizations.slug, DEMO_ORGANIZATION.slug));
     expect(orgs).toEqual([]);
+  });
+
+  it('gives the same patients whenever in the day it runs', async () => {
+    t = undefined; // each app is closed here
+    const born = async (now: Date) => {
+      const app = await buildTestApp();
+      try {
+        const demo = await seedDemoTenant(app.app.auth, app.database.db, PASSWORD, now);
+        return await app.database.db
+          .select({ mrn: patients.mrn, family: patients.familyName, born: patients.birthDate })
+          .from(patients)
+          .where(eq(patients.organizationId, demo.organizationId))
+          .orderBy(patients.mrn);
+      } finally {
+        await app.close();
+      }
+    };
+    const morning = await born(new Date('2026-03-10T00:00:05Z'));
+    expect(morning.length).toBeGreaterThan(0);
+    expect(await born(new Date('2026-03-10T23:59:55Z'))).toEqual(morning);
   });
 
   it('refuses a password Better Auth would never accept at sign-in', async () => {

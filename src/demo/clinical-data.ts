@@ -71,6 +71,9 @@ async function insertAll<T>(rows: T[], insert: (chunk: T[]) => Promise<unknown>)
 
 export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promise<ClinicalSummary> {
   const { organizationId: org, staff, now } = seed;
+  // Birth dates are drawn back from the start of the day, not from this instant: a seed gives the same
+  // people whenever in the day it runs (from the instant, a birth date near midnight moved a day).
+  const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const locales = [
     new Faker({ locale: [en, base] }),
     new Faker({ locale: [es, en, base] }),
@@ -180,7 +183,7 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
         familyName,
         searchGiven: foldForSearch(givenName),
         searchFamily: foldForSearch(familyName),
-        birthDate: faker.date.birthdate({ mode: 'age', min: 0, max: 95, refDate: now }).toISOString().slice(0, 10),
+        birthDate: faker.date.birthdate({ mode: 'age', min: 0, max: 95, refDate: today }).toISOString().slice(0, 10),
         sex,
         phone,
         phoneDigits: phoneDigits(phone),
