@@ -161,6 +161,16 @@ function statCpuMs(stat: string): number {
   const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+/** Whether DATABASE_URL is a PostgreSQL on this machine (loopback, or a Unix socket: no host). */
+const databaseIsLocal = (() => {
+  if (!process.env.DATABASE_URL) return false;
+  try {
+    return ['', 'localhost', '127.0.0.1', '[::1]'].includes(new URL(process.env.DATABASE_URL).hostname);
+  } catch {
+    return false;
+  }
+})();
+
 /**
  * CPU time (ms) of each PostgreSQL process on this machine, by pid: its backends (the connections of
  * the servers under test) and its background writers. Empty when none is visible: PGlite runs inside
@@ -168,7 +178,7 @@ function statCpuMs(stat: string): number {
  */
 function postgresCpu(): Map<string, number> {
   const byPid = new Map<string, number>();
-  if (mode === 'pglite') return byPid;
+  if (!databaseIsLocal) return byPid;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -282,7 +292,8 @@ async function measure(
   const result = await run({ ...base, seconds: SECONDS, offset: offsets.get(scenario)! });
   clearInterval(sampler);
   const serverCpu = cpuMs(pid) - cpuBefore;
-  const databaseCpu = postgresCpuSince(databaseBefore);
+  // None visible: PGlite, or a PostgreSQL on another machine.
+  const databaseCpu = databaseBefore.size === 0 ? null : postgresCpuSince(databaseBefore);
   offsets.set(scenario, offsets.get(scenario)! + result.requests + CONNECTIONS);
   return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu, databaseCpu };
 }
@@ -290,9 +301,9 @@ async function measure(
 interface Sample {
   result: LoadResult;
   peak: number;
-  /** CPU time (ms) of the server process and of PostgreSQL during the measured run. */
+  /** CPU time (ms) of the server process and of PostgreSQL (null: not on this machine) during the measured run. */
   serverCpu: number;
-  databaseCpu: number;
+  databaseCpu: number | null;
 }
 
 function summarize(scenario: BenchScenario, samples: Sample[]) {
@@ -313,7 +324,10 @@ function summarize(scenario: BenchScenario, samples: Sample[]) {
     generatorCpuPercent: (samples.reduce((a, s) => a + s.result.generatorCpuMs, 0) / (seconds * 1000)) * 100,
     serverCpuUs: (total((s) => s.serverCpu) * 1000) / requests,
     // Only where this machine runs the database and the scenario used it (the bare hello does not).
-    databaseCpuUs: mode === 'pglite' || scenario === 'hello' ? null : (total((s) => s.databaseCpu) * 1000) / requests,
+    databaseCpuUs:
+      scenario === 'hello' || samples.some((s) => s.databaseCpu === null)
+        ? null
+        : (total((s) => s.databaseCpu ?? 0) * 1000) / requests,
   };
 }
 
