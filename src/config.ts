@@ -70,6 +70,15 @@ export const envSchema = z.object({
     .union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an IP address or a host name' })
     .default('127.0.0.1')
     .describe('Interface to listen on (0.0.0.0 for all).'),
+  LISTEN_BACKLOG: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(4096)
+    .describe(
+      "Connections the kernel may hold for the server to accept (capped by net.core.somaxconn). Node's 511 overflowed when 1,000 clients connected at once: the dropped handshakes were retried seconds later, and their first requests waited that long.",
+    ),
   PUBLIC_URL: z.url().optional().describe('Public base URL of the API; default http://HOST:PORT.'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

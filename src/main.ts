@@ -168,7 +168,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    await app.listen({ port: config.PORT, host: config.HOST });
+    await app.listen({ port: config.PORT, host: config.HOST, backlog: config.LISTEN_BACKLOG });
   } catch (error) {
     await app.close().catch(() => {});
     throw listenProblem(error, config) ?? error;
