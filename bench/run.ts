@@ -307,9 +307,9 @@ interface Sample {
 }
 
 function summarize(scenario: BenchScenario, samples: Sample[]) {
-  const mean = (f: (s: (typeof samples)[number]) => number) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
-  const seconds = samples.reduce((a, s) => a + s.result.seconds, 0);
   const total = (f: (s: Sample) => number) => samples.reduce((a, s) => a + f(s), 0);
+  const mean = (f: (s: Sample) => number) => total(f) / samples.length;
+  const seconds = total((s) => s.result.seconds);
   const requests = total((s) => s.result.requests) || 1;
   return {
     name: NAMES[scenario],
@@ -317,11 +317,11 @@ function summarize(scenario: BenchScenario, samples: Sample[]) {
     rps: mean((s) => s.result.rps),
     p50: mean((s) => s.result.p50),
     p99: Math.max(...samples.map((s) => s.result.p99)),
-    errors: samples.reduce((a, s) => a + s.result.errors, 0),
-    requests: samples.reduce((a, s) => a + s.result.requests, 0),
+    errors: total((s) => s.result.errors),
+    requests: total((s) => s.result.requests),
     peakRssMiB: Math.max(...samples.map((s) => s.peak)),
-    serverCpuPercent: (samples.reduce((a, s) => a + s.serverCpu, 0) / (seconds * 1000)) * 100,
-    generatorCpuPercent: (samples.reduce((a, s) => a + s.result.generatorCpuMs, 0) / (seconds * 1000)) * 100,
+    serverCpuPercent: (total((s) => s.serverCpu) / (seconds * 1000)) * 100,
+    generatorCpuPercent: (total((s) => s.result.generatorCpuMs) / (seconds * 1000)) * 100,
     serverCpuUs: (total((s) => s.serverCpu) * 1000) / requests,
     // Only where this machine runs the database and the scenario used it (the bare hello does not).
     databaseCpuUs:

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pruneAlertEvents } from '../src/modules/alerts/alert-news.repository.js';
 import { EscalationEngine } from '../src/modules/alerts/escalation-engine.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
@@ -66,15 +66,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => t?.close());
 
-/** Resolves once no job is queued or running (polled; fails after 15 s). */
-async function jobsIdle(): Promise<void> {
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
-    const { queues } = await t.app.jobs.stats();
-    if (Object.values(queues).every((q) => q.queued === 0 && q.active === 0)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('jobs still queued or running after 15 s');
-}
+/** Resolves once no job is queued or running (fails after 15 s). */
+const jobsIdle = () =>
+  vi.waitFor(
+    async () => {
+      const { queues } = await t.app.jobs.stats();
+      expect(Object.values(queues).every((q) => q.queued === 0 && q.active === 0)).toBe(true);
+    },
+    { timeout: 15_000, interval: 50 },
+  );
 
 describe('the escalation engine', () => {
   it('fires thirty due alerts in one transaction: each step once, in order on each timeline, events numbered without gaps', async () => {
