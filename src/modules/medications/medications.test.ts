@@ -161,7 +161,9 @@ describe('GET and PATCH /api/v1/medications/:id', () => {
     const events = await t.database.db
       .select({ action: auditEvents.action })
       .from(auditEvents)
-      .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, medication.id)));
+      .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, medication.id)))
+      // In the order they joined the chain (a table scan keeps none).
+      .orderBy(auditEvents.seq);
     expect(events.map((e) => e.action)).toEqual([
       'medications.create',
       'medications.update',

@@ -85,7 +85,9 @@ describe('pharmacy locations', () => {
     const events = await t.database.db
       .select({ action: auditEvents.action })
       .from(auditEvents)
-      .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, id)));
+      .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, id)))
+      // In the order they joined the chain (a table scan keeps none).
+      .orderBy(auditEvents.seq);
     expect(events.map((e) => e.action)).toEqual([
       'pharmacy-locations.create',
       'pharmacy-locations.deactivate',
