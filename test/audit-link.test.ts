@@ -62,6 +62,7 @@ describe("a write's audit events", () => {
       resourceType: 'test',
       resourceId: 'x',
       patientId: null,
+      patientIds: null,
       outcome: 'success' as const,
       ip: null,
       userAgent: null,

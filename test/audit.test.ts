@@ -351,7 +351,7 @@ describe('the trail itself', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.body.trim().split('\n');
     expect(lines[0]).toBe(
-      'id,seq,occurredAt,actorType,actorId,actorRole,action,resourceType,resourceId,patientId,outcome,ip,userAgent,requestId',
+      'id,seq,occurredAt,actorType,actorId,actorRole,action,resourceType,resourceId,patientId,patientIds,outcome,ip,userAgent,requestId',
     );
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(tenant.users.nurse.id);
@@ -396,6 +396,31 @@ describe('the trail itself', () => {
 
     const [target] = await eventsOf(tenant.organizationId, 'users.role-change');
     await behindTheAppsBack(sql`update audit_events set actor_id = 'someone-else' where id = ${target!.id}`);
+    const tampered = await admin({ method: 'GET', url: '/api/v1/audit-events/verify' });
+    expect(tampered.json().broken).toEqual({ seq: target!.seq, problem: 'altered', eventId: target!.id });
+  });
+
+  it("covers a list's patients: one taken out of its event breaks the chain there", async () => {
+    const tenant = await createTenant(t.app);
+    const operator = as(t.app, tenant.users.operator.token);
+    for (const givenName of ['Ada', 'Ben', 'Cy']) {
+      const made = await operator({
+        method: 'POST',
+        url: '/api/v1/patients',
+        payload: { givenName, familyName: 'Chainer', birthDate: '1970-01-01', sex: 'unknown' },
+      });
+      expect(made.statusCode, made.body).toBe(201);
+    }
+    const listed = await operator({ method: 'GET', url: '/api/v1/patients?q=chainer' });
+    expect(listed.json<{ data: unknown[] }>().data).toHaveLength(3);
+    const admin = as(t.app, tenant.users.admin.token);
+    const csv = await admin({ method: 'GET', url: '/api/v1/audit-events/export.csv?action=patients.list' });
+    const [target] = await eventsOf(tenant.organizationId, 'patients.list');
+    expect(target!.patientIds).toHaveLength(3);
+    expect(csv.body).toContain(`,${target!.patientIds!.join(' ')},`);
+    expect((await admin({ method: 'GET', url: '/api/v1/audit-events/verify' })).json().broken).toBeNull();
+
+    await behindTheAppsBack(sql`update audit_events set patient_ids = patient_ids[2:] where id = ${target!.id}`);
     const tampered = await admin({ method: 'GET', url: '/api/v1/audit-events/verify' });
     expect(tampered.json().broken).toEqual({ seq: target!.seq, problem: 'altered', eventId: target!.id });
   });

@@ -366,6 +366,7 @@ export async function seedClinicalData(tx: Executor, seed: ClinicalSeed): Promis
       resourceType: 'organization',
       resourceId: org,
       patientId: null,
+      patientIds: null,
       outcome: 'success',
       ip: null,
       userAgent: null,

@@ -30,6 +30,7 @@ export function requestEvent(
     resourceType: 'route',
     resourceId: `${request.method} ${request.routeOptions.url ?? '(no route)'}`,
     patientId: null,
+    patientIds: null,
     ip: request.ip ?? null,
     userAgent: boundedUserAgent(request.headers['user-agent']),
     requestId: request.id,

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import { listedPatients, type UnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
@@ -199,11 +199,13 @@ export class EncountersService {
         .repo(EncountersRepository)
         .list({ patientId: query.patientId, status: query.status }, query.limit, decodeCursor(query.cursor));
       const page = toPage(rows, query.limit, (row) => ({ sort: row.createdAt.toISOString(), id: row.id }), toEncounter);
-      // One event per patient whose encounters the caller saw: the trail answers "who saw this patient's records".
+      // Every patient whose encounters the caller saw: the trail answers "who saw this patient's records".
       // An empty page is a read too (of the patient filtered on, if any).
-      const patients = new Set<string | null>(page.data.map((encounter) => encounter.patientId));
-      if (patients.size === 0) patients.add(query.patientId ?? null);
-      for (const patientId of patients) work.audit({ action: 'encounters.list', resourceType: 'encounter', patientId });
+      work.audit({
+        action: 'encounters.list',
+        resourceType: 'encounter',
+        ...listedPatients(page.data, query.patientId),
+      });
       return page;
     });
   }

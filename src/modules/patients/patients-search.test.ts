@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
@@ -104,19 +104,40 @@ describe('GET /api/v1/patients: search', () => {
     expect(control.statusCode).toBe(400);
   });
 
-  it('records one read per patient listed, plus the search itself', async () => {
+  it('records the search as one event naming every patient listed, found again from each patient', async () => {
     const page = await search('q=jose', a, 'doctor');
+    expect(page.data.length).toBeGreaterThan(1);
     const events = await t.database.db
-      .select({ resourceType: auditEvents.resourceType, patientId: auditEvents.patientId })
+      .select({
+        id: auditEvents.id,
+        resourceType: auditEvents.resourceType,
+        patientId: auditEvents.patientId,
+        patientIds: auditEvents.patientIds,
+      })
       .from(auditEvents)
       .where(and(eq(auditEvents.actorId, a.users.doctor.id), eq(auditEvents.action, 'patients.list')));
-    expect(events.filter((e) => e.resourceType === 'patient-list')).toHaveLength(1);
-    expect(
-      events
-        .filter((e) => e.resourceType === 'patient')
-        .map((e) => e.patientId)
-        .sort(),
-    ).toEqual(page.data.map((p) => p.id).sort());
+    expect(events).toEqual([
+      { id: expect.any(String), resourceType: 'patient-list', patientId: null, patientIds: page.data.map((p) => p.id) },
+    ]);
+    // Each patient's access log shows the search, as the trail's own filter by patient does.
+    const admin = as(t.app, a.users.admin.token);
+    for (const patient of page.data) {
+      const log = await admin({ method: 'GET', url: `/api/v1/patients/${patient.id}/access-log?limit=100` });
+      expect(log.statusCode, log.body).toBe(200);
+      expect(log.json<{ data: { id: string }[] }>().data.map((e) => e.id)).toContain(events[0]!.id);
+      const trail = await admin({ method: 'GET', url: `/api/v1/audit-events?patientId=${patient.id}&limit=100` });
+      expect(trail.json<{ data: { id: string }[] }>().data.map((e) => e.id)).toContain(events[0]!.id);
+    }
+    // A search that found one patient names it as the event's patient.
+    const one = await search('q=josep', a, 'doctor');
+    expect(one.data).toHaveLength(1);
+    const [single] = await t.database.db
+      .select({ patientId: auditEvents.patientId, patientIds: auditEvents.patientIds })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.actorId, a.users.doctor.id), eq(auditEvents.action, 'patients.list')))
+      .orderBy(desc(auditEvents.seq))
+      .limit(1);
+    expect(single).toEqual({ patientId: one.data[0]!.id, patientIds: null });
   });
 });
 

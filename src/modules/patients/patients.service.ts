@@ -194,8 +194,8 @@ export class PatientsService {
   }
 
   /**
-   * A page of patients sorted by (family, given, id). Audited as one `patients.list` event for the
-   * search itself (resourceType `patient-list`) plus one per patient returned, with its patientId.
+   * A page of patients sorted by (family, given, id). Audited as one `patients.list` event
+   * (resourceType `patient-list`) with every patient returned in its patientIds.
    */
   list(ctx: TenantContext, query: PatientListQuery) {
     return this.uow.read(ctx, async (work) => {
@@ -208,8 +208,7 @@ export class PatientsService {
           decodeNameCursor(query.cursor),
         );
       const page = toNamePage(rows, query.limit, toPatient);
-      work.audit({ action: 'patients.list', resourceType: 'patient-list' });
-      for (const patient of page.data) auditRead(work, 'patients.list', patient.id);
+      work.audit({ action: 'patients.list', resourceType: 'patient-list', patientIds: page.data.map((p) => p.id) });
       return page;
     });
   }

@@ -285,9 +285,9 @@ export class PharmacyService {
         decodeCursor(query.cursor),
       );
       const page = toPage(rows, query.limit, position, (row) => row);
-      const patients = new Set(page.data.flatMap((row) => (clinical && row.patientId ? [row.patientId] : [])));
-      for (const patientId of patients)
-        work.audit({ action: 'stock-movements.list', resourceType: 'stock-movement', patientId });
+      const patients = page.data.flatMap((row) => (clinical && row.patientId ? [row.patientId] : []));
+      if (patients.length > 0)
+        work.audit({ action: 'stock-movements.list', resourceType: 'stock-movement', patientIds: patients });
       return { data: page.data.map((row) => toMovement(row, clinical)), nextCursor: page.nextCursor };
     });
   }

@@ -1,5 +1,5 @@
 import type { Clock } from '../../platform/clock.js';
-import type { UnitOfWork } from '../../platform/db/unit-of-work.js';
+import { listedPatients, type UnitOfWork } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
 import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
@@ -204,11 +204,12 @@ export class PrescriptionsService {
         (row) => ({ sort: row.createdAt.toISOString(), id: row.id }),
         (row) => row,
       );
-      // One event per patient whose prescriptions the caller saw; an empty page reads the patient filtered on.
-      const patients = new Set<string | null>(page.data.map((row) => row.patientId));
-      if (patients.size === 0) patients.add(query.patientId ?? null);
-      for (const patientId of patients)
-        work.audit({ action: 'prescriptions.list', resourceType: 'prescription', patientId });
+      // Every patient whose prescriptions the caller saw; an empty page reads the patient filtered on.
+      work.audit({
+        action: 'prescriptions.list',
+        resourceType: 'prescription',
+        ...listedPatients(page.data, query.patientId),
+      });
       return page;
     });
     const states = await this.deps.priorAuthorizations(

@@ -19,7 +19,10 @@ export interface AuditEvent {
   action: string;
   resourceType: string | null;
   resourceId: string | null;
+  /** The one patient the event is about. */
   patientId: string | null;
+  /** Every patient the event disclosed when there were several (a page of a list); null otherwise. */
+  patientIds: readonly string[] | null;
   outcome: AuditOutcome;
   ip: string | null;
   userAgent: string | null;
@@ -37,10 +40,12 @@ export function boundedUserAgent(value: string | undefined): string | null {
 /**
  * The canonical serialization the chain covers: a JSON array of every field in a fixed order, the
  * time as ISO 8601 to the millisecond (what the column keeps). The writer and the verifier both use it.
+ * `v1` for an event without `patientIds` (so every event written before that column keeps its digest);
+ * `v2` is the same array with `patientIds` last.
  */
 export function canonicalEvent(event: AuditEvent): string {
-  return JSON.stringify([
-    'v1',
+  const fields = [
+    event.patientIds === null ? 'v1' : 'v2',
     event.organizationId,
     event.occurredAt.toISOString(),
     event.actorType,
@@ -54,7 +59,8 @@ export function canonicalEvent(event: AuditEvent): string {
     event.ip,
     event.userAgent,
     event.requestId,
-  ]);
+  ];
+  return JSON.stringify(event.patientIds === null ? fields : [...fields, event.patientIds]);
 }
 
 export function digestOf(event: AuditEvent): string {
@@ -81,6 +87,7 @@ export function appendRecord(event: AuditEvent) {
     resource_type: event.resourceType,
     resource_id: event.resourceId,
     patient_id: event.patientId,
+    patient_ids: event.patientIds,
     outcome: event.outcome,
     ip: event.ip,
     user_agent: event.userAgent,

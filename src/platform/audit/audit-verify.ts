@@ -41,6 +41,7 @@ function eventOf(row: Row): AuditEvent {
     resourceType: row.resourceType,
     resourceId: row.resourceId,
     patientId: row.patientId,
+    patientIds: row.patientIds,
     outcome: row.outcome as AuditOutcome,
     ip: row.ip,
     userAgent: row.userAgent,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, lt, lte, or, type SQL } from 'drizzle-orm';
+import { and, arrayContains, asc, desc, eq, gt, gte, lt, lte, or, type SQL } from 'drizzle-orm';
 import { TenantRepository } from '../db/tenant-repository.js';
 import type { Cursor } from '../http/pagination.js';
 import { auditEvents } from './audit.schema.js';
@@ -25,6 +25,7 @@ export const auditColumns = {
   resourceType: auditEvents.resourceType,
   resourceId: auditEvents.resourceId,
   patientId: auditEvents.patientId,
+  patientIds: auditEvents.patientIds,
   outcome: auditEvents.outcome,
   ip: auditEvents.ip,
   userAgent: auditEvents.userAgent,
@@ -47,7 +48,10 @@ export class AuditRepository extends TenantRepository {
       filter.action === undefined ? undefined : eq(e.action, filter.action),
       filter.resourceType === undefined ? undefined : eq(e.resourceType, filter.resourceType),
       filter.resourceId === undefined ? undefined : eq(e.resourceId, filter.resourceId),
-      filter.patientId === undefined ? undefined : eq(e.patientId, filter.patientId),
+      // The patient's own events, and the lists that showed it.
+      filter.patientId === undefined
+        ? undefined
+        : or(eq(e.patientId, filter.patientId), arrayContains(e.patientIds, [filter.patientId])),
       filter.outcome === undefined ? undefined : eq(e.outcome, filter.outcome),
       filter.from === undefined ? undefined : gte(e.occurredAt, filter.from),
       filter.to === undefined ? undefined : lte(e.occurredAt, filter.to),

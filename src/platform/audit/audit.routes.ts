@@ -25,7 +25,9 @@ const Filter = z
     action: z.string().max(100).optional().describe('For example patient.read, users.role-change, auth.sign-in.'),
     resourceType: z.string().max(100).optional(),
     resourceId: z.string().max(200).optional(),
-    patientId: RecordId.optional(),
+    patientId: RecordId.optional().describe(
+      'Events about this patient, and the lists that showed it (the patient is then one of patientIds).',
+    ),
     outcome: z.enum(AUDIT_OUTCOMES).optional(),
     from: Timestamp.optional().describe('ISO 8601; events at or after.'),
     to: Timestamp.optional().describe('ISO 8601; events at or before.'),
@@ -43,7 +45,11 @@ const AuditEventItem = z
     action: z.string(),
     resourceType: z.string().nullable(),
     resourceId: z.string().nullable(),
-    patientId: z.string().nullable(),
+    patientId: z.string().nullable().describe('The one patient the event is about.'),
+    patientIds: z
+      .array(z.string())
+      .nullable()
+      .describe('Every patient a list disclosed (one event for the page); null for other events.'),
     outcome: z.string(),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
@@ -104,7 +110,11 @@ export const auditRoutes = fp(
         const csv = stringify({
           header: true,
           columns: CSV_COLUMNS,
-          cast: { date: (value) => value.toISOString() },
+          // patientIds (a list's patients) as one cell, separated by spaces.
+          cast: {
+            date: (value) => value.toISOString(),
+            object: (value) => (Array.isArray(value) ? value.join(' ') : JSON.stringify(value)),
+          },
           // A user agent is the client's text: "=HYPERLINK(...)" must not become a formula in a spreadsheet.
           escape_formulas: true,
         });

@@ -22,7 +22,13 @@ export const auditEvents = pgTable(
     action: text('action').notNull(),
     resourceType: text('resource_type'),
     resourceId: text('resource_id'),
+    /** The one patient the event is about (a read, a change). */
     patientId: text('patient_id'),
+    /**
+     * Every patient an event disclosed when there were several (a page of a list): one event for the
+     * request, as a FHIR AuditEvent has several entities, not one row per patient shown. Null otherwise.
+     */
+    patientIds: text('patient_ids').array(),
     outcome: text('outcome').notNull(),
     ip: text('ip'),
     userAgent: text('user_agent'),
@@ -39,6 +45,8 @@ export const auditEvents = pgTable(
     index('audit_events_organization_patient_idx').on(t.organizationId, t.patientId, t.occurredAt),
     index('audit_events_organization_actor_idx').on(t.organizationId, t.actorId, t.occurredAt),
     index('audit_events_organization_resource_idx').on(t.organizationId, t.resourceType, t.resourceId),
+    // Who saw a patient in a list: `patient_ids @> array[id]`. Patient ids are unique across organizations.
+    index('audit_events_patient_ids_idx').using('gin', t.patientIds),
   ],
 );
 

@@ -19,6 +19,7 @@ export function callerSecurityEvents(
     actorId: ctx.apiKeyId ?? ctx.user.id,
     actorRole: membership?.role ?? null,
     patientId: null,
+    patientIds: null,
     outcome: 'success',
     ip: ctx.client.ip,
     userAgent: boundedUserAgent(ctx.client.userAgent ?? undefined),

@@ -69,7 +69,24 @@ export interface AuditEntry {
   resourceType: string;
   resourceId?: string | null;
   patientId?: string | null;
+  /**
+   * The patients a read disclosed (the rows of a list page, repeats allowed): one event for the
+   * request carries them all, rather than one event per patient. Recorded as `patientId` when there
+   * is only one.
+   */
+  patientIds?: readonly string[];
   outcome?: AuditOutcome;
+}
+
+/**
+ * Who a page of a list showed, for `work.audit`: the rows' patients; for an empty page, the patient it
+ * was filtered on (an empty answer about a patient is still a read of their record).
+ */
+export function listedPatients(
+  rows: readonly { patientId: string }[],
+  filteredOn: string | undefined,
+): Pick<AuditEntry, 'patientId' | 'patientIds'> {
+  return rows.length > 0 ? { patientIds: rows.map((row) => row.patientId) } : { patientId: filteredOn ?? null };
 }
 
 /** What the unit of work needs of the cache (platform/cache.ts): an organization's entries of a namespace. */
@@ -134,6 +151,7 @@ export class Work {
 
   audit(entry: AuditEntry): void {
     const { ctx } = this;
+    const shown = entry.patientIds ? [...new Set(entry.patientIds)] : [];
     this.events.push({
       organizationId: ctx.organizationId,
       occurredAt: this.now(),
@@ -143,7 +161,8 @@ export class Work {
       action: entry.action,
       resourceType: entry.resourceType,
       resourceId: entry.resourceId ?? null,
-      patientId: entry.patientId ?? null,
+      patientId: entry.patientId ?? (shown.length === 1 ? shown[0]! : null),
+      patientIds: shown.length > 1 ? shown : null,
       outcome: entry.outcome ?? 'success',
       ip: ctx.client.ip,
       userAgent: ctx.client.userAgent,

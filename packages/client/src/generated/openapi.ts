@@ -374,6 +374,7 @@ export interface paths {
           action?: string;
           resourceType?: string;
           resourceId?: string;
+          /** @description Events about this patient, and the lists that showed it (the patient is then one of patientIds). */
           patientId?: string;
           outcome?: 'success' | 'denied' | 'failed';
           /** @description ISO 8601; events at or after. */
@@ -465,6 +466,7 @@ export interface paths {
           action?: string;
           resourceType?: string;
           resourceId?: string;
+          /** @description Events about this patient, and the lists that showed it (the patient is then one of patientIds). */
           patientId?: string;
           outcome?: 'success' | 'denied' | 'failed';
           /** @description ISO 8601; events at or after. */
@@ -19123,7 +19125,10 @@ export interface components {
       action: string;
       resourceType: string | null;
       resourceId: string | null;
+      /** @description The one patient the event is about. */
       patientId: string | null;
+      /** @description Every patient a list disclosed (one event for the page); null for other events. */
+      patientIds: string[] | null;
       outcome: string;
       ip: string | null;
       userAgent: string | null;
@@ -20870,7 +20875,10 @@ export interface components {
       action: string;
       resourceType: string | null;
       resourceId: string | null;
+      /** @description The one patient the event is about. */
       patientId: string | null;
+      /** @description Every patient a list disclosed (one event for the page); null for other events. */
+      patientIds: string[] | null;
       outcome: string;
       ip: string | null;
       userAgent: string | null;
