@@ -3,7 +3,7 @@
  * (with its parameters, as the app runs it) after ANALYZE, on PGlite and on PostgreSQL alike.
  */
 import { randomUUID } from 'node:crypto';
-import { type SQL, sql } from 'drizzle-orm';
+import { Placeholder, type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../../test/helpers/test-app.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
@@ -60,6 +60,36 @@ async function planOf(filter: PatientFilter, cursor?: NameCursor): Promise<strin
   return result.map((row) => row['QUERY PLAN']).join('\n');
 }
 
+/**
+ * The generic plan of the list query as a prepared statement (as the app runs a search of three
+ * letters or more): the statement is PREPAREd with its placeholders, and EXPLAINed with
+ * plan_cache_mode forcing the generic plan, which the server reaches after five executions.
+ */
+async function genericPlanOf(filter: PatientFilter): Promise<string> {
+  const values: Record<string, string | number> = {};
+  const query = repo.searchQuery(filter, 25, undefined, (name, value) => {
+    values[name] = value;
+    return sql.placeholder(name);
+  });
+  const { sql: text, params } = query.toSQL();
+  const literal = (param: unknown) => {
+    const value = param instanceof Placeholder ? values[param.name] : param;
+    return typeof value === 'number' ? String(value) : `'${String(value).replace(/'/g, "''")}'`;
+  };
+  return t.database.db.transaction(async (tx) => {
+    await tx.execute(sql`set local plan_cache_mode = force_generic_plan`);
+    await tx.execute(sql.raw(`prepare generic_probe as ${text}`));
+    try {
+      const result: unknown = await tx.execute(
+        sql.raw(`explain execute generic_probe(${params.map(literal).join(', ')})`),
+      );
+      return (result as { rows: Record<string, string>[] }).rows.map((row) => row['QUERY PLAN']).join('\n');
+    } finally {
+      await tx.execute(sql`deallocate generic_probe`);
+    }
+  });
+}
+
 function expectIndexes(plan: string, indexes: string[]) {
   expect(plan).not.toMatch(/Seq Scan on patients/);
   for (const index of indexes)
@@ -82,6 +112,16 @@ describe(`patient searches at ${PATIENTS.toLocaleString('en')} patients`, () => 
     expect(plan).not.toMatch(/Bitmap Heap Scan|Index Scan using patients_(family|given)_name_idx/);
     expect(plan.match(/Index Only Scan using patients_(family|given)_name_idx/g)?.length).toBe(2);
     expect(plan).toMatch(/Index Scan using patients_(organization_id_idx|pkey)/);
+  });
+
+  it('keeps both name ranges in the generic plan of a prepared search (three letters or more)', async () => {
+    for (const q of ['abc', 'abc def']) {
+      const plan = await genericPlanOf({ status: 'active', q });
+      expectIndexes(plan, ['patients_family_name_idx', 'patients_given_name_idx']);
+      // The range comes from the from/to parameters: a LIKE parameter alone would scan the whole organization.
+      expect(plan).toMatch(/Index Cond: .*search_family >= \$\d+.*search_family < \$\d+/);
+      expect(plan).toMatch(/Index Cond: .*search_given >= \$\d+.*search_given < \$\d+/);
+    }
   });
 
   it('finds "family given" prefixes through the name indexes', async () => {

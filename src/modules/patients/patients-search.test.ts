@@ -2,6 +2,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
+import { prefixEnd } from './patients.repository.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -77,6 +78,27 @@ describe('GET /api/v1/patients: search', () => {
     expect(names(await search(`q=${encodeURIComponent('50%')}`))).toEqual(['Pat 50% Smith']);
     expect(names(await search(`q=${encodeURIComponent('%')}`))).toEqual([]);
     expect(names(await search(`q=${encodeURIComponent('\\')}`))).toEqual([]);
+  });
+
+  it('answers a prepared search (three letters or more) and a planned one alike, whatever the words', async () => {
+    // One statement per shape: searches of one word share it, whatever the word; "jo" is planned each time.
+    expect(names(await search('q=jos'))).toEqual(['José García', 'JOSEFINA Lopez', 'Joséphine Martin']);
+    expect(names(await search('q=lop'))).toEqual(['JOSEFINA Lopez']);
+    expect(names(await search('q=jo'))).toEqual(['José García', 'JOSEFINA Lopez', 'Joséphine Martin']);
+    expect(names(await search('q=garcia jos'))).toEqual(['José García']);
+    expect(names(await search(`q=${encodeURIComponent('álv mar')}`))).toEqual(['Maria Jose Álvarez']);
+    const page = await search('q=jos&limit=1');
+    expect(names(page)).toEqual(['José García']);
+    expect(names(await search(`q=jos&limit=1&cursor=${page.nextCursor}`))).toEqual(['JOSEFINA Lopez']);
+  });
+
+  it('bounds a prefix by the least string after all that start with it', () => {
+    expect(prefixEnd('abc')).toBe('abd');
+    expect(prefixEnd('az')).toBe('a{');
+    expect(prefixEnd('garcia jo')).toBe('garcia jp');
+    expect(prefixEnd('a\u{10FFFF}')).toBe('b');
+    expect(prefixEnd('a\uD7FF')).toBe('a\uE000');
+    expect(prefixEnd('\u{10FFFF}')).toBeUndefined();
   });
 
   it('finds by MRN, by birth date and by phone digits, alone or together', async () => {

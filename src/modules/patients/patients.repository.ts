@@ -1,4 +1,4 @@
-import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
@@ -35,24 +35,64 @@ const given = sql`${patients.searchGiven} collate "C"`;
 
 /** Words of a search beyond this many are ignored (each split adds OR branches). */
 const MAX_WORDS = 4;
+/**
+ * Searches whose every word has at least this many letters run as prepared statements. One generic
+ * plan then serves every prefix, which is right when a prefix selects few rows; a shorter one ("a")
+ * can select a tenth of the table, and is planned for its own value, as the planner may then walk the
+ * family index rather than sort every given name that matches.
+ */
+const PREPARED_MIN_LETTERS = 3;
 
 /** `prefix` as a LIKE pattern that matches it literally at the start: % _ and \ escaped. */
 export function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-const startsWith = (column: SQL, prefix: string) => sql`${column} like ${likePrefix(prefix)}`;
+/**
+ * The least string greater than every string that starts with `prefix`, in code point order (the C
+ * collation's order for UTF-8): the prefix with its last character raised by one. Undefined when no
+ * such string exists (a prefix of only U+10FFFF).
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const chars = [...prefix];
+  while (chars.length > 0) {
+    let next = chars.pop()!.codePointAt(0)! + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000; // no text holds a lone surrogate
+    if (next <= 0x10ffff) return chars.join('') + String.fromCodePoint(next);
+  }
+  return undefined;
+}
+
+/** A value as the query takes it: itself (a bound parameter), or a placeholder of a prepared statement. */
+type Bind = <V extends string | number>(name: string, value: V) => V | Placeholder;
+
+const boundInline: Bind = (_name, value) => value;
+
+/** The parts of a search: a name prefix's words, its filters; what decides the statement's text. */
+interface SearchTerms {
+  words: string[];
+  filter: PatientFilter;
+  limit: number;
+  cursor: NameCursor | undefined;
+}
 
 /**
  * "jo" matches a family or a given name starting with "jo". Several words are also tried split in
  * two: "garcia jo" matches family "garcia..." with given "jo..." (and given "garcia..." with family
  * "jo..."), besides a compound family or given name starting with "garcia jo". One condition per
- * way of matching (the search takes the first rows of each, then the first of those).
+ * way of matching (the search takes the first rows of each, then the first of those). Each prefix is
+ * an index range (from, to) besides its LIKE, so that a prepared statement's generic plan, which
+ * cannot read a range out of a LIKE parameter, still scans only that range.
  */
-export function namePrefixBranches(q: string): SQL[] {
-  const folded = foldForSearch(q);
-  if (folded === '') return [];
-  const words = folded.split(' ').slice(0, MAX_WORDS);
+function namePrefixBranches(words: string[], bind: Bind): SQL[] {
+  // Placeholders are named by position, so that searches of one shape have one text whatever their words.
+  let n = 0;
+  const startsWith = (column: SQL, prefix: string) => {
+    const at = n++;
+    const end = prefixEnd(prefix);
+    const upper = end === undefined ? sql`` : sql` and ${column} < ${bind(`to${at}`, end)}`;
+    return sql`(${column} >= ${bind(`from${at}`, prefix)}${upper} and ${column} like ${bind(`like${at}`, likePrefix(prefix))})`;
+  };
   const whole = words.join(' ');
   const branches: SQL[] = [startsWith(family, whole), startsWith(given, whole)];
   for (let k = 1; k < words.length; k++) {
@@ -62,6 +102,22 @@ export function namePrefixBranches(q: string): SQL[] {
     branches.push(and(startsWith(given, head), startsWith(family, tail))!);
   }
   return branches;
+}
+
+/** The folded words of a name search, at most MAX_WORDS; none for no search. */
+function searchWords(q: string | undefined): string[] {
+  const folded = q === undefined ? '' : foldForSearch(q);
+  return folded === '' ? [] : folded.split(' ').slice(0, MAX_WORDS);
+}
+
+/**
+ * What decides a search statement's text, as its prepared name; undefined when the search is not
+ * prepared (a word shorter than PREPARED_MIN_LETTERS, or a prefix with no end).
+ */
+function preparedShape({ words, filter, cursor }: SearchTerms): string | undefined {
+  if (words.some((word) => [...word].length < PREPARED_MIN_LETTERS || prefixEnd(word) === undefined)) return undefined;
+  const flags = [filter.birthDate, filter.mrn, filter.phoneDigits, cursor].map((v) => (v === undefined ? 0 : 1));
+  return `patients_search_${words.length}_${flags.join('')}`;
 }
 
 /**
@@ -78,33 +134,82 @@ const prepareFind = (db: Executor) =>
     .where(and(eq(patients.organizationId, sql.placeholder('organizationId')), eq(patients.id, sql.placeholder('id'))))
     .prepare('patients_find');
 
+/** Prepared searches, per executor and shape (`preparedShape`). */
+const searchStatements = new WeakMap<
+  Executor,
+  Map<string, { execute: (values: Record<string, unknown>) => Promise<PatientRow[]> }>
+>();
+
 /** All SQL on one organization's patients and its MRN counter. */
 export class PatientsRepository extends TenantRepository {
   /**
    * The list query, not yet run (so a test can EXPLAIN exactly this SQL): sorted by (family, given,
-   * id) in the C collation, after `cursor`, `limit + 1` rows.
+   * id) in the C collation, after `cursor`, `limit + 1` rows. `bind` makes each value a parameter
+   * (by default) or a named placeholder (a prepared statement).
    */
-  searchQuery(filter: PatientFilter, limit: number, cursor: NameCursor | undefined) {
+  searchQuery(filter: PatientFilter, limit: number, cursor: NameCursor | undefined, bind: Bind = boundInline) {
+    return this.buildSearch({ words: searchWords(filter.q), filter, limit, cursor }, bind);
+  }
+
+  search(filter: PatientFilter, limit: number, cursor: NameCursor | undefined): Promise<PatientRow[]> {
+    const terms: SearchTerms = { words: searchWords(filter.q), filter, limit, cursor };
+    const shape = preparedShape(terms);
+    if (shape === undefined) return this.buildSearch(terms, boundInline);
+    let statements = searchStatements.get(this.db);
+    if (!statements) {
+      statements = new Map();
+      searchStatements.set(this.db, statements);
+    }
+    const values: Record<string, string | number> = {};
+    const collect: Bind = (name, value) => {
+      values[name] = value;
+      return sql.placeholder(name);
+    };
+    let statement = statements.get(shape);
+    if (!statement) {
+      statement = this.buildSearch(terms, collect).prepare(shape);
+      statements.set(shape, statement);
+    } else {
+      this.searchValues(terms, collect);
+    }
+    return statement.execute(values);
+  }
+
+  /** The values of a search's placeholders, as `buildSearch` would bind them, without building it. */
+  private searchValues(terms: SearchTerms, bind: Bind): void {
+    namePrefixBranches(terms.words, bind);
+    this.searchFilters(terms, bind);
+    bind('limit', terms.limit + 1);
+  }
+
+  private searchFilters({ filter, cursor }: SearchTerms, bind: Bind): SQL {
+    const p = patients;
+    const org = bind('organizationId', this.organizationId);
+    return and(
+      eq(p.organizationId, org),
+      eq(p.status, bind('status', filter.status)),
+      filter.birthDate === undefined ? undefined : eq(p.birthDate, bind('birthDate', filter.birthDate)),
+      filter.mrn === undefined ? undefined : eq(p.mrn, bind('mrn', filter.mrn)),
+      filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, bind('phoneDigits', filter.phoneDigits)),
+      cursor
+        ? sql`(${family}, ${given}, ${p.id}) > (select c.search_family collate "C", c.search_given collate "C", c.id from patients c where c.organization_id = ${org} and c.id = ${bind('cursorId', cursor.id)})`
+        : undefined,
+    )!;
+  }
+
+  private buildSearch(terms: SearchTerms, bind: Bind) {
     const p = patients;
     const order = [asc(family), asc(given), asc(p.id)];
-    const filters = this.where(
-      p,
-      eq(p.status, filter.status),
-      filter.birthDate === undefined ? undefined : eq(p.birthDate, filter.birthDate),
-      filter.mrn === undefined ? undefined : eq(p.mrn, filter.mrn),
-      filter.phoneDigits === undefined ? undefined : eq(p.phoneDigits, filter.phoneDigits),
-      cursor
-        ? sql`(${family}, ${given}, ${p.id}) > (select c.search_family collate "C", c.search_given collate "C", c.id from patients c where c.organization_id = ${this.organizationId} and c.id = ${cursor.id})`
-        : undefined,
-    );
-    const branches = filter.q === undefined ? [] : namePrefixBranches(filter.q);
-    if (branches.length === 0) {
+    const branches = namePrefixBranches(terms.words, bind);
+    const filters = this.searchFilters(terms, bind);
+    const limit = bind('limit', terms.limit + 1);
+    if (terms.words.length === 0) {
       return this.db
         .select()
         .from(p)
         .where(filters)
         .orderBy(...order)
-        .limit(limit + 1);
+        .limit(limit);
     }
     // A name prefix: the first rows of each way of matching, each an index-only range (an OR of them
     // would walk the family index from its start, filtering): the family range is in name order; the
@@ -112,19 +217,15 @@ export class PatientsRepository extends TenantRepository {
     // those by their index entries, so that only the page's own rows are read from the table.
     const firstOf = branches.map(
       (branch) =>
-        sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit + 1})`,
+        sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit})`,
     );
-    const page = sql`select m.id from (${sql.join(firstOf, sql` union `)}) as m order by m.f, m.g, m.id limit ${limit + 1}`;
+    const page = sql`select m.id from (${sql.join(firstOf, sql` union `)}) as m order by m.f, m.g, m.id limit ${limit}`;
     return this.db
       .select()
       .from(p)
-      .where(this.where(p, sql`${p.id} in (${page})`))
+      .where(and(eq(p.organizationId, bind('organizationId', this.organizationId)), sql`${p.id} in (${page})`))
       .orderBy(...order)
-      .limit(limit + 1);
-  }
-
-  search(filter: PatientFilter, limit: number, cursor: NameCursor | undefined): Promise<PatientRow[]> {
-    return this.searchQuery(filter, limit, cursor);
+      .limit(limit);
   }
 
   /** Active patients matching every key given; at most two (two already means "ambiguous"). */
