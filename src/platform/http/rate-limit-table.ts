@@ -3,10 +3,13 @@
  * Fastify so that config.ts can parse `RATE_LIMITS` against it.
  */
 
-/** Volume ceilings (every request per address, every authenticated /api/v1 request per caller). */
-export const VOLUME_ROWS = ['ip', 'user'] as const;
+/**
+ * Volume ceilings (every request per address, every authenticated /api/v1 request per caller, every
+ * /api/v1 write per caller), counted in memory and added to Redis in batches (volume-store.ts).
+ */
+export const VOLUME_ROWS = ['ip', 'user', 'writes'] as const;
 /** Operations a route counts against, besides the ceilings: per caller (per address when signed out). */
-export const OPERATIONS = ['sign-in', 'invitations', 'exports', 'writes', 'alerts', 'ai'] as const;
+export const OPERATIONS = ['sign-in', 'invitations', 'exports', 'alerts', 'ai'] as const;
 export const RATE_LIMIT_ROWS = [...VOLUME_ROWS, ...OPERATIONS] as const;
 
 export type RateLimitOperation = (typeof OPERATIONS)[number];

@@ -92,7 +92,7 @@ export interface RateLimitsOptions {
  * before authentication; an authenticated /api/v1 request also per caller, a write on /api/v1 against
  * `writes`, and a route that names an operation against that row. Counters live in Redis when it is
  * configured (shared by every instance), in memory otherwise. While Redis is unreachable the operation
- * rows are skipped and the volume rows (ip, user) count on each instance alone (volume-store.ts).
+ * rows are skipped and the volume rows (ip, user, writes) count on each instance alone (volume-store.ts).
  * Answers carry RateLimit-Limit/-Remaining/-Reset for the tightest row; a refusal is 429 RATE_LIMITED
  * with Retry-After.
  */

@@ -36,13 +36,13 @@ export const MAX_COUNTERS = 100_000;
 const MAX_PER_SYNC = 10_000;
 
 /**
- * A @fastify/rate-limit store for the volume rows (per address, per caller): each request is counted
+ * A @fastify/rate-limit store for the volume rows (per address, per caller, writes per caller): each request is counted
  * in memory and answered at once, and the counts are added to the shared Redis counter every
  * VOLUME_SYNC_MS, for all keys in one round trip, instead of one round trip per request. On one
  * instance a ceiling is exact; across instances, each learns the shared count when it adds its own
  * (within VOLUME_SYNC_MS of a request it counted), so a client spread over several can exceed it by
  * about what it sends each of them in that time. While Redis is unreachable, each instance goes on
- * counting on its own. The operation rows (sign-in, invitations, exports, writes...), low and exact,
+ * counting on its own. The operation rows (sign-in, invitations, exports, alerts, ai), low and exact,
  * keep the library's store: a round trip each.
  */
 export class VolumeStore {
