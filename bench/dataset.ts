@@ -142,6 +142,9 @@ async function build(dataDir: string, fill: (database: Database) => Promise<void
   try {
     await database.migrate();
     await fill(database);
+    // As the PostgreSQL template is left: vacuumed and analyzed (PGlite runs no autovacuum; a server
+    // does this itself only every few minutes, see src/platform/db/maintenance.ts).
+    await database.db.execute(sql`vacuum analyze`);
     await database.db.execute(sql`checkpoint`);
   } finally {
     await database.close();
