@@ -1,5 +1,6 @@
 ALTER TABLE "audit_events" ADD COLUMN "patient_ids" text[];--> statement-breakpoint
-CREATE INDEX "audit_events_patient_ids_idx" ON "audit_events" USING gin ("patient_ids");--> statement-breakpoint
+CREATE INDEX "audit_events_patient_ids_idx" ON "audit_events" USING gin ("patient_ids") WHERE "audit_events"."patient_ids" is not null;
+--> statement-breakpoint
 -- audit_append as in 0005, writing patient_ids too (in the order given: the event's digest covers it).
 CREATE OR REPLACE FUNCTION audit_append(events jsonb) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -351,7 +351,7 @@ describe('the trail itself', () => {
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const lines = res.body.trim().split('\n');
     expect(lines[0]).toBe(
-      'id,seq,occurredAt,actorType,actorId,actorRole,action,resourceType,resourceId,patientId,patientIds,outcome,ip,userAgent,requestId',
+      'id,seq,occurredAt,actorType,actorId,actorRole,action,resourceType,resourceId,patientId,outcome,ip,userAgent,requestId,patientIds',
     );
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(tenant.users.nurse.id);
@@ -417,7 +417,12 @@ describe('the trail itself', () => {
     const csv = await admin({ method: 'GET', url: '/api/v1/audit-events/export.csv?action=patients.list' });
     const [target] = await eventsOf(tenant.organizationId, 'patients.list');
     expect(target!.patientIds).toHaveLength(3);
-    expect(csv.body).toContain(`,${target!.patientIds!.join(' ')},`);
+    expect(csv.body).toContain(`,${target!.patientIds!.join(' ')}\n`);
+    // Filtered by one of them, the export names that one only.
+    const one = target!.patientIds![1]!;
+    const forOne = await admin({ method: 'GET', url: `/api/v1/audit-events/export.csv?patientId=${one}` });
+    expect(forOne.body).toContain(`,${one}\n`);
+    for (const other of target!.patientIds!.filter((id) => id !== one)) expect(forOne.body).not.toContain(other);
     expect((await admin({ method: 'GET', url: '/api/v1/audit-events/verify' })).json().broken).toBeNull();
 
     await behindTheAppsBack(sql`update audit_events set patient_ids = patient_ids[2:] where id = ${target!.id}`);

@@ -246,7 +246,7 @@ describe('POST /api/v1/prescriptions', () => {
 });
 
 describe('GET /api/v1/prescriptions', () => {
-  it('lists by patient and status to the clinical roles, audited per patient; admins get 403', async () => {
+  it('lists by patient and status to the clinical roles, audited with its patients; admins get 403', async () => {
     const patient = await insertPatientWithAllergies(t.app, a);
     const one = await createPrescription(t.app, a, { patientId: patient, medicationId });
     const two = await createPrescription(t.app, a, { patientId: patient, medicationId });

@@ -44,8 +44,9 @@ export function boundedUserAgent(value: string | undefined): string | null {
  * `v2` is the same array with `patientIds` last.
  */
 export function canonicalEvent(event: AuditEvent): string {
+  const patientIds = event.patientIds ?? null;
   const fields = [
-    event.patientIds === null ? 'v1' : 'v2',
+    patientIds === null ? 'v1' : 'v2',
     event.organizationId,
     event.occurredAt.toISOString(),
     event.actorType,
@@ -60,7 +61,7 @@ export function canonicalEvent(event: AuditEvent): string {
     event.userAgent,
     event.requestId,
   ];
-  return JSON.stringify(event.patientIds === null ? fields : [...fields, event.patientIds]);
+  return JSON.stringify(patientIds === null ? fields : [...fields, patientIds]);
 }
 
 export function digestOf(event: AuditEvent): string {
@@ -87,7 +88,7 @@ export function appendRecord(event: AuditEvent) {
     resource_type: event.resourceType,
     resource_id: event.resourceId,
     patient_id: event.patientId,
-    patient_ids: event.patientIds,
+    patient_ids: event.patientIds ?? null,
     outcome: event.outcome,
     ip: event.ip,
     user_agent: event.userAgent,

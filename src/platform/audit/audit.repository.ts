@@ -25,11 +25,12 @@ export const auditColumns = {
   resourceType: auditEvents.resourceType,
   resourceId: auditEvents.resourceId,
   patientId: auditEvents.patientId,
-  patientIds: auditEvents.patientIds,
   outcome: auditEvents.outcome,
   ip: auditEvents.ip,
   userAgent: auditEvents.userAgent,
   requestId: auditEvents.requestId,
+  // Last, so that the CSV export's earlier columns kept their positions when it was added.
+  patientIds: auditEvents.patientIds,
 };
 
 export type AuditRow = {

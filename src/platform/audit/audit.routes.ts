@@ -46,14 +46,16 @@ const AuditEventItem = z
     resourceType: z.string().nullable(),
     resourceId: z.string().nullable(),
     patientId: z.string().nullable().describe('The one patient the event is about.'),
-    patientIds: z
-      .array(z.string())
-      .nullable()
-      .describe('Every patient a list disclosed (one event for the page); null for other events.'),
     outcome: z.string(),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
     requestId: z.string().nullable(),
+    patientIds: z
+      .array(z.string())
+      .nullable()
+      .describe(
+        'Every patient a list disclosed (one event for the page); null for other events. Filtered by patientId, only that patient.',
+      ),
   })
   .meta({ id: 'AuditEvent' });
 

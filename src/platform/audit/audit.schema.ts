@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { idColumn, timestampColumn } from '../db/tenant-table.js';
 
@@ -46,7 +47,10 @@ export const auditEvents = pgTable(
     index('audit_events_organization_actor_idx').on(t.organizationId, t.actorId, t.occurredAt),
     index('audit_events_organization_resource_idx').on(t.organizationId, t.resourceType, t.resourceId),
     // Who saw a patient in a list: `patient_ids @> array[id]`. Patient ids are unique across organizations.
-    index('audit_events_patient_ids_idx').using('gin', t.patientIds),
+    // Only the list events (a strict operator implies the column is not null, so the planner uses it).
+    index('audit_events_patient_ids_idx')
+      .using('gin', t.patientIds)
+      .where(sql`${t.patientIds} is not null`),
   ],
 );
 

@@ -6,6 +6,16 @@ import { type ChainReport, verifyChain } from './audit-verify.js';
 
 const EXPORT_BATCH = 1_000;
 
+/**
+ * A list event names every patient of its page; filtered by one patient, the trail names that one only
+ * (such a selection is what a patient's access report is made from, and it shows no other patient).
+ */
+function onlyFilteredPatient(filter: AuditFilter): (row: AuditRow) => AuditRow {
+  const { patientId } = filter;
+  if (patientId === undefined) return (row) => row;
+  return (row) => (row.patientIds === null ? row : { ...row, patientIds: [patientId] });
+}
+
 /** Reading an organization's audit trail; every reading is itself on the trail. */
 export class AuditService {
   constructor(private readonly uow: Pick<UnitOfWork, 'read'>) {}
@@ -18,7 +28,7 @@ export class AuditService {
         rows,
         page.limit,
         (row) => ({ sort: row.occurredAt.toISOString(), id: row.id }),
-        (row) => row,
+        onlyFilteredPatient(filter),
       );
     });
   }
@@ -33,7 +43,7 @@ export class AuditService {
       let after: { occurredAt: Date; id: string } | undefined;
       for (;;) {
         const batch = await repo.batch(filter, EXPORT_BATCH, after);
-        yield* batch;
+        yield* batch.map(onlyFilteredPatient(filter));
         if (batch.length < EXPORT_BATCH) return;
         const last = batch[batch.length - 1]!;
         after = { occurredAt: last.occurredAt, id: last.id };

@@ -19127,12 +19127,12 @@ export interface components {
       resourceId: string | null;
       /** @description The one patient the event is about. */
       patientId: string | null;
-      /** @description Every patient a list disclosed (one event for the page); null for other events. */
-      patientIds: string[] | null;
       outcome: string;
       ip: string | null;
       userAgent: string | null;
       requestId: string | null;
+      /** @description Every patient a list disclosed (one event for the page); null for other events. Filtered by patientId, only that patient. */
+      patientIds: string[] | null;
     };
     AuditChainReportInput: {
       chainId: string;
@@ -20877,12 +20877,12 @@ export interface components {
       resourceId: string | null;
       /** @description The one patient the event is about. */
       patientId: string | null;
-      /** @description Every patient a list disclosed (one event for the page); null for other events. */
-      patientIds: string[] | null;
       outcome: string;
       ip: string | null;
       userAgent: string | null;
       requestId: string | null;
+      /** @description Every patient a list disclosed (one event for the page); null for other events. Filtered by patientId, only that patient. */
+      patientIds: string[] | null;
     };
     AuditChainReport: {
       chainId: string;
