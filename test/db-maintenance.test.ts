@@ -91,7 +91,7 @@ describe('embedded database maintenance', () => {
       vi.advanceTimersByTime(1);
       await vi.waitFor(() => expect(logged).toHaveLength(1), { timeout: 15_000 });
       expect(logged[0]).toMatchObject({ vacuumed: expect.arrayContaining(['public.maint_timer']) });
-      stop();
+      await stop();
       vi.advanceTimersByTime(MAINTENANCE_INTERVAL_MS * 3);
       expect(vi.getTimerCount()).toBe(0);
     } finally {

@@ -114,7 +114,7 @@ describe(`patient searches at ${PATIENTS.toLocaleString('en')} patients`, () => 
     expect(plan).toMatch(/Index Scan using patients_(organization_id_idx|pkey)/);
   });
 
-  it('keeps both name ranges in the generic plan of a prepared search (three letters or more)', async () => {
+  it('keeps both name ranges in the generic plan of a prepared search (three characters or more)', async () => {
     for (const q of ['abc', 'abc def']) {
       const plan = await genericPlanOf({ status: 'active', q });
       expectIndexes(plan, ['patients_family_name_idx', 'patients_given_name_idx']);

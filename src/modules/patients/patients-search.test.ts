@@ -2,7 +2,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
-import { prefixEnd } from './patients.repository.js';
+import { preparedShape, prefixEnd, searchWords } from './patients.repository.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -80,7 +80,7 @@ describe('GET /api/v1/patients: search', () => {
     expect(names(await search(`q=${encodeURIComponent('\\')}`))).toEqual([]);
   });
 
-  it('answers a prepared search (three letters or more) and a planned one alike, whatever the words', async () => {
+  it('answers a prepared search (three characters or more) and a planned one alike, whatever the words', async () => {
     // One statement per shape: searches of one word share it, whatever the word; "jo" is planned each time.
     expect(names(await search('q=jos'))).toEqual(['José García', 'JOSEFINA Lopez', 'Joséphine Martin']);
     expect(names(await search('q=lop'))).toEqual(['JOSEFINA Lopez']);
@@ -90,6 +90,17 @@ describe('GET /api/v1/patients: search', () => {
     const page = await search('q=jos&limit=1');
     expect(names(page)).toEqual(['José García']);
     expect(names(await search(`q=jos&limit=1&cursor=${page.nextCursor}`))).toEqual(['JOSEFINA Lopez']);
+  });
+
+  it('prepares a search by its shape: word count, filters, cursor; not with a word under three characters', () => {
+    const shape = (q: string | undefined, more: object = {}, cursor?: { id: string }) =>
+      preparedShape({ words: searchWords(q), filter: { status: 'active', ...more }, limit: 20, cursor });
+    expect(shape('jos')).toBe('patients_search_1_0000');
+    expect(shape('Zoë')).toBe(shape('abc'));
+    expect(shape('garcia jos', { birthDate: '1980-01-02' })).toBe('patients_search_2_1000');
+    expect(shape(undefined, { mrn: 'MRN-1' }, { id: 'x' })).toBe('patients_search_0_0101');
+    expect(shape('jo')).toBeUndefined();
+    expect(shape('garcia j')).toBeUndefined();
   });
 
   it('bounds a prefix by the least string after all that start with it', () => {
@@ -148,7 +159,9 @@ describe('GET /api/v1/patients: search', () => {
       expect(log.statusCode, log.body).toBe(200);
       expect(log.json<{ data: { id: string }[] }>().data.map((e) => e.id)).toContain(events[0]!.id);
       const trail = await admin({ method: 'GET', url: `/api/v1/audit-events?patientId=${patient.id}&limit=100` });
-      expect(trail.json<{ data: { id: string }[] }>().data.map((e) => e.id)).toContain(events[0]!.id);
+      const found = trail.json<{ data: { id: string; patientIds: string[] | null }[] }>().data;
+      // Filtered by one patient, the list's event names that patient only, as a patient's report must.
+      expect(found.find((e) => e.id === events[0]!.id)?.patientIds).toEqual([patient.id]);
     }
     // A search that found one patient names it as the event's patient.
     const one = await search('q=josep', a, 'doctor');

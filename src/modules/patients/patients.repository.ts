@@ -1,4 +1,4 @@
-import { and, asc, eq, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
@@ -36,12 +36,12 @@ const given = sql`${patients.searchGiven} collate "C"`;
 /** Words of a search beyond this many are ignored (each split adds OR branches). */
 const MAX_WORDS = 4;
 /**
- * Searches whose every word has at least this many letters run as prepared statements. One generic
- * plan then serves every prefix, which is right when a prefix selects few rows; a shorter one ("a")
- * can select a tenth of the table, and is planned for its own value, as the planner may then walk the
- * family index rather than sort every given name that matches.
+ * Name searches whose every word has at least this many characters run as prepared statements (lists
+ * without a name always do). One generic plan then serves every prefix, which is right when a prefix
+ * selects few rows; a shorter one ("a") can select a tenth of the table, and is planned for its own
+ * value, as the planner may then walk the family index rather than sort every given name that matches.
  */
-const PREPARED_MIN_LETTERS = 3;
+const PREPARED_MIN_CHARACTERS = 3;
 
 /** `prefix` as a LIKE pattern that matches it literally at the start: % _ and \ escaped. */
 export function likePrefix(prefix: string): string {
@@ -69,7 +69,7 @@ type Bind = <V extends string | number>(name: string, value: V) => V | Placehold
 const boundInline: Bind = (_name, value) => value;
 
 /** The parts of a search: a name prefix's words, its filters; what decides the statement's text. */
-interface SearchTerms {
+export interface SearchTerms {
   words: string[];
   filter: PatientFilter;
   limit: number;
@@ -105,17 +105,18 @@ function namePrefixBranches(words: string[], bind: Bind): SQL[] {
 }
 
 /** The folded words of a name search, at most MAX_WORDS; none for no search. */
-function searchWords(q: string | undefined): string[] {
+export function searchWords(q: string | undefined): string[] {
   const folded = q === undefined ? '' : foldForSearch(q);
   return folded === '' ? [] : folded.split(' ').slice(0, MAX_WORDS);
 }
 
 /**
  * What decides a search statement's text, as its prepared name; undefined when the search is not
- * prepared (a word shorter than PREPARED_MIN_LETTERS, or a prefix with no end).
+ * prepared (a word shorter than PREPARED_MIN_CHARACTERS, or a prefix with no end).
  */
-function preparedShape({ words, filter, cursor }: SearchTerms): string | undefined {
-  if (words.some((word) => [...word].length < PREPARED_MIN_LETTERS || prefixEnd(word) === undefined)) return undefined;
+export function preparedShape({ words, filter, cursor }: SearchTerms): string | undefined {
+  if (words.some((word) => [...word].length < PREPARED_MIN_CHARACTERS || prefixEnd(word) === undefined))
+    return undefined;
   const flags = [filter.birthDate, filter.mrn, filter.phoneDigits, cursor].map((v) => (v === undefined ? 0 : 1));
   return `patients_search_${words.length}_${flags.join('')}`;
 }
@@ -167,7 +168,13 @@ export class PatientsRepository extends TenantRepository {
     };
     let statement = statements.get(shape);
     if (!statement) {
-      statement = this.buildSearch(terms, collect).prepare(shape);
+      const query = this.buildSearch(terms, collect);
+      // Shared by every organization: a value written into its text (not a placeholder) would be the
+      // first caller's for everyone. Checked once per shape.
+      if (query.toSQL().params.some((param) => !(param instanceof Placeholder))) {
+        throw new Error(`the prepared search ${shape} has a value that is not a placeholder`);
+      }
+      statement = query.prepare(shape);
       statements.set(shape, statement);
     } else {
       this.searchValues(terms, collect);
@@ -175,7 +182,7 @@ export class PatientsRepository extends TenantRepository {
     return statement.execute(values);
   }
 
-  /** The values of a search's placeholders, as `buildSearch` would bind them, without building it. */
+  /** The values of a search's placeholders, as `buildSearch` binds them, without building the query. */
   private searchValues(terms: SearchTerms, bind: Bind): void {
     namePrefixBranches(terms.words, bind);
     this.searchFilters(terms, bind);

@@ -18,7 +18,7 @@ export const dbPlugin = fp(
     app.decorate('database', opts.database);
     if (opts.database.kind === 'pglite') {
       const stop = scheduleMaintenance(opts.database.db, app.log.child({ module: 'db' }));
-      app.addHook('preClose', async () => stop());
+      app.addHook('preClose', () => stop());
     }
     if (opts.closeOnShutdown) app.addHook('onClose', () => opts.database.close());
   },

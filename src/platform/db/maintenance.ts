@@ -55,20 +55,25 @@ export async function maintainTables(db: Executor): Promise<MaintenancePass> {
   return pass;
 }
 
-/** Runs `maintainTables` every MAINTENANCE_INTERVAL_MS, one pass at a time; stopped by the returned function. */
-export function scheduleMaintenance(db: Executor, log: FastifyBaseLogger): () => void {
-  let running = false;
+/**
+ * Runs `maintainTables` every MAINTENANCE_INTERVAL_MS, one pass at a time. The returned function stops
+ * it, and resolves once a pass under way has finished (so the database is not closed during a VACUUM).
+ */
+export function scheduleMaintenance(db: Executor, log: FastifyBaseLogger): () => Promise<void> {
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
     const started = performance.now();
-    maintainTables(db)
+    running = maintainTables(db)
       .then((pass) => {
         if (pass.vacuumed.length + pass.analyzed.length === 0) return;
         log.info({ ...pass, ms: Math.round(performance.now() - started) }, 'embedded database maintained');
       })
       .catch((error: unknown) => log.warn({ err: error }, 'embedded database maintenance failed'))
-      .finally(() => (running = false));
+      .finally(() => (running = undefined));
   }, MAINTENANCE_INTERVAL_MS).unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
