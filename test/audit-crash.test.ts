@@ -64,9 +64,11 @@ async function auditedRequestIds(server: Server, token: string): Promise<Set<str
   expect(res.status).toBe(200);
   const [header, ...lines] = (await res.text()).trim().split('\n');
   const columns = header!.split(',');
-  expect(columns.at(-1)).toBe('requestId');
-  // Request ids are the last column and hold no comma or quote, so the line's tail is the id.
-  return new Set(lines.map((line) => line.slice(line.lastIndexOf(',') + 1).trim()));
+  // Counted from the end: the columns after the request id (patientIds, space-separated ids) and the
+  // request id itself hold no comma or quote; the user agent before them may.
+  const fromEnd = columns.length - columns.indexOf('requestId');
+  expect(columns.slice(-fromEnd)).toEqual(['requestId', 'patientIds']);
+  return new Set(lines.map((line) => line.split(',').at(-fromEnd)!.trim()));
 }
 
 describe('the audit trail across a crash', () => {
