@@ -1,6 +1,5 @@
 import { AuditRepository } from '../../platform/audit/audit.repository.js';
 import type { Clock } from '../../platform/clock.js';
-import { CountersRepository } from '../../platform/db/counters.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
 import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagination.js';
@@ -21,6 +20,11 @@ import type {
 export type TreatingCheck = (ctx: TenantContext, patientId: string) => Promise<boolean>;
 
 const MRN_COUNTER = 'mrn';
+/**
+ * MRNs each process takes from the counter at once. A restart skips what is left of its blocks
+ * (at most this many less one per organization).
+ */
+const MRN_BLOCK = 20;
 /** Generated MRNs skip values someone gave by hand; this many in a row would mean something is wrong. */
 const MRN_ATTEMPTS = 50;
 // The earliest time zone is UTC+14: a birth date is "in the future" only if it is after today there.
@@ -75,6 +79,9 @@ function isForeignKeyError(error: unknown, constraint: string): boolean {
   return refused.code === '23503' && refused.constraint === constraint;
 }
 
+/** The MRN a registration tried is already some patient's. */
+class MrnTaken extends Error {}
+
 const patientNotFound = () => new AppError('NOT_FOUND', 'patient not found');
 
 /**
@@ -83,50 +90,64 @@ const patientNotFound = () => new AppError('NOT_FOUND', 'patient not found');
  */
 export class PatientsService {
   constructor(
-    private readonly uow: Pick<UnitOfWork, 'read' | 'write' | 'takeNumbers'>,
+    private readonly uow: Pick<UnitOfWork, 'read' | 'write' | 'takeNumber'>,
     private readonly now: Clock,
     private readonly isTreating: TreatingCheck,
   ) {}
 
   async create(ctx: TenantContext, input: CreatePatient): Promise<Patient> {
     this.checkBirthDate(input.birthDate);
-    // The MRN is numbered before the write (a gap if it then fails), so that registrations do not
-    // wait for each other's commits on the counter's row.
-    let next = input.mrn === undefined ? await this.uow.takeNumbers(ctx, MRN_COUNTER) : 0;
-    return this.uow.write(ctx, async (work) => {
-      const repo = work.repo(PatientsRepository);
-      const at = this.now();
-      const values = {
-        givenName: input.givenName,
-        familyName: input.familyName,
-        searchGiven: foldForSearch(input.givenName),
-        searchFamily: foldForSearch(input.familyName),
-        birthDate: input.birthDate,
-        sex: input.sex,
-        phone: input.phone ?? null,
-        phoneDigits: input.phone === undefined ? null : phoneDigits(input.phone),
-        email: input.email ?? null,
-        address: input.address ?? null,
-        emergencyContact: input.emergencyContact ?? null,
-        allergies: input.allergies,
-        primaryHospitalId: input.primaryHospitalId ?? null,
-        createdAt: at,
-        updatedAt: at,
-      };
-      const row = await this.hospitalChecked(async () => {
-        if (input.mrn !== undefined) return repo.insert({ ...values, mrn: input.mrn });
-        for (let attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
-          const inserted = await repo.insert({ ...values, mrn: formatMrn(next) });
-          if (inserted) return inserted;
-          // Someone gave this number by hand: the next one (rare; inside the write, as it is retried).
-          if (attempt < MRN_ATTEMPTS - 1) next = await work.repo(CountersRepository).next(MRN_COUNTER);
-        }
-        throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);
+    if (input.mrn !== undefined) {
+      const created = await this.register(ctx, input, input.mrn);
+      if (!created) throw new AppError('CONFLICT', 'a patient with this MRN already exists');
+      return created;
+    }
+    for (let attempt = 0; attempt < MRN_ATTEMPTS; attempt++) {
+      // Numbered before the write (a gap if it then fails), from a block this process took, so that
+      // registrations neither wait for each other's commits on the counter's row nor each pay a
+      // statement of their own for it.
+      const next = await this.uow.takeNumber(ctx, MRN_COUNTER, MRN_BLOCK);
+      const created = await this.register(ctx, input, formatMrn(next));
+      if (created) return created;
+      // Someone gave this number by hand: the next one (rare).
+    }
+    throw new Error(`no free MRN after ${MRN_ATTEMPTS} attempts`);
+  }
+
+  /** The patient registered under `mrn`, or null (nothing written) when the MRN is taken. */
+  private async register(ctx: TenantContext, input: CreatePatient, mrn: string): Promise<Patient | null> {
+    try {
+      return await this.uow.write(ctx, async (work) => {
+        const at = this.now();
+        const row = await this.hospitalChecked(() =>
+          work.repo(PatientsRepository).insert({
+            mrn,
+            givenName: input.givenName,
+            familyName: input.familyName,
+            searchGiven: foldForSearch(input.givenName),
+            searchFamily: foldForSearch(input.familyName),
+            birthDate: input.birthDate,
+            sex: input.sex,
+            phone: input.phone ?? null,
+            phoneDigits: input.phone === undefined ? null : phoneDigits(input.phone),
+            email: input.email ?? null,
+            address: input.address ?? null,
+            emergencyContact: input.emergencyContact ?? null,
+            allergies: input.allergies,
+            primaryHospitalId: input.primaryHospitalId ?? null,
+            createdAt: at,
+            updatedAt: at,
+          }),
+        );
+        // Nothing was written: the write ends without an event, rolled back.
+        if (!row) throw new MrnTaken();
+        work.audit({ action: 'patients.create', resourceType: 'patient', resourceId: row.id, patientId: row.id });
+        return toPatient(row);
       });
-      if (!row) throw new AppError('CONFLICT', 'a patient with this MRN already exists');
-      work.audit({ action: 'patients.create', resourceType: 'patient', resourceId: row.id, patientId: row.id });
-      return toPatient(row);
-    });
+    } catch (error) {
+      if (error instanceof MrnTaken) return null;
+      throw error;
+    }
   }
 
   update(ctx: TenantContext, id: string, patch: UpdatePatient): Promise<Patient> {

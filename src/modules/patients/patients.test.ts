@@ -3,6 +3,7 @@ import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
+import { organizationCounters } from '../../platform/db/counters.schema.js';
 import type { Role } from '../../platform/permissions.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { appointments } from '../appointments/appointments.schema.js';
@@ -106,6 +107,24 @@ describe('POST /api/v1/patients', () => {
     const created = await Promise.all(Array.from({ length: 8 }, () => create(tenant)));
     const numbers = created.map((p) => Number(p.mrn.slice(4))).sort((x, y) => x - y);
     expect(numbers).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('takes MRNs from the counter a block at a time, one statement per 20 registrations', async () => {
+    const tenant = await createTenant(t.app);
+    const counterValue = async () => {
+      const [row] = await t.database.db
+        .select({ value: organizationCounters.value })
+        .from(organizationCounters)
+        .where(
+          and(eq(organizationCounters.organizationId, tenant.organizationId), eq(organizationCounters.name, 'mrn')),
+        );
+      return row?.value;
+    };
+    for (let i = 0; i < 3; i++) await create(tenant);
+    expect(await counterValue()).toBe(20);
+    for (let i = 0; i < 18; i++) await create(tenant);
+    expect((await create(tenant)).mrn).toBe('MRN-000022');
+    expect(await counterValue()).toBe(40);
   });
 
   it('leaves the MRN of a registration that failed unused, as a sequence does', async () => {

@@ -23,7 +23,7 @@ import type { JobInput, SendOptions, TenantJobName } from '../jobs/job-map.js';
 import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
 import type { RequestContext } from '../tenancy/context.js';
-import { CountersRepository } from './counters.js';
+import { CountersRepository, NumberBlocks } from './counters.js';
 import type { Db, Executor } from './database.js';
 import type { TenantRepository, TenantRepositoryClass } from './tenant-repository.js';
 
@@ -263,6 +263,9 @@ async function retryingConflicts<T>(transaction: () => Promise<T>): Promise<T> {
 export class UnitOfWork {
   private readonly current = new AsyncLocalStorage<Work>();
   private jobs: JobQueue | null = null;
+  private readonly numberBlocks = new NumberBlocks((organizationId, name, count) =>
+    new CountersRepository(this.db, organizationId).take(name, count),
+  );
 
   constructor(
     private readonly db: Db,
@@ -317,17 +320,21 @@ export class UnitOfWork {
   }
 
   /**
-   * The first of `count` numbers of the organization's counter `name`, taken in a statement of their
-   * own, before the write that uses them: the counter's row is locked for that statement only, so
-   * concurrent writes do not queue behind each other's commits. A write that then fails leaves its
-   * numbers unused, a gap, as a database sequence would: for identifiers (MRNs), not for numbers that
-   * must run without gaps (invoices take theirs inside their write, `CountersRepository.next`). Called
-   * inside a write, it takes them on that write's transaction, like any statement of a nested unit.
+   * The next number of the organization's counter `name`, taken outside any write: the counter's row
+   * is locked for that statement only, so concurrent writes do not queue behind each other's commits.
+   * With `block` above 1, this process takes that many at once and hands them out in turn
+   * (`NumberBlocks`). Either way a write that then fails leaves its number unused, a gap, as a
+   * database sequence would: for identifiers (MRNs), not for numbers that must run without gaps
+   * (invoices take theirs inside their write, `CountersRepository.next`). Called inside a write, it
+   * takes one number on that write's transaction, like any statement of a nested unit (a block taken
+   * there would be given back if the write rolled back, while this process still handed it out).
    */
-  takeNumbers(ctx: Acting, name: string, count = 1): Promise<number> {
+  takeNumber(ctx: Acting, name: string, block = 1): Promise<number> {
     const outer = this.current.getStore();
-    const db = outer?.writable ? outer.db : this.db;
-    return new CountersRepository(db, acting(ctx).organizationId).take(name, count);
+    const organizationId = acting(ctx).organizationId;
+    if (outer?.writable) return new CountersRepository(outer.db, organizationId).next(name);
+    if (block > 1) return this.numberBlocks.next(organizationId, name, block);
+    return new CountersRepository(this.db, organizationId).next(name);
   }
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
