@@ -171,6 +171,10 @@ export class Cache {
       ttl: read.ttl,
       ...(read.grace ? { grace: read.grace } : {}),
       suppressL2Errors: true,
+      // A fill copies what the database holds: other instances' memory copies are either the same or
+      // already dropped by the change's own delete (or by `deletesMissed`), so telling them costs a
+      // Redis round trip per miss for nothing.
+      skipBusNotify: true,
       factory: async (ctx) => {
         stats.misses++;
         let result: T;
