@@ -379,7 +379,8 @@ async function main() {
       body: JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD }),
     });
     if (!res.ok) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
-    data.token = ((await res.json()) as { token: string }).token;
+    // The signed form, as @wardline/client and Better Auth's bearer documentation have clients use it.
+    data.token = res.headers.get('set-auth-token') ?? ((await res.json()) as { token: string }).token;
   }
   log(
     `Servers up in ${fmt((performance.now() - setupStarted) / 1000, 1)} s; load average ${loadavg()[0]!.toFixed(1)}.`,

@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditEvents } from '../src/platform/audit/audit.schema.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { AUDIT_INSERT, countQueries, ownQueries } from './helpers/query-counter.js';
-import { as, buildTestApp, createTenant, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
+import { as, buildTestApp, createTenant, PASSWORD, signIn, type Tenant, type TestApp } from './helpers/test-app.js';
 
 // The warm audited patient read answers from memory: session (or API key), memberships and the
 // record from the cache; its only statement is the group commit's audit insert, shared with the
@@ -54,6 +54,46 @@ describe('the warm patient read', () => {
       }
     });
   }
+
+  it('takes the signed token of set-auth-token on the same path, without Better Auth; a bad signature is refused', async () => {
+    const id = await insertPatient(t.app, a);
+    const signedIn = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/sign-in/email',
+      payload: { email: a.users.nurse.email, password: PASSWORD },
+    });
+    const signed = signedIn.headers['set-auth-token'] as string;
+    const token = signedIn.json<{ token: string }>().token;
+    expect(decodeURIComponent(signed).startsWith(`${token}.`)).toBe(true);
+    const read = (authorization: string) =>
+      t.app.inject({ method: 'GET', url: `/api/v1/patients/${id}`, headers: { authorization } });
+    const getSession = vi.spyOn(t.app.auth.api, 'getSession');
+    try {
+      for (const form of [signed, decodeURIComponent(signed)]) {
+        expect((await read(`Bearer ${form}`)).statusCode).toBe(200);
+      }
+      expect(getSession).not.toHaveBeenCalled();
+      await t.app.auditLog.drain();
+      const counter = countQueries(t.database);
+      try {
+        expect((await read(`Bearer ${signed}`)).statusCode).toBe(200);
+        await t.app.auditLog.drain();
+        expect(ownQueries(counter.texts)).toEqual([]);
+      } finally {
+        counter.restore();
+      }
+      // Another signature (its last character changed), or one of another token: Better Auth refuses.
+      const plain = decodeURIComponent(signed);
+      const tampered = `${plain.slice(0, -2)}${plain.at(-2) === 'A' ? 'B' : 'A'}=`;
+      const otherToken = `${a.users.doctor.token}${plain.slice(plain.indexOf('.'))}`;
+      for (const bad of [tampered, otherToken, `${token}.`, `${token}.%E0%A4%A`]) {
+        expect((await read(`Bearer ${bad}`)).statusCode).toBe(401);
+      }
+      expect(getSession).toHaveBeenCalled();
+    } finally {
+      getSession.mockRestore();
+    }
+  });
 
   it('puts a session read from the database back in the cache (evicted, or made before a restart)', async () => {
     const id = await insertPatient(t.app, a);
