@@ -28,7 +28,6 @@ import { docsPlugin } from './platform/docs.plugin.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { edgeServerOptions } from './platform/http/edge.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
-import { admissionPlugin } from './platform/http/admission.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
 import { loadSheddingPlugin } from './platform/http/load-shedding.js';
 import { rateLimitsPlugin } from './platform/http/rate-limits.js';
@@ -96,8 +95,6 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(httpPlugin, { corsOrigins: config.CORS_ORIGINS });
   // Before anything that does work: a shed request costs nothing more.
   await app.register(loadSheddingPlugin, { settings: config });
-  // Then the line for a turn (README, "Load shedding"): what is let in from here does the work.
-  await app.register(admissionPlugin, { limit: config.MAX_CONCURRENT_REQUESTS });
   await app.register(breakersPlugin, { settings: config });
   // A worker process serves its health only (README, "Jobs").
   if (config.ROLE === 'worker') workerOnlyHttp(app);

@@ -282,14 +282,6 @@ export const envSchema = z.object({
     .min(1)
     .default(10)
     .describe('Retry-After sent with a shed request.'),
-  MAX_CONCURRENT_REQUESTS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(64)
-    .describe(
-      'Requests served at once; more wait their turn, first come first served, before any work starts (0 = no limit). Health probes never wait.',
-    ),
   BREAKER_ERROR_PERCENT: z.coerce
     .number()
     .int()

@@ -267,12 +267,6 @@ export interface paths {
                 eventLoopDelayMs: number | null;
                 heapUsedMB: number;
                 rssMB: number;
-                /** @description Requests being served and waiting their turn (MAX_CONCURRENT_REQUESTS; limit 0: none). */
-                requests: {
-                  limit: number;
-                  active: number;
-                  waiting: number;
-                };
               };
               breakers: {
                 name: string;
@@ -326,12 +320,6 @@ export interface paths {
                 eventLoopDelayMs: number | null;
                 heapUsedMB: number;
                 rssMB: number;
-                /** @description Requests being served and waiting their turn (MAX_CONCURRENT_REQUESTS; limit 0: none). */
-                requests: {
-                  limit: number;
-                  active: number;
-                  waiting: number;
-                };
               };
               breakers: {
                 name: string;
