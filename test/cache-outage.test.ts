@@ -1,6 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patients } from '../src/modules/patients/patients.schema.js';
 import { insertPatient } from './helpers/encounters-fixtures.js';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from './helpers/test-app.js';
 import { freePort } from './helpers/server-process.js';
@@ -102,5 +104,30 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     expect((await read(cold)).statusCode).toBe(200);
     // Filled again into Redis.
     await expect.poll(cachedKeys, { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('an instance that starts while Redis is down', () => {
+  it("drops what it cached without the bus once Redis is up: other instances' deletes never reached it", async () => {
+    const port = await freePort();
+    const t = await buildTestApp({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_CONNECT_WAIT_MS: '100' });
+    let redisServer: ChildProcess | undefined;
+    try {
+      const a = await createTenant(t.app);
+      const id = await insertPatient(t.app, a);
+      const read = async () =>
+        (await as(t.app, a.users.doctor.token)({ method: 'GET', url: `/api/v1/patients/${id}` })).json().givenName;
+      const before = await read();
+      expect(await read()).toBe(before); // in this instance's memory now
+      // Another instance renames the patient; its delete goes over a bus this one is not on yet.
+      await t.database.db.update(patients).set({ givenName: 'Elsewhere' }).where(eq(patients.id, id));
+      expect(await read()).toBe(before);
+
+      redisServer = await startRedis(port);
+      await expect.poll(read, { timeout: 15_000 }).toBe('Elsewhere');
+    } finally {
+      await t.close();
+      if (redisServer) await stopRedis(redisServer);
+    }
   });
 });

@@ -71,10 +71,15 @@ class RedisBusTransport implements Transport {
     this.publisher.on('error', () => {});
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
-    // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one.
+    // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one. So is
+    // the first, when connecting failed before it: this instance served without the bus until then.
     let connectedBefore = false;
+    let failedBefore = false;
+    this.subscriber.on('error', () => {
+      failedBefore = true;
+    });
     this.subscriber.on('ready', () => {
-      if (connectedBefore) this.observer.onResubscribed();
+      if (connectedBefore || failedBefore) this.observer.onResubscribed();
       connectedBefore = true;
     });
   }
