@@ -69,8 +69,6 @@ class RedisBusTransport implements Transport {
     this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     // Outages surface through the readiness check and the bus's retry queue, not as console noise.
     this.publisher.on('error', () => {});
-    this.subscriber.on('error', () => {});
-    this.subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
     // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one. So is
     // the first, when connecting failed before it: this instance served without the bus until then.
     let connectedBefore = false;
@@ -78,6 +76,7 @@ class RedisBusTransport implements Transport {
     this.subscriber.on('error', () => {
       failedBefore = true;
     });
+    this.subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
     this.subscriber.on('ready', () => {
       if (connectedBefore || failedBefore) this.observer.onResubscribed();
       connectedBefore = true;

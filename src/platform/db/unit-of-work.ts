@@ -320,21 +320,20 @@ export class UnitOfWork {
   }
 
   /**
-   * The next number of the organization's counter `name`, taken outside any write: the counter's row
-   * is locked for that statement only, so concurrent writes do not queue behind each other's commits.
-   * With `block` above 1, this process takes that many at once and hands them out in turn
-   * (`NumberBlocks`). Either way a write that then fails leaves its number unused, a gap, as a
+   * The next number of the organization's counter `name`, from a block of `block` numbers this process
+   * took at once outside any write (`NumberBlocks`): the counter's row is locked for that statement
+   * only, so concurrent writes do not queue behind each other's commits. A write that then fails
+   * leaves its number unused, a gap, as a
    * database sequence would: for identifiers (MRNs), not for numbers that must run without gaps
    * (invoices take theirs inside their write, `CountersRepository.next`). Called inside a write, it
    * takes one number on that write's transaction, like any statement of a nested unit (a block taken
    * there would be given back if the write rolled back, while this process still handed it out).
    */
-  takeNumber(ctx: Acting, name: string, block = 1): Promise<number> {
+  takeNumber(ctx: Acting, name: string, block: number): Promise<number> {
     const outer = this.current.getStore();
     const organizationId = acting(ctx).organizationId;
     if (outer?.writable) return new CountersRepository(outer.db, organizationId).next(name);
-    if (block > 1) return this.numberBlocks.next(organizationId, name, block);
-    return new CountersRepository(this.db, organizationId).next(name);
+    return this.numberBlocks.next(organizationId, name, block);
   }
 
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {

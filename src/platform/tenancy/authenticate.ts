@@ -90,8 +90,7 @@ function principalOf(
   };
 }
 
-const BEARER = /^bearer +([^\s.]+)\s*$/i;
-const SIGNED_BEARER = /^bearer +(\S+)\s*$/i;
+const BEARER = /^bearer +(\S+)\s*$/i;
 /** A signature as Better Auth writes it: HMAC-SHA-256, in base64 with its padding. */
 const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
 
@@ -122,11 +121,9 @@ export async function authenticate(app: FastifyInstance, request: FastifyRequest
   const key = request.headers[API_KEY_HEADER];
   if (typeof key === 'string' && key !== '') return fromApiKey(app, key);
   // An unsigned bearer token, or a signed one (token.signature) whose signature holds.
-  const bearer = BEARER.exec(request.headers.authorization ?? '');
-  if (bearer) return fromBearerToken(app, bearer[1]!);
-  const signed = SIGNED_BEARER.exec(request.headers.authorization ?? '');
-  if (signed) {
-    const token = signedSessionToken(signed[1]!, (await app.auth.$context).secret);
+  const bearer = BEARER.exec(request.headers.authorization ?? '')?.[1];
+  if (bearer !== undefined) {
+    const token = bearer.includes('.') ? signedSessionToken(bearer, (await app.auth.$context).secret) : bearer;
     if (token) return fromBearerToken(app, token);
   }
 
