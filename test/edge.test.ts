@@ -68,7 +68,7 @@ function expectEdgeAnswer(answer: { headers: Record<string, unknown>; body: stri
   expect(body).toEqual({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
   expect(answer.headers['x-request-id']).toBe(body.error.requestId);
   expect(answer.headers['x-content-type-options']).toBe('nosniff');
-  expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
+  expect(answer.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
   expect(answer.headers['strict-transport-security']).toBeDefined();
   expect(answer.headers['content-type']).toMatch(/^application\/json/);
   return body.error;

@@ -15,6 +15,23 @@ describe('health', () => {
     expect(res.json().status).toBe('ok');
   });
 
+  it('has no CORS without CORS_ORIGINS: a preflight gets 405 and no Access-Control headers', async () => {
+    const res = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/profile',
+      headers: { origin: 'https://elsewhere.example.test', 'access-control-request-method': 'GET' },
+    });
+    expect(res.statusCode).toBe(405);
+    expect(res.headers.allow).toBe('GET');
+    expect(Object.keys(res.headers).filter((name) => name.startsWith('access-control-'))).toEqual([]);
+    const get = await t.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { origin: 'https://elsewhere.example.test' },
+    });
+    expect(get.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('/health/ready reports each configured dependency', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(res.statusCode).toBe(200);

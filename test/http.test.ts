@@ -178,17 +178,29 @@ describe('shutdown', () => {
 });
 
 describe('security defaults', () => {
-  it('sends helmet headers and no-store on API responses', async () => {
+  it("sends an API's security headers and no-store on API responses", async () => {
     const res = await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toBeDefined();
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['cache-control']).toBe('no-store');
     // Also on errors answered before any route runs.
     const missing = await t.app.inject({ method: 'GET', url: '/no-such-route' });
     expect(missing.headers['x-content-type-options']).toBe('nosniff');
     const auth = await t.app.inject({ method: 'GET', url: '/api/auth/get-session' });
     expect(auth.headers['cache-control']).toContain('no-store');
+    // The headers that only a rendered page needs stay with the docs UI.
+    expect(res.headers['cross-origin-opener-policy']).toBeUndefined();
+    expect(res.headers['x-xss-protection']).toBeUndefined();
+  });
+
+  it("gives the docs UI, a page, helmet's document headers", async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/api/docs/openapi.json' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
   });
 
   it('allows CORS only from the allowlist', async () => {

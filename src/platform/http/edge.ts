@@ -68,7 +68,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
         ? ['VALIDATION_FAILED', 'the path is not valid: malformed percent-encoding']
         : ['VALIDATION_FAILED', 'the request is not valid'];
   request.log.info({ code }, 'request rejected');
-  setSecurityHeaders(reply.raw);
+  setSecurityHeaders(reply.raw, request.url);
   void reply
     .code(codeToStatus(code))
     .header('x-request-id', request.id)

@@ -45,7 +45,7 @@ export const httpPlugin = fp(
     // refusals that would otherwise come from Node (a bare 400) or @fastify/cors (400 text/plain), here
     // so that they have the envelope. (Hooks on every request are synchronous: no promise per request.)
     app.addHook('onRequest', (request, reply, done) => {
-      setSecurityHeaders(reply.raw);
+      setSecurityHeaders(reply.raw, request.url);
       void reply.header('x-request-id', request.id);
       if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
         void reply.header('cache-control', 'no-store');
@@ -66,18 +66,19 @@ export const httpPlugin = fp(
       }
       done();
     });
-    await app.register(cors, {
-      // A request without Origin is not a browser's cross-origin call: no CORS headers, and a bare
-      // OPTIONS is answered as on a server without CORS (405 with Allow) rather than as a bad preflight.
-      origin: corsEnabled
-        ? (origin: string | undefined, callback: (error: Error | null, allow: string[] | false) => void) =>
-            callback(null, origin ? opts.corsOrigins : false)
-        : false,
-      credentials: true,
-      // @fastify/cors allows only GET, HEAD and POST unless told otherwise.
-      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
-    });
+    // Without CORS_ORIGINS there is no CORS at all (not even a hook that finds nothing to do): a preflight
+    // gets the 405 of a path without OPTIONS, and the browser refuses the call.
+    if (corsEnabled)
+      await app.register(cors, {
+        // A request without Origin is not a browser's cross-origin call: no CORS headers, and a bare
+        // OPTIONS is answered as on a server without CORS (405 with Allow) rather than as a bad preflight.
+        origin: (origin: string | undefined, callback: (error: Error | null, allow: string[] | false) => void) =>
+          callback(null, origin ? opts.corsOrigins : false),
+        credentials: true,
+        // @fastify/cors allows only GET, HEAD and POST unless told otherwise.
+        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        exposedHeaders: ['x-request-id', 'retry-after', 'set-auth-token'],
+      });
     // While shutting down, a request that still arrives on an open connection gets a 503 in our envelope
     // (Fastify's own, turned off in edge.ts with return503OnClosing, has another body). Added after the
     // security headers and CORS, so that the 503 has them too.
