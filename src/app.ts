@@ -27,6 +27,7 @@ import { dbPlugin } from './platform/db/db.plugin.js';
 import { docsPlugin } from './platform/docs.plugin.js';
 import { healthRoutes } from './platform/health.routes.js';
 import { edgeServerOptions } from './platform/http/edge.js';
+import { admissionPlugin } from './platform/http/admission.js';
 import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
 import { loadSheddingPlugin } from './platform/http/load-shedding.js';
@@ -95,6 +96,13 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(httpPlugin, { corsOrigins: config.CORS_ORIGINS });
   // Before anything that does work: a shed request costs nothing more.
   await app.register(loadSheddingPlugin, { settings: config });
+  // Then the line for a turn (README, "Load shedding"): at most so many requests do their work at once.
+  await app.register(admissionPlugin, {
+    limit: config.MAX_CONCURRENT_REQUESTS,
+    maxWaiting: config.MAX_WAITING_REQUESTS,
+    maxWaitMs: config.MAX_REQUEST_WAIT_MS,
+    retryAfterSeconds: config.LOAD_SHED_RETRY_AFTER_SECONDS,
+  });
   await app.register(breakersPlugin, { settings: config });
   // A worker process serves its health only (README, "Jobs").
   if (config.ROLE === 'worker') workerOnlyHttp(app);

@@ -282,6 +282,26 @@ export const envSchema = z.object({
     .min(1)
     .default(10)
     .describe('Retry-After sent with a shed request.'),
+  MAX_CONCURRENT_REQUESTS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(64)
+    .describe(
+      'Requests served at once; more wait their turn, first come first served, once authenticated and their body read (0 = no limit). Health probes never wait.',
+    ),
+  MAX_WAITING_REQUESTS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('Requests that may wait for their turn; one more is answered 503 with Retry-After at once.'),
+  MAX_REQUEST_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10000)
+    .describe('How long a request may wait for its turn before it is answered 503 with Retry-After.'),
   BREAKER_ERROR_PERCENT: z.coerce
     .number()
     .int()

@@ -38,6 +38,8 @@ describe('health', () => {
     expect(res.json().status).toBe('ready');
     expect(res.json().dependencies.database.status).toBe('up');
     if (t.redis) expect(res.json().dependencies.redis.status).toBe('up');
+    // The probe itself never waits its turn, so it is not among the requests served.
+    expect(res.json().pressure.requests).toEqual({ limit: 64, active: 0, waiting: 0 });
   });
 
   it('/health/ready is 503 with per-dependency status when one is down', async () => {

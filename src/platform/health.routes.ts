@@ -14,6 +14,9 @@ const Readiness = z.object({
     eventLoopDelayMs: z.number().nullable(),
     heapUsedMB: z.number(),
     rssMB: z.number(),
+    requests: z
+      .object({ limit: z.number().int(), active: z.number().int(), waiting: z.number().int() })
+      .describe('Requests being served and waiting their turn (MAX_CONCURRENT_REQUESTS; limit 0: none).'),
   }),
   breakers: z.array(
     z.object({
@@ -108,7 +111,7 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
     async (_request, reply) => {
       const { redis } = opts;
       // Taken first: the state the request arrived in, not the one after the probes.
-      const pressure = app.pressure();
+      const pressure = { ...app.pressure(), requests: app.admission() };
       const dependencies: Record<string, z.infer<typeof DependencyStatus>> = {
         database: await probe(() => app.database.ping()),
         ...(redis ? { redis: await probe(() => redis.ping()) } : {}),

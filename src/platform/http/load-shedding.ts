@@ -26,6 +26,10 @@ declare module 'fastify' {
     /** The last sample of event-loop delay and memory, and whether requests are being shed. */
     pressure(): Pressure;
   }
+  interface FastifyContextConfig {
+    /** under-pressure's per-route handler; `letThrough`: never shed, and never waits its turn (admission.ts). */
+    pressureHandler?: (...args: never[]) => unknown;
+  }
 }
 
 const MB = 1024 * 1024;

@@ -267,6 +267,12 @@ export interface paths {
                 eventLoopDelayMs: number | null;
                 heapUsedMB: number;
                 rssMB: number;
+                /** @description Requests being served and waiting their turn (MAX_CONCURRENT_REQUESTS; limit 0: none). */
+                requests: {
+                  limit: number;
+                  active: number;
+                  waiting: number;
+                };
               };
               breakers: {
                 name: string;
@@ -320,6 +326,12 @@ export interface paths {
                 eventLoopDelayMs: number | null;
                 heapUsedMB: number;
                 rssMB: number;
+                /** @description Requests being served and waiting their turn (MAX_CONCURRENT_REQUESTS; limit 0: none). */
+                requests: {
+                  limit: number;
+                  active: number;
+                  waiting: number;
+                };
               };
               breakers: {
                 name: string;
