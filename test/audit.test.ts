@@ -280,6 +280,27 @@ describe('security events', () => {
 });
 
 describe('the trail itself', () => {
+  it('numbers its events with ids in time order (UUIDv7: the time in milliseconds first)', async () => {
+    const before = Date.now();
+    const first = await as(t.app, a.users.manager.token)({ method: 'GET', url: '/api/v1/users' });
+    const second = await as(t.app, a.users.manager.token)({ method: 'GET', url: '/api/v1/users' });
+    const idOf = async (requestId: string) =>
+      (
+        await t.database.db.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.requestId, requestId))
+      )[0]!.id;
+    const ids = [
+      await idOf(first.headers['x-request-id'] as string),
+      await idOf(second.headers['x-request-id'] as string),
+    ];
+    const millis = ids.map((id) => {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      return Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+    });
+    expect(millis[0]).toBeGreaterThanOrEqual(before - 1000);
+    expect(millis[1]).toBeGreaterThanOrEqual(millis[0]!);
+    expect(millis[1]).toBeLessThanOrEqual(Date.now() + 1000);
+  });
+
   it('is append-only: UPDATE, DELETE and TRUNCATE are refused by the database', async () => {
     const attempts = [
       sql`update audit_events set action = 'nothing'`,

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { idColumn, timestampColumn } from '../db/tenant-table.js';
+import { timestampColumn } from '../db/tenant-table.js';
 
 /**
  * The audit trail: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE, migrations/0003) and
@@ -12,7 +12,11 @@ import { idColumn, timestampColumn } from '../db/tenant-table.js';
 export const auditEvents = pgTable(
   'audit_events',
   {
-    id: idColumn(),
+    // Ids in time order (UUIDv7, migrations/0014): the table takes a row per audited request and never
+    // shrinks, and a random id puts each insert on a random leaf of the primary key's index.
+    id: text('id')
+      .primaryKey()
+      .default(sql`wardline_uuid_v7()::text`),
     chainId: text('chain_id').notNull(),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     organizationId: text('organization_id'),
