@@ -288,7 +288,7 @@ export const envSchema = z.object({
     .min(0)
     .default(64)
     .describe(
-      'Requests served at once; more wait their turn, first come first served, once authenticated and their body read (0 = no limit). Health probes never wait.',
+      'Requests served at once; more wait their turn, first come first served (one with a body once the body is read; 0 = no limit). Health probes never wait.',
     ),
   MAX_WAITING_REQUESTS: z.coerce
     .number()
@@ -300,6 +300,7 @@ export const envSchema = z.object({
     .number()
     .int()
     .min(1)
+    .max(600_000)
     .default(10000)
     .describe('How long a request may wait for its turn before it is answered 503 with Retry-After.'),
   BREAKER_ERROR_PERCENT: z.coerce

@@ -29,6 +29,23 @@ async function serve(options: Partial<AdmissionOptions> & { limit: number }) {
   server.get<{ Params: { id: string } }>('/work/:id', (request) => hold(request.params.id));
   server.post<{ Params: { id: string } }>('/upload/:id', (request) => hold(request.params.id));
   server.get('/health', { config: { pressureHandler: letThrough } }, async () => ({ status: 'ok' }));
+  // As a static file that is not there: sent on to the 404 handler, whose context runs the hooks again.
+  server.post('/missing', (_request, reply) => reply.callNotFound());
+  // A request whose client leaves before its turn is asked for (here, while a hook still works on it).
+  server.post(
+    '/late',
+    {
+      preValidation: (request, _reply, done) => {
+        started.push('late: arrived');
+        request.raw.socket.once('close', () => done());
+      },
+      onSend: (_request, reply, payload, done) => {
+        started.push(`late: answered ${reply.statusCode}`);
+        done(null, payload);
+      },
+    },
+    () => hold('late'),
+  );
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   app = server;
   return { server, url, started, held };
@@ -151,6 +168,43 @@ describe('admission', () => {
     expect((await first).status).toBe(200);
     await until(() => server.admission().active === 0);
     expect(started).toEqual(['a']);
+  });
+
+  it('gives a request one turn however often its hooks run (a request sent on to the 404 handler)', async () => {
+    const { server, url } = await serve({ limit: 2 });
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${url}/missing`, {
+        method: 'POST',
+        body: '{"a":1}',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(404);
+    }
+    await until(() => server.admission().active === 0);
+    expect(server.admission()).toEqual({ limit: 2, active: 0, waiting: 0 });
+  });
+
+  it('refuses, rather than lines up, a request whose client left before it asked for its turn', async () => {
+    const { server, url, started, held } = await serve({ limit: 1 });
+    const first = fetch(`${url}/work/a`);
+    await until(() => started.length === 1);
+    const leaving = new AbortController();
+    const late = fetch(`${url}/late`, {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+      signal: leaving.signal,
+    }).catch(() => null);
+    await until(() => started.includes('late: arrived'));
+    leaving.abort();
+    await late;
+    // Its answer (503) goes nowhere; it never waited, and never started.
+    await until(() => started.includes('late: answered 503'));
+    expect(server.admission()).toEqual({ limit: 1, active: 1, waiting: 0 });
+    held.get('a')!();
+    expect((await first).status).toBe(200);
+    await until(() => server.admission().active === 0);
+    expect(started).toEqual(['a', 'late: arrived', 'late: answered 503']);
   });
 
   it('lets everything through with a limit of 0', async () => {

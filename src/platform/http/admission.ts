@@ -38,8 +38,11 @@ interface Turn {
   leave?: () => void;
 }
 
-const served = Symbol('admission turn');
-type Holder = FastifyReply & { [served]?: 'serving' | 'released' };
+const state = Symbol('admission turn');
+type Holder = FastifyReply & { [state]?: 'waiting' | 'serving' | 'released' | 'refused' };
+
+/** How long after its connection closed a request still holding its turn gives it back regardless. */
+const ORPHAN_RELEASE_MS = 60_000;
 
 /** Whether a body follows the headers (as Node's parser decides: a length, or chunks). */
 const hasBody = (raw: IncomingMessage) =>
@@ -65,64 +68,63 @@ const hasBody = (raw: IncomingMessage) =>
 export const admissionPlugin = fp(
   async (app: FastifyInstance, opts: AdmissionOptions) => {
     let active = 0;
-    // The line: an array read from `head` (shift() is O(n) on a long line), compacted as it drains; a
-    // request's place is its position since start-up, `dropped` the positions compacted away.
-    let line: Array<Turn | undefined> = [];
-    let head = 0;
-    let dropped = 0;
-    let waiting = 0;
-    app.decorate('admission', (): AdmissionStats => ({ limit: opts.limit, active, waiting }));
+    // The line, in order of arrival (a Set: leaving it from anywhere is O(1), and so is finding its first).
+    const line = new Set<Turn>();
+    app.decorate('admission', (): AdmissionStats => ({ limit: opts.limit, active, waiting: line.size }));
     if (opts.limit <= 0) return;
     const retryAfter = String(opts.retryAfterSeconds);
 
-    const serve = (turn: Turn) => {
-      (turn.reply as Holder)[served] = 'serving';
-      turn.done();
-    };
     const refuse = (turn: Turn, message: string) => {
+      (turn.reply as Holder)[state] = 'refused';
       void turn.reply.header('retry-after', retryAfter);
       turn.done(new AppError('SERVICE_UNAVAILABLE', message));
     };
+    const serve = (turn: Turn) => {
+      const holder = turn.reply as Holder;
+      holder[state] = 'serving';
+      // The backstop for an answer that never comes through onSend (a handler that resolves nothing after its
+      // client left): once the connection is gone, the turn is given back after ORPHAN_RELEASE_MS at most.
+      holder.raw.once('close', () => {
+        if (holder[state] === 'serving') setTimeout(() => release(holder), ORPHAN_RELEASE_MS).unref();
+      });
+      turn.done();
+    };
     const leaveLine = (turn: Turn) => {
+      if (!line.delete(turn)) return false;
       clearTimeout(turn.timer);
       turn.leave?.();
-      waiting--;
+      return true;
     };
-    // A turn given back goes straight to the longest waiting request, if any.
+    // A turn given back goes straight to the longest waiting request, if any; that request goes on from a
+    // microtask, not inside the onSend of the one that gave the turn back (whose errors it would take).
     const release = (reply: FastifyReply) => {
       const holder = reply as Holder;
-      if (holder[served] !== 'serving') return;
-      holder[served] = 'released';
-      while (head < line.length) {
-        const next = line[head];
-        line[head++] = undefined;
-        if (head > 1024 && head * 2 > line.length) {
-          line = line.slice(head);
-          dropped += head;
-          head = 0;
-        }
-        if (next) {
-          leaveLine(next);
-          return serve(next);
-        }
+      if (holder[state] !== 'serving') return;
+      holder[state] = 'released';
+      const next = line.values().next();
+      if (next.done) {
+        active--;
+        return;
       }
-      active--;
+      leaveLine(next.value);
+      queueMicrotask(() => serve(next.value));
     };
 
     const take = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      // Once per request: a request sent on to the 404 handler (reply.callNotFound) runs the hooks again.
+      if ((reply as Holder)[state] !== undefined) return done();
       const turn: Turn = { request, reply, done };
+      const socket = request.raw.socket;
+      if (socket.destroyed) return refuse(turn, 'the client went away before the request had its turn');
       if (active < opts.limit) {
         active++;
         return serve(turn);
       }
-      if (waiting >= opts.maxWaiting) return refuse(turn, 'the server is busy: retry later');
-      const place = dropped + line.push(turn) - 1;
-      waiting++;
+      if (line.size >= opts.maxWaiting) return refuse(turn, 'the server is busy: retry later');
+      (reply as Holder)[state] = 'waiting';
+      line.add(turn);
       const out = (message: string) => {
-        if (line[place - dropped] !== turn) return;
-        line[place - dropped] = undefined;
-        leaveLine(turn);
-        refuse(turn, message);
+        if (leaveLine(turn)) refuse(turn, message);
       };
       turn.timer = setTimeout(
         () => out('the server is busy: the request waited too long for its turn'),
@@ -130,7 +132,6 @@ export const admissionPlugin = fp(
       );
       // A client that goes away takes its request out of the line (the socket's 'close', not the
       // request's: that also comes once its body is read). Its answer goes nowhere; the lifecycle ends.
-      const socket = request.raw.socket;
       const gone = () => out('the client went away while the request waited');
       socket.once('close', gone);
       turn.leave = () => socket.removeListener('close', gone);
