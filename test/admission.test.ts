@@ -18,6 +18,9 @@ async function serve(options: Partial<AdmissionOptions> & { limit: number }) {
   // Closed at once after each test, kept-alive connections and all.
   const server = Fastify({ forceCloseConnections: true });
   registerErrorHandling(server);
+  // As in the app (http.plugin.ts): the 404 handler is set before the line exists, so its context has no
+  // hooks of the line's.
+  server.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
   const started: string[] = [];
   const held = new Map<string, () => void>();
   await server.register(admissionPlugin, { maxWaiting: 100, maxWaitMs: 60_000, retryAfterSeconds: 7, ...options });
@@ -29,8 +32,10 @@ async function serve(options: Partial<AdmissionOptions> & { limit: number }) {
   server.get<{ Params: { id: string } }>('/work/:id', (request) => hold(request.params.id));
   server.post<{ Params: { id: string } }>('/upload/:id', (request) => hold(request.params.id));
   server.get('/health', { config: { pressureHandler: letThrough } }, async () => ({ status: 'ok' }));
-  // As a static file that is not there: sent on to the 404 handler, whose context runs the hooks again.
-  server.post('/missing', (_request, reply) => reply.callNotFound());
+  // As a static file that is not there (@fastify/static, in a plugin of its own): sent on to the 404 handler.
+  await server.register(async (child) => {
+    child.post('/missing', (_request, reply) => reply.callNotFound());
+  });
   // A request whose client leaves before its turn is asked for (here, while a hook still works on it).
   server.post(
     '/late',
