@@ -82,10 +82,9 @@ export const admissionPlugin = fp(
     const serve = (turn: Turn) => {
       const holder = turn.reply as Holder;
       holder[state] = 'serving';
-      // The backstop for an answer that never came through this plugin's onSend: one answered from another
-      // context (reply.callNotFound hands the request to the 404 handler's, which has hooks of its own), given
-      // back once the answer is written; or a handler that resolved nothing after its client left, given back
-      // ORPHAN_RELEASE_MS after the connection closed.
+      // The backstop for an answer that never came through this plugin's onSend: given back once the answer
+      // is written, or, for a handler that resolved nothing after its client left, ORPHAN_RELEASE_MS after the
+      // connection closed.
       holder.raw.once('close', () => {
         if (holder[state] !== 'serving') return;
         if (holder.raw.writableFinished) release(holder);
