@@ -373,11 +373,21 @@ async function main() {
     started.wardline && waitFor(started.wardline, '/health'),
   ]);
   if (started.wardline) {
-    const res = await fetch(`${started.wardline.url}/api/auth/sign-in/email`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD }),
-    });
+    const signIn = () =>
+      fetch(`${started.wardline!.url}/api/auth/sign-in/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD }),
+      });
+    let res = await signIn();
+    // Just started on a busy machine, the server may shed load (its start-up work lags the event loop): it
+    // says when to come back.
+    for (let attempt = 1; res.status === 503 && attempt <= 5; attempt++) {
+      const seconds = Number(res.headers.get('retry-after') ?? 1);
+      log(`  sign-in answered 503 (load shedding while the server settles); retrying in ${seconds} s`);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      res = await signIn();
+    }
     if (!res.ok) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
     // The signed form, as @wardline/client and Better Auth's bearer documentation have clients use it.
     data.token = res.headers.get('set-auth-token') ?? ((await res.json()) as { token: string }).token;
