@@ -56,6 +56,10 @@ async function serve(options: Partial<AdmissionOptions> & { limit: number }) {
   return { server, url, started, held };
 }
 
+/** A small JSON body, POSTed. */
+const postJson = (url: string, signal?: AbortSignal) =>
+  fetch(url, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, signal });
+
 /** Waits (a few ms at a time, at most 2 s) until `done` holds. */
 async function until(done: () => boolean): Promise<void> {
   const deadline = performance.now() + 2000;
@@ -178,11 +182,7 @@ describe('admission', () => {
   it('gives a request one turn however often its hooks run (a request sent on to the 404 handler)', async () => {
     const { server, url } = await serve({ limit: 2 });
     for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${url}/missing`, {
-        method: 'POST',
-        body: '{"a":1}',
-        headers: { 'content-type': 'application/json' },
-      });
+      const res = await postJson(`${url}/missing`);
       expect(res.status).toBe(404);
     }
     await until(() => server.admission().active === 0);
@@ -194,12 +194,7 @@ describe('admission', () => {
     const first = fetch(`${url}/work/a`);
     await until(() => started.length === 1);
     const leaving = new AbortController();
-    const late = fetch(`${url}/late`, {
-      method: 'POST',
-      body: '{"a":1}',
-      headers: { 'content-type': 'application/json' },
-      signal: leaving.signal,
-    }).catch(() => null);
+    const late = postJson(`${url}/late`, leaving.signal).catch(() => null);
     await until(() => started.includes('late: arrived'));
     leaving.abort();
     await late;

@@ -31,7 +31,6 @@ declare module 'fastify' {
 
 /** A request in the line, or served. */
 interface Turn {
-  request: FastifyRequest;
   reply: FastifyReply;
   done: HookHandlerDoneFunction;
   timer?: NodeJS.Timeout;
@@ -116,7 +115,7 @@ export const admissionPlugin = fp(
     const take = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       // Once per request: a request sent on to the 404 handler (reply.callNotFound) runs the hooks again.
       if ((reply as Holder)[state] !== undefined) return done();
-      const turn: Turn = { request, reply, done };
+      const turn: Turn = { reply, done };
       const socket = request.raw.socket;
       if (socket.destroyed) return refuse(turn, 'the client went away before the request had its turn');
       if (active < opts.limit) {
@@ -149,15 +148,11 @@ export const admissionPlugin = fp(
       if (request.routeOptions.config?.pressureHandler === letThrough || !hasBody(request.raw)) return done();
       take(request, reply, done);
     });
-    // The handler has answered (or failed, or been refused after its turn began): the turn is free.
+    // The handler has answered (or failed, or been refused after its turn began): the turn is free. (An
+    // answer that never went through here is caught by the response's 'close', in `serve`.)
     app.addHook('onSend', (_request, reply, payload, done) => {
       release(reply);
       done(null, payload);
-    });
-    // Belt and braces for an answer that never went through onSend.
-    app.addHook('onResponse', (_request, reply, done) => {
-      release(reply);
-      done();
     });
   },
   { name: 'admission' },
