@@ -103,7 +103,15 @@ export const envSchema = z.object({
     .default('./data')
     .describe('Embedded PGlite data folder (used when DATABASE_URL is unset).'),
   DATABASE_URL: postgresUrl.optional().describe('PostgreSQL connection URL; unset means embedded PGlite.'),
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('node-postgres pool size.'),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(10)
+    .describe(
+      'node-postgres pool size. Prepared patient searches have a pool of their own, half as large, whose sessions keep one plan per statement.',
+    ),
   ROLE: z
     .enum(['all', 'api', 'worker'])
     .default('all')

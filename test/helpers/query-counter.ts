@@ -6,15 +6,20 @@ import type { Database } from '../../src/platform/db/database.js';
  * parameters) of what was counted, to say which query appeared when one did.
  */
 export function countQueries(database: Database) {
-  const client = (database.db as unknown as { $client: Record<string, unknown> }).$client;
+  // The database's clients: the pool, and the one for statements with one plan (the same on PGlite).
+  const clients = [
+    ...new Set(
+      [database.db, database.genericPlans].map((db) => (db as unknown as { $client: Record<string, unknown> }).$client),
+    ),
+  ];
   const texts: string[] = [];
-  const originals = new Map<string, unknown>();
+  const originals: [Record<string, unknown>, string, unknown][] = [];
   // pg's Pool.query checks a client out with connect() in the same call: that is one round trip, not two.
   let inside = false;
-  const wrap = (name: string) => {
+  const wrap = (client: Record<string, unknown>, name: string) => {
     const original = client[name];
     if (typeof original !== 'function') return;
-    originals.set(name, original);
+    originals.push([client, name, original]);
     client[name] = function (this: unknown, ...args: unknown[]) {
       if (inside) return (original as (...a: unknown[]) => unknown).apply(this, args);
       const first = args[0] as string | { text?: string } | undefined;
@@ -28,7 +33,7 @@ export function countQueries(database: Database) {
     };
   };
   // pg.Pool: plain queries through query(), transactions through connect(); PGlite: query, exec, transaction.
-  for (const name of ['query', 'connect', 'exec', 'transaction']) wrap(name);
+  for (const client of clients) for (const name of ['query', 'connect', 'exec', 'transaction']) wrap(client, name);
   return {
     get count() {
       return texts.length;
@@ -38,7 +43,7 @@ export function countQueries(database: Database) {
       texts.length = 0;
     },
     restore() {
-      for (const [name, original] of originals) client[name] = original;
+      for (const [client, name, original] of originals) client[name] = original;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { and, asc, eq, Placeholder, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
+import { type Executor, onePlanFor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
 import { foldForSearch } from './patient-names.js';
@@ -37,9 +37,11 @@ const given = sql`${patients.searchGiven} collate "C"`;
 const MAX_WORDS = 4;
 /**
  * Name searches whose every word has at least this many characters run as prepared statements (lists
- * without a name always do). One generic plan then serves every prefix, which is right when a prefix
- * selects few rows; a shorter one ("a") can select a tenth of the table, and is planned for its own
- * value, as the planner may then walk the family index rather than sort every given name that matches.
+ * without a name always do), on connections that keep one generic plan per statement (`onePlanFor`):
+ * one plan then serves every prefix, which is right when a prefix selects few rows, and planning the
+ * union again on every call cost more than running it. A shorter prefix ("a") can select a tenth of
+ * the table, and is planned for its own value, as the planner may then walk the family index rather
+ * than sort every given name that matches.
  */
 const PREPARED_MIN_CHARACTERS = 3;
 
@@ -156,10 +158,11 @@ export class PatientsRepository extends TenantRepository {
     const terms: SearchTerms = { words: searchWords(filter.q), filter, limit, cursor };
     const shape = preparedShape(terms);
     if (shape === undefined) return this.buildSearch(terms, boundInline);
-    let statements = searchStatements.get(this.db);
+    const db = onePlanFor(this.db);
+    let statements = searchStatements.get(db);
     if (!statements) {
       statements = new Map();
-      searchStatements.set(this.db, statements);
+      searchStatements.set(db, statements);
     }
     const values: Record<string, string | number> = {};
     const collect: Bind = (name, value) => {
@@ -168,7 +171,7 @@ export class PatientsRepository extends TenantRepository {
     };
     let statement = statements.get(shape);
     if (!statement) {
-      const query = this.buildSearch(terms, collect);
+      const query = this.buildSearch(terms, collect, db);
       // Shared by every organization: a value written into its text (not a placeholder) would be the
       // first caller's for everyone. Checked once per shape.
       if (query.toSQL().params.some((param) => !(param instanceof Placeholder))) {
@@ -204,14 +207,14 @@ export class PatientsRepository extends TenantRepository {
     )!;
   }
 
-  private buildSearch(terms: SearchTerms, bind: Bind) {
+  private buildSearch(terms: SearchTerms, bind: Bind, db: Executor = this.db) {
     const p = patients;
     const order = [asc(family), asc(given), asc(p.id)];
     const branches = namePrefixBranches(terms.words, bind);
     const filters = this.searchFilters(terms, bind);
     const limit = bind('limit', terms.limit + 1);
     if (terms.words.length === 0) {
-      return this.db
+      return db
         .select()
         .from(p)
         .where(filters)
@@ -227,7 +230,7 @@ export class PatientsRepository extends TenantRepository {
         sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit})`,
     );
     const page = sql`select m.id from (${sql.join(firstOf, sql` union `)}) as m order by m.f, m.g, m.id limit ${limit}`;
-    return this.db
+    return db
       .select()
       .from(p)
       .where(and(eq(p.organizationId, bind('organizationId', this.organizationId)), sql`${p.id} in (${page})`))
