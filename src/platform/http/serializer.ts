@@ -35,6 +35,23 @@ function zodSchemaOf(schema: unknown): z.ZodType {
   throw new Error(`a response schema must be a zod schema: ${JSON.stringify(schema)}`);
 }
 
+type Stringify = (data: unknown) => string;
+
+/**
+ * One compiled writer per schema, for every route and app that uses it (the error envelope is in every
+ * route's responses, under each of its statuses): compiling one per route and status took a second per app.
+ */
+const writers = new WeakMap<z.ZodType, Stringify>();
+
+function compiled(schema: z.ZodType): Stringify {
+  let stringify = writers.get(schema);
+  if (!stringify) {
+    stringify = fastJson(responseJsonSchema(schema) as fastJson.AnySchema) as Stringify;
+    writers.set(schema, stringify);
+  }
+  return stringify;
+}
+
 /**
  * An answer that does not match its route's schema: a bug, answered 500. Its message names the route
  * only, never the value (fast-json-stringify's own can quote it, and the value may be a patient's).
@@ -47,16 +64,18 @@ export class ResponseSchemaMismatch extends Error {
 }
 
 /**
- * Writes every JSON answer with fast-json-stringify, compiled once per route and status from its zod
+ * Writes every JSON answer with fast-json-stringify, compiled once per schema from the route's zod
  * response schema: only the fields the schema lists leave the server (a row's other columns do not),
  * a missing required field fails the answer (500), and a page of patients costs about half of what
  * validating it with zod and then JSON.stringify did (dates are the dearest part of both).
  */
 export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema, method, url }) => {
-  const stringify = fastJson(responseJsonSchema(zodSchemaOf(schema)) as fastJson.AnySchema) as (
-    data: unknown,
-  ) => string;
+  const zodSchema = zodSchemaOf(schema);
+  // At the first answer that uses it: an app declares about 140 routes with a writer for each status,
+  // most of which a process (a test's app above all) never answers.
+  let stringify: Stringify | undefined;
   return (data) => {
+    stringify ??= compiled(zodSchema);
     try {
       return stringify(data);
     } catch {
