@@ -121,25 +121,18 @@ export function edgeServerOptions(config: EdgeSettings) {
  */
 export function closeStalledConnectionsOnShutdown(app: FastifyInstance, stallMs = SHUTDOWN_STALL_MS): void {
   const sockets = new Set<Socket>();
-  const current = new WeakMap<Socket, { request: IncomingMessage; response: ServerResponse }>();
   app.server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  app.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const socket = request.socket;
-    current.set(socket, { request, response });
-    response.once('close', () => {
-      if (current.get(socket)?.response === response) current.delete(socket);
-    });
-  });
 
   const watch = (socket: Socket) => {
     const timer = setTimeout(() => {
-      const exchange = current.get(socket);
-      if (exchange?.request.complete) {
+      // The exchange on the socket is the one Node keeps there (nothing is tracked per request).
+      const response = responseOn(socket);
+      if (response?.req.complete) {
         timer.refresh(); // being handled: not stalled
-      } else if (exchange && !exchange.response.headersSent) {
+      } else if (response && !response.headersSent) {
         answerOnSocket(socket, 408, 'REQUEST_TIMEOUT', 'the request stopped arriving while the server shuts down');
       } else {
         socket.destroy();
