@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from './config.js';
 import { medicationsModule } from './modules/medications/medications.routes.js';
 import { prescriptionsModule } from './modules/prescriptions/prescriptions.routes.js';
@@ -32,7 +32,6 @@ import { httpPlugin, requestIdFrom } from './platform/http/http.plugin.js';
 import { jsonBodyPlugin } from './platform/http/json-body.js';
 import { loadSheddingPlugin } from './platform/http/load-shedding.js';
 import { rateLimitsPlugin } from './platform/http/rate-limits.js';
-import { serializerCompiler } from './platform/http/serializer.js';
 import { jobsPlugin, workerOnlyHttp } from './platform/jobs/jobs.plugin.js';
 import { kitPlugin } from './platform/kit.plugin.js';
 import { loadTestsModule } from './platform/load-tests/load-tests.routes.js';

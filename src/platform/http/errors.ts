@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 export type ErrorCode =
@@ -189,6 +189,7 @@ function mapError(error: FastifyError | AppError | Error): AppError {
       })),
     );
   }
+  if (isResponseSerializationError(error)) return new AppError('INTERNAL', 'internal error');
   const db = fromDatabaseError(error);
   if (db) return db;
   const status = (error as FastifyError).statusCode;
