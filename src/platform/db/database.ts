@@ -70,24 +70,16 @@ export function onePlanFor(executor: Executor): Executor {
 /** Half the pool (at least one connection) for the statements prepared with one plan (`onePlanFor`). */
 export const genericPlanPoolSize = (poolSize: number) => Math.ceil(poolSize / 2);
 
-/** The `options` of a connection URL (startup `-c` settings), so that ours add to them. */
-function urlOptions(url: string): string | null {
-  try {
-    return new URL(url).searchParams.get('options');
-  } catch {
-    return null;
-  }
-}
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if ('url' in options) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
     // Its own connections: the setting is per session, and every other statement (unnamed ones too)
-    // keeps PostgreSQL's choice.
-    const genericPool = new pg.Pool({
-      connectionString: options.url,
-      max: genericPlanPoolSize(options.poolSize),
-      options: [urlOptions(options.url), '-c plan_cache_mode=force_generic_plan'].filter(Boolean).join(' '),
+    // keeps PostgreSQL's choice. Set with SET as each connection opens, before its first query (pg
+    // queues them in order), rather than as a startup option, which PgBouncer refuses and which would
+    // replace the URL's own `options` and PGOPTIONS. Should it fail, PostgreSQL chooses, as elsewhere.
+    const genericPool = new pg.Pool({ connectionString: options.url, max: genericPlanPoolSize(options.poolSize) });
+    genericPool.on('connect', (client) => {
+      client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
     });
     // A dropped idle connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
@@ -110,7 +102,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         }
       },
       async ping() {
-        await db.execute(sql`select 1`);
+        // Both pools: a search that cannot get a connection is as down as any other read.
+        await Promise.all([db.execute(sql`select 1`), genericPlans.execute(sql`select 1`)]);
       },
       async close() {
         await Promise.all([pool.end(), genericPool.end()]);
