@@ -74,12 +74,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if ('url' in options) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
     // Its own connections: the setting is per session, and every other statement (unnamed ones too)
-    // keeps PostgreSQL's choice. Set with SET as each connection opens, before its first query (pg
-    // queues them in order), rather than as a startup option, which PgBouncer refuses and which would
-    // replace the URL's own `options` and PGOPTIONS. Should it fail, PostgreSQL chooses, as elsewhere.
-    const genericPool = new pg.Pool({ connectionString: options.url, max: genericPlanPoolSize(options.poolSize) });
-    genericPool.on('connect', (client) => {
-      client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
+    // keeps PostgreSQL's choice. Set with SET as each connection opens, before the pool hands it out,
+    // rather than as a startup option, which PgBouncer refuses and which would replace the URL's own
+    // `options` and PGOPTIONS. Should it fail, PostgreSQL chooses, as elsewhere.
+    const genericPool = new pg.Pool({
+      connectionString: options.url,
+      max: genericPlanPoolSize(options.poolSize),
+      // pg-pool awaits this hook before it hands the connection out (its types say void).
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
+      onConnect: async (client) => {
+        await client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
+      },
     });
     // A dropped idle connection must not crash the process; the pool replaces it.
     pool.on('error', () => {});
