@@ -110,7 +110,7 @@ export const envSchema = z.object({
     .max(200)
     .default(10)
     .describe(
-      'node-postgres pool size. Prepared patient searches have a pool of their own, half as large (rounded up), whose sessions keep one plan per statement: at most 1.5 times this many connections per process.',
+      'node-postgres pool size. Prepared patient searches have a pool of their own, half as large (rounded up), whose sessions keep one plan per statement: count both against max_connections.',
     ),
   ROLE: z
     .enum(['all', 'api', 'worker'])

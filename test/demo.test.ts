@@ -82,7 +82,8 @@ describe('demo tenant', () => {
     const morning = await born(new Date('2026-03-10T00:00:05Z'));
     expect(morning.length).toBeGreaterThan(0);
     expect(await born(new Date('2026-03-10T23:59:55Z'))).toEqual(morning);
-  });
+    // Two apps, each seeding the whole demo tenant: on PGlite on a slow spell of this machine it took 30 s.
+  }, 120_000);
 
   it('refuses a password Better Auth would never accept at sign-in', async () => {
     t = await buildTestApp();

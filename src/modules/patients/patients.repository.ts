@@ -39,7 +39,7 @@ const MAX_WORDS = 4;
  * Name searches whose every word has at least this many characters run as prepared statements (lists
  * without a name always do), on connections that keep one generic plan per statement (`onePlanFor`):
  * one plan then serves every prefix, which is right when a prefix selects few rows, and planning the
- * union again on every call cost more than running it. A shorter prefix ("a") can select a tenth of
+ * union again on every call cost as much as running it. A shorter prefix ("a") can select a tenth of
  * the table, and is planned for its own value, as the planner may then walk the family index rather
  * than sort every given name that matches.
  */

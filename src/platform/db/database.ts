@@ -59,8 +59,8 @@ const genericPlanDbs = new WeakMap<Executor, Db>();
 /**
  * Where to prepare a statement whose one plan serves every value: PostgreSQL re-plans a prepared
  * statement on every call (its custom plans) when it estimates that a plan for the values at hand
- * is cheaper than one for any value, which can cost more than running it (a patient search: about
- * 0.8 ms of planning against 0.7 ms of work). On the database, its generic-plan connections; a
+ * is cheaper than one for any value, which can cost as much as running it (a patient search: about
+ * 1 ms of planning for a query of 0.8-1.1 ms). On the database, its generic-plan connections; a
  * transaction (already holding a connection) or PGlite: itself.
  */
 export function onePlanFor(executor: Executor): Executor {
