@@ -13,11 +13,12 @@ describe.skipIf(!process.env.DATABASE_URL)('the PostgreSQL pools', () => {
     url.searchParams.set('options', '-c statement_timeout=4321');
     const database = await openDatabase({ url: url.toString(), poolSize: 3 });
     try {
-      expect(onePlanFor(database.db)).toBe(database.genericPlans);
-      expect(await setting(database.genericPlans, 'plan_cache_mode')).toBe('force_generic_plan');
+      const searches = onePlanFor(database.db);
+      expect(searches).not.toBe(database.db);
+      expect(await setting(searches, 'plan_cache_mode')).toBe('force_generic_plan');
       expect(await setting(database.db, 'plan_cache_mode')).toBe('auto');
       // Set as each connection opens, not as a startup option: the URL's (and PGOPTIONS') stay in force.
-      expect(await setting(database.genericPlans, 'statement_timeout')).toBe('4321ms');
+      expect(await setting(searches, 'statement_timeout')).toBe('4321ms');
       expect(await setting(database.db, 'statement_timeout')).toBe('4321ms');
       await database.ping();
     } finally {

@@ -1,4 +1,4 @@
-import type { Database } from '../../src/platform/db/database.js';
+import { type Database, onePlanFor } from '../../src/platform/db/database.js';
 
 /**
  * Counts the statements a database client is sent (node-postgres pool or PGlite), for tests that
@@ -9,7 +9,9 @@ export function countQueries(database: Database) {
   // The database's clients: the pool, and the one for statements with one plan (the same on PGlite).
   const clients = [
     ...new Set(
-      [database.db, database.genericPlans].map((db) => (db as unknown as { $client: Record<string, unknown> }).$client),
+      [database.db, onePlanFor(database.db)].map(
+        (db) => (db as unknown as { $client: Record<string, unknown> }).$client,
+      ),
     ),
   ];
   const texts: string[] = [];

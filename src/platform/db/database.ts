@@ -22,12 +22,6 @@ export type Executor = Db | Tx;
 
 export interface Database {
   db: Db;
-  /**
-   * The same database on connections that plan a prepared statement once, for every value
-   * (`plan_cache_mode = force_generic_plan`), for the statements prepared to share one plan
-   * (`onePlanFor`). The database itself on PGlite (one session, no named statements).
-   */
-  genericPlans: Db;
   kind: 'pglite' | 'postgres';
   /** Applies pending migrations; safe to call from several processes at once on PostgreSQL. */
   migrate(): Promise<void>;
@@ -68,7 +62,7 @@ export function onePlanFor(executor: Executor): Executor {
 }
 
 /** Half the pool (at least one connection) for the statements prepared with one plan (`onePlanFor`). */
-export const genericPlanPoolSize = (poolSize: number) => Math.ceil(poolSize / 2);
+const genericPlanPoolSize = (poolSize: number) => Math.ceil(poolSize / 2);
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if ('url' in options) {
@@ -94,7 +88,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     genericPlanDbs.set(db, genericPlans);
     return {
       db,
-      genericPlans,
       kind: 'postgres',
       async migrate() {
         const client = await pool.connect();
@@ -126,7 +119,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const db = drizzlePglite(client) as unknown as Db;
   return {
     db,
-    genericPlans: db,
     kind: 'pglite',
     async migrate() {
       await migratePglite(drizzlePglite(client), { migrationsFolder });
