@@ -161,29 +161,38 @@ function statCpuMs(stat: string): number {
   const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
-/** Whether DATABASE_URL is a PostgreSQL on this machine (loopback, or a Unix socket: no host). */
-const databaseIsLocal = (() => {
-  if (!process.env.DATABASE_URL) return false;
+/** Whether `url` names a server on this machine (loopback, or a Unix socket: no host). */
+function isLocal(url: string | undefined): boolean {
+  if (!url) return false;
   try {
-    return ['', 'localhost', '127.0.0.1', '[::1]'].includes(new URL(process.env.DATABASE_URL).hostname);
+    return ['', 'localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
   } catch {
     return false;
   }
-})();
+}
 
 /**
- * CPU time (ms) of each PostgreSQL process on this machine, by pid: its backends (the connections of
- * the servers under test) and its background writers. Empty when none is visible: PGlite runs inside
- * the server, and a remote PostgreSQL is not measured.
+ * A server the scenarios use besides Wardline, whose CPU is measured when it runs on this machine:
+ * PostgreSQL (its backends, the connections of the servers under test, and its background writers)
+ * and Redis. Not measured: PGlite (inside the server), a server on another machine.
  */
-function postgresCpu(): Map<string, number> {
+interface Helper {
+  /** The process name in /proc/<pid>/stat. */
+  command: string;
+  local: boolean;
+}
+const POSTGRES: Helper = { command: 'postgres', local: isLocal(process.env.DATABASE_URL) };
+const REDIS: Helper = { command: 'redis-server', local: isLocal(process.env.REDIS_URL) };
+
+/** CPU time (ms) of each of the helper's processes, by pid; empty when it is not measured. */
+function helperCpu(helper: Helper): Map<string, number> {
   const byPid = new Map<string, number>();
-  if (!databaseIsLocal) return byPid;
+  if (!helper.local) return byPid;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes(' (postgres) ')) byPid.set(entry, statCpuMs(stat));
+      if (stat.includes(` (${helper.command}) `)) byPid.set(entry, statCpuMs(stat));
     } catch {
       // The process ended meanwhile.
     }
@@ -192,13 +201,14 @@ function postgresCpu(): Map<string, number> {
 }
 
 /**
- * The PostgreSQL CPU (ms) spent between two readings. A backend that ended meanwhile is left out (a
- * pool closes connections that were idle for a while; what they did before counts for no one), one
- * that started is counted whole.
+ * The helper's CPU (ms) spent between two readings, null when it is not measured. A process that ended
+ * meanwhile is left out (a pool closes connections that were idle for a while; what they did before
+ * counts for no one), one that started is counted whole.
  */
-function postgresCpuSince(before: Map<string, number>): number {
+function helperCpuSince(helper: Helper, before: Map<string, number>): number | null {
+  if (before.size === 0) return null;
   let spent = 0;
-  for (const [pid, ms] of postgresCpu()) spent += ms - (before.get(pid) ?? 0);
+  for (const [pid, ms] of helperCpu(helper)) spent += ms - (before.get(pid) ?? 0);
   return spent;
 }
 
@@ -266,9 +276,10 @@ interface Row {
   peakRssMiB: number;
   serverCpuPercent: number;
   generatorCpuPercent: number;
-  /** CPU time per request (µs) of the server process, and of PostgreSQL (null when not measurable). */
+  /** CPU time per request (µs) of the server process, of PostgreSQL and of Redis (null when not measured). */
   serverCpuUs: number;
   databaseCpuUs: number | null;
+  redisCpuUs: number | null;
   requests: number;
   note?: string;
 }
@@ -288,22 +299,24 @@ async function measure(
   let peak = rssMiB(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
   const cpuBefore = cpuMs(pid);
-  const databaseBefore = postgresCpu();
+  const databaseBefore = helperCpu(POSTGRES);
+  const redisBefore = helperCpu(REDIS);
   const result = await run({ ...base, seconds: SECONDS, offset: offsets.get(scenario)! });
   clearInterval(sampler);
   const serverCpu = cpuMs(pid) - cpuBefore;
-  // None visible: PGlite, or a PostgreSQL on another machine.
-  const databaseCpu = databaseBefore.size === 0 ? null : postgresCpuSince(databaseBefore);
+  const databaseCpu = helperCpuSince(POSTGRES, databaseBefore);
+  const redisCpu = helperCpuSince(REDIS, redisBefore);
   offsets.set(scenario, offsets.get(scenario)! + result.requests + CONNECTIONS);
-  return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu, databaseCpu };
+  return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu, databaseCpu, redisCpu };
 }
 
 interface Sample {
   result: LoadResult;
   peak: number;
-  /** CPU time (ms) of the server process and of PostgreSQL (null: not on this machine) during the measured run. */
+  /** CPU time (ms) of the server process, of PostgreSQL and of Redis (null: not measured) during the measured run. */
   serverCpu: number;
   databaseCpu: number | null;
+  redisCpu: number | null;
 }
 
 function summarize(scenario: BenchScenario, samples: Sample[]) {
@@ -311,6 +324,8 @@ function summarize(scenario: BenchScenario, samples: Sample[]) {
   const mean = (f: (s: Sample) => number) => total(f) / samples.length;
   const seconds = total((s) => s.result.seconds);
   const requests = total((s) => s.result.requests) || 1;
+  const perRequest = (cpu: (s: Sample) => number | null, used: boolean) =>
+    !used || samples.some((s) => cpu(s) === null) ? null : (total((s) => cpu(s) ?? 0) * 1000) / requests;
   return {
     name: NAMES[scenario],
     scenario,
@@ -324,10 +339,9 @@ function summarize(scenario: BenchScenario, samples: Sample[]) {
     generatorCpuPercent: (total((s) => s.result.generatorCpuMs) / (seconds * 1000)) * 100,
     serverCpuUs: (total((s) => s.serverCpu) * 1000) / requests,
     // Only where this machine runs the database and the scenario used it (the bare hello does not).
-    databaseCpuUs:
-      scenario === 'hello' || samples.some((s) => s.databaseCpu === null)
-        ? null
-        : (total((s) => s.databaseCpu ?? 0) * 1000) / requests,
+    databaseCpuUs: perRequest((s) => s.databaseCpu, scenario !== 'hello'),
+    // Only Wardline's own scenarios: the bare servers do not use Redis.
+    redisCpuUs: perRequest((s) => s.redisCpu, scenario !== 'hello' && scenario !== 'pk'),
   };
 }
 
@@ -434,15 +448,15 @@ async function main() {
   log(`\n${mode}: ${generator}, ${CONNECTIONS} connections, ${ROUNDS} x ${SECONDS} s (p99: the worst round)\n`);
   log(
     '| scenario | req/s | p50 ms | p99 ms | errors | ratio | of | peak RSS MiB | server CPU | generator CPU | ' +
-      'server CPU µs/req | PostgreSQL CPU µs/req |',
+      'server CPU µs/req | PostgreSQL CPU µs/req | Redis CPU µs/req |',
   );
-  log('|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|');
+  log('|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|');
   for (const r of rows) {
     log(
       `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ` +
         `${r.ratio === null ? '' : r.ratio.toFixed(2)} | ${r.ceiling ?? ''} | ${fmt(r.peakRssMiB)} | ` +
         `${fmt(r.serverCpuPercent)} % | ${fmt(r.generatorCpuPercent)} % | ${fmt(r.serverCpuUs)} | ` +
-        `${r.databaseCpuUs === null ? '' : fmt(r.databaseCpuUs)} |`,
+        `${r.databaseCpuUs === null ? '' : fmt(r.databaseCpuUs)} | ${r.redisCpuUs === null ? '' : fmt(r.redisCpuUs)} |`,
     );
   }
   for (const r of rows) if (r.note) log(`${r.name}: ${r.note}`);
@@ -479,6 +493,7 @@ async function main() {
       generatorCpuPercent: Math.round(r.generatorCpuPercent),
       serverCpuUsPerRequest: Math.round(r.serverCpuUs),
       databaseCpuUsPerRequest: r.databaseCpuUs === null ? null : Math.round(r.databaseCpuUs),
+      redisCpuUsPerRequest: r.redisCpuUs === null ? null : Math.round(r.redisCpuUs),
       ...(r.note ? { note: r.note } : {}),
     })),
   };
