@@ -1,7 +1,7 @@
 import type { Serializable, SubscribeHandler, Transport } from '@boringnode/bus/types/main';
 import type { CreateBusDriverResult } from 'bentocache/types';
 import { randomUUID } from 'node:crypto';
-import { NOT_PIPELINED, type Redis } from './redis.js';
+import type { Redis } from './redis.js';
 
 /**
  * How long a delete waits for the other instances to confirm they dropped their memory copies. An
@@ -66,7 +66,7 @@ class RedisBusTransport implements Transport {
     private readonly observer: BusObserver,
   ) {
     this.publisher = redis.duplicate();
-    this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true, ...NOT_PIPELINED });
+    this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     // Outages surface through the readiness check and the bus's retry queue, not as console noise.
     this.publisher.on('error', () => {});
     // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one. So is

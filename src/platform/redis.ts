@@ -6,26 +6,13 @@ export type { Redis };
  * One shared ioredis client. While Redis is down, commands fail at once instead of queueing, so
  * callers fall back (cache to the database, rate limits per instance or skipped) without waiting on
  * reconnects.
- *
- * Auto-pipelined: the commands that concurrent requests issue in one turn of the event loop (cache
- * reads and fills, rate-limit counters, bus messages) go to Redis in one write and come back in one
- * read, rather than a system call each way per command. The copies made with `duplicate()` inherit
- * it; a connection that blocks (a stream reader's XREAD) or subscribes turns it off (`NOT_PIPELINED`).
  */
 export function connectRedis(url: string): Redis {
-  const client = new Redis(url, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    lazyConnect: false,
-    enableAutoPipelining: true,
-  });
+  const client = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   // Connection errors surface through readiness checks and failing commands; the client reconnects.
   client.on('error', () => {});
   return client;
 }
-
-/** For a `duplicate()` that blocks or subscribes: its commands are sent one at a time, as issued. */
-export const NOT_PIPELINED = { enableAutoPipelining: false } as const;
 
 /** Resolves once the client is connected, or after `timeoutMs` if Redis does not answer; true if connected. */
 export async function whenConnected(client: Redis, timeoutMs: number): Promise<boolean> {

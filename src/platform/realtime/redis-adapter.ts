@@ -1,6 +1,5 @@
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis, RedisOptions } from 'ioredis';
-import { NOT_PIPELINED } from '../redis.js';
 
 const ignore = () => {};
 
@@ -14,8 +13,7 @@ const ignore = () => {};
  * - the publisher fails fast while Redis is down, like the app's client: a broadcast waits for its
  *   stream append, and must reach this instance's sockets at once instead of queueing for Redis;
  * - the stream readers and the subscriber it duplicates from the publisher queue their commands
- *   until Redis is back (a reader whose XREAD failed at once would retry in a tight loop), and are not
- *   auto-pipelined (an XREAD blocks its connection);
+ *   until Redis is back (a reader whose XREAD failed at once would retry in a tight loop);
  * - the publisher's fire-and-forget commands (the session SET on a disconnect, PUBLISH) get a
  *   rejection handler: the adapter does not catch them, and an unhandled rejection ends the process.
  */
@@ -40,9 +38,7 @@ export function redisStreamsAdapter(redis: Redis, keyPrefix: string) {
   const publisher = own(redis.duplicate());
   // The subscriber's SUBSCRIBE is queued until Redis answers; closing before then rejects it.
   publisher.duplicate = (override?: Partial<RedisOptions>) => {
-    const client = own(
-      redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, ...NOT_PIPELINED, ...override }),
-    );
+    const client = own(redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, ...override }));
     caught(client, ['subscribe', 'ssubscribe']);
     return client;
   };
