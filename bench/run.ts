@@ -171,28 +171,22 @@ function isLocal(url: string | undefined): boolean {
   }
 }
 
-/**
- * A server the scenarios use besides Wardline, whose CPU is measured when it runs on this machine:
- * PostgreSQL (its backends, the connections of the servers under test, and its background writers)
- * and Redis. Not measured: PGlite (inside the server), a server on another machine.
- */
-interface Helper {
-  /** The process name in /proc/<pid>/stat. */
-  command: string;
-  local: boolean;
-}
-const POSTGRES: Helper = { command: 'postgres', local: isLocal(process.env.DATABASE_URL) };
-const REDIS: Helper = { command: 'redis-server', local: isLocal(process.env.REDIS_URL) };
+/** Whether DATABASE_URL is a PostgreSQL on this machine, whose processes' CPU can be read. */
+const databaseIsLocal = isLocal(process.env.DATABASE_URL);
 
-/** CPU time (ms) of each of the helper's processes, by pid; empty when it is not measured. */
-function helperCpu(helper: Helper): Map<string, number> {
+/**
+ * CPU time (ms) of each PostgreSQL process on this machine, by pid: its backends (the connections of
+ * the servers under test) and its background writers. Empty when none is visible: PGlite runs inside
+ * the server, and a remote PostgreSQL is not measured.
+ */
+function postgresCpu(): Map<string, number> {
   const byPid = new Map<string, number>();
-  if (!helper.local) return byPid;
+  if (!databaseIsLocal) return byPid;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes(` (${helper.command}) `)) byPid.set(entry, statCpuMs(stat));
+      if (stat.includes(' (postgres) ')) byPid.set(entry, statCpuMs(stat));
     } catch {
       // The process ended meanwhile.
     }
@@ -201,15 +195,36 @@ function helperCpu(helper: Helper): Map<string, number> {
 }
 
 /**
- * The helper's CPU (ms) spent between two readings, null when it is not measured. A process that ended
+ * The PostgreSQL CPU (ms) spent between two readings, null when none is visible. A backend that ended
  * meanwhile is left out (a pool closes connections that were idle for a while; what they did before
  * counts for no one), one that started is counted whole.
  */
-function helperCpuSince(helper: Helper, before: Map<string, number>): number | null {
+function postgresCpuSince(before: Map<string, number>): number | null {
   if (before.size === 0) return null;
   let spent = 0;
-  for (const [pid, ms] of helperCpu(helper)) spent += ms - (before.get(pid) ?? 0);
+  for (const [pid, ms] of postgresCpu()) spent += ms - (before.get(pid) ?? 0);
   return spent;
+}
+
+/** The Redis at REDIS_URL, asked for its CPU figures (INFO cpu) and cleared of the run's keys at the end. */
+const redisInfo = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL, { lazyConnect: true }) : null;
+
+/**
+ * CPU time (ms) the Redis server at REDIS_URL has used since it started, from its own INFO: all its
+ * threads, and its children (a background save). That server only, wherever it runs; null without
+ * REDIS_URL or when it does not answer.
+ */
+async function redisCpuMs(): Promise<number | null> {
+  if (!redisInfo) return null;
+  try {
+    const info = await redisInfo.info('cpu');
+    const seconds = ['used_cpu_sys', 'used_cpu_user', 'used_cpu_sys_children', 'used_cpu_user_children'].map((field) =>
+      Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0),
+    );
+    return seconds.reduce((a, b) => a + b, 0) * 1000;
+  } catch {
+    return null;
+  }
 }
 
 async function prepareData(ids: { id: string; family: string }[]): Promise<LoadData> {
@@ -299,13 +314,14 @@ async function measure(
   let peak = rssMiB(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
   const cpuBefore = cpuMs(pid);
-  const databaseBefore = helperCpu(POSTGRES);
-  const redisBefore = helperCpu(REDIS);
+  const databaseBefore = postgresCpu();
+  const redisBefore = await redisCpuMs();
   const result = await run({ ...base, seconds: SECONDS, offset: offsets.get(scenario)! });
   clearInterval(sampler);
   const serverCpu = cpuMs(pid) - cpuBefore;
-  const databaseCpu = helperCpuSince(POSTGRES, databaseBefore);
-  const redisCpu = helperCpuSince(REDIS, redisBefore);
+  const databaseCpu = postgresCpuSince(databaseBefore);
+  const redisAfter = redisBefore === null ? null : await redisCpuMs();
+  const redisCpu = redisBefore === null || redisAfter === null ? null : redisAfter - redisBefore;
   offsets.set(scenario, offsets.get(scenario)! + result.requests + CONNECTIONS);
   return { result, peak: Math.max(peak, rssMiB(pid)), serverCpu, databaseCpu, redisCpu };
 }
@@ -505,16 +521,13 @@ async function main() {
   if (!only) writeFileSync(new URL('latest.json', dir), json);
   writeFileSync(new URL(file, dir), json);
   log(`Written to bench/results/${only ? file : 'latest.json'}.`);
-  if (process.env.REDIS_URL) {
-    const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true });
-    await redis.connect();
+  if (redisInfo) {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
+      const [next, keys] = await redisInfo.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+      if (keys.length) await redisInfo.del(...keys);
       cursor = next;
     } while (cursor !== '0');
-    await redis.quit();
   }
 }
 
@@ -547,6 +560,7 @@ try {
   for (const s of servers) console.error(`(${s.name} log: ${s.logFile})`);
   process.exitCode = 1;
 } finally {
+  redisInfo?.disconnect();
   if (process.exitCode !== 1 && !process.env.BENCH_KEEP) await stopAll();
   else {
     // Keep the logs (a failed run, or BENCH_KEEP=1); stop the servers and drop the database all the same.
