@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { letThrough } from './http/load-shedding.js';
 import type { Redis } from './redis.js';
 
+/** `/health`'s answer. */
+export const Liveness = z.object({ status: z.literal('ok'), uptimeSeconds: z.number() });
+
 const DependencyStatus = z.object({ status: z.enum(['up', 'down']), latencyMs: z.number().optional() });
 const Readiness = z.object({
   /** degraded: serving, with an outside service's circuit breaker open. */
@@ -83,8 +86,12 @@ export async function healthRoutes(app: FastifyInstance, opts: { redis: Redis | 
         tags: ['health'],
         summary: 'Liveness',
         security: [],
-        response: { 200: z.object({ status: z.literal('ok'), uptimeSeconds: z.number() }) },
+        response: { 200: Liveness },
       },
+      // Written as it is: the answer is a literal and a rounded number, so checking it against its schema
+      // (as every other answer is) protected nothing and was a tenth of this route's CPU. The schema
+      // still documents it, and a test holds the two together.
+      serializerCompiler: () => (data) => JSON.stringify(data),
       // Never refused: a refused probe would take a working instance out of rotation.
       config: { access: 'public', rateLimitExempt: true, pressureHandler: letThrough },
       logLevel: 'warn',
