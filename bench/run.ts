@@ -161,11 +161,15 @@ function statCpuMs(stat: string): number {
   const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
-/** Whether `url` names a server on this machine (loopback, or a Unix socket: no host). */
+/**
+ * Whether `url` names a server on this machine: loopback, or a Unix socket (no host, `?host=/path`, or the
+ * socket's folder percent-encoded as the host, `postgres://%2Fvar%2Frun%2Fpostgresql/db`).
+ */
 function isLocal(url: string | undefined): boolean {
   if (!url) return false;
   try {
-    return ['', 'localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+    const { hostname } = new URL(url);
+    return ['', 'localhost', '127.0.0.1', '[::1]'].includes(hostname) || hostname.toLowerCase().startsWith('%2f');
   } catch {
     return false;
   }
