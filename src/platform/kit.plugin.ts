@@ -53,7 +53,7 @@ export const kitPlugin = fp(
     app.decorate('outbox', outbox);
     app.decorate(
       'uow',
-      new UnitOfWork(app.database.db, auditLog, outbox, app.now, app.log, {
+      new UnitOfWork(app.database, auditLog, outbox, app.now, app.log, {
         auditReads: opts.auditReads,
         cache: app.cache,
       }),

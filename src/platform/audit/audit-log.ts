@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.js';
 import { type AuditEvent, appendRecord } from './audit-event.js';
 
@@ -9,13 +9,6 @@ const records = (events: readonly AuditEvent[]) => sql`${JSON.stringify(events.m
 export async function appendAuditEvents(executor: Executor, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
   await executor.execute(sql`select audit_append(${records(events)})`);
-}
-
-/** Writes a write's events to `audit_pending` on its transaction, in order, for `AuditLog.link`. */
-async function insertPending(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await tx.execute(sql`insert into audit_pending (record)
-    select x from jsonb_array_elements(${records(events)}) with ordinality as t(x, n) order by n`);
 }
 
 /** Pending events linked per statement (a pass repeats until fewer are left). */
@@ -38,8 +31,8 @@ export interface GroupCommitStats {
 
 /**
  * Writes audit events. Two ways in:
- * - `append(tx, events)`: inside a unit of work's transaction, with the change they record, into
- *   `audit_pending`; after the commit the unit of work calls `link()`, which moves them into their
+ * - `pending(events)`: the statement a unit of work runs last in its transaction, with the change
+ *   they record, into `audit_pending`; after the commit the unit of work calls `link()`, which moves them into their
  *   chain. Linking is a group commit too: the writes that commit while a pass runs are linked together
  *   by the next one, so an organization's writes do not wait for each other's commits on the chain
  *   head's lock. A write answers once its events are linked (or, if linking fails, once they are
@@ -61,8 +54,16 @@ export class AuditLog {
 
   constructor(private readonly db: Executor) {}
 
-  append(tx: Executor, events: readonly AuditEvent[]): Promise<void> {
-    return insertPending(tx, events);
+  /**
+   * The statement that writes a write's events to `audit_pending`, in order, for `link`: run last in
+   * the write's transaction (none for no events).
+   */
+  pending(events: readonly AuditEvent[]): SQL[] {
+    if (events.length === 0) return [];
+    return [
+      sql`insert into audit_pending (record)
+        select x from jsonb_array_elements(${records(events)}) with ordinality as t(x, n) order by n`,
+    ];
   }
 
   /** Links every event pending now into its chain, in a pass shared with the writes committing meanwhile. */

@@ -24,7 +24,7 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
 import type { RequestContext } from '../tenancy/context.js';
 import { CountersRepository, NumberBlocks } from './counters.js';
-import type { Db, Executor } from './database.js';
+import type { Database, Executor } from './database.js';
 import type { TenantRepository, TenantRepositoryClass } from './tenant-repository.js';
 
 /** Who acts, in which organization, from where: what every audit event names. */
@@ -264,11 +264,11 @@ export class UnitOfWork {
   private readonly current = new AsyncLocalStorage<Work>();
   private jobs: JobQueue | null = null;
   private readonly numberBlocks = new NumberBlocks((organizationId, name, count) =>
-    new CountersRepository(this.db, organizationId).take(name, count),
+    new CountersRepository(this.database.db, organizationId).take(name, count),
   );
 
   constructor(
-    private readonly db: Db,
+    private readonly database: Pick<Database, 'db' | 'transaction'>,
     private readonly auditLog: AuditLog,
     private readonly outbox: Outbox,
     private readonly now: Clock,
@@ -290,23 +290,25 @@ export class UnitOfWork {
     }
     let work: Work | undefined;
     const result = await retryingConflicts(() =>
-      this.db.transaction(async (tx) => {
-        work = new Work(tx, acting(ctx), this.now, true);
-        work.jobs = this.jobs;
-        const value = await this.current.run(work, async () => {
-          const result = await operation(work!);
-          // An action may add another (what it writes may gather more): run until none is left.
-          for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
-            await action();
-          }
-          return result;
-        });
-        if (work.events.length === 0)
-          throw new Error('a write must record an audit event (work.audit) before it commits');
-        await this.auditLog.append(tx, work.events);
-        await this.outbox.insert(tx, work.messages);
-        return value;
-      }),
+      this.database.transaction(
+        async (tx) => {
+          work = new Work(tx, acting(ctx), this.now, true);
+          work.jobs = this.jobs;
+          const value = await this.current.run(work, async () => {
+            const result = await operation(work!);
+            // An action may add another (what it writes may gather more): run until none is left.
+            for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
+              await action();
+            }
+            return result;
+          });
+          if (work.events.length === 0)
+            throw new Error('a write must record an audit event (work.audit) before it commits');
+          return value;
+        },
+        // Sent with the COMMIT (one round trip on PostgreSQL): the events, pending, and the messages.
+        () => [...this.auditLog.pending(work!.events), ...this.outbox.inserts(work!.messages)],
+      ),
     );
     // The write's audit events are durable (pending) with its change; linked into their chain now.
     await this.auditLog
@@ -339,7 +341,7 @@ export class UnitOfWork {
   async read<T>(ctx: Acting, operation: (work: Work) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();
     if (outer?.writable) return this.joined(outer, new Work(outer.db, acting(ctx), this.now, false, outer), operation);
-    const work = new Work(this.db, acting(ctx), this.now, false);
+    const work = new Work(this.database.db, acting(ctx), this.now, false);
     work.cache = this.options.cache ?? null;
     const value = await this.current.run(work, () => operation(work));
     if (this.options.auditReads) await this.auditLog.record(work.events);

@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, type SQLWrapper, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
-import type { Db, Executor } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import { safeError } from '../http/errors.js';
 import { outboxMessages } from './outbox.schema.js';
 
@@ -80,17 +80,20 @@ export class Outbox {
     this.handlers.set(topic, handler as Handler);
   }
 
-  async insert(tx: Executor, messages: readonly PendingMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    await tx.insert(outboxMessages).values(
-      messages.map((message) => ({
-        organizationId: message.organizationId,
-        topic: message.topic,
-        payload: message.payload as object,
-        requestId: message.requestId,
-        availableAt: this.now(),
-      })),
-    );
+  /** The statement that writes a unit of work's messages, run last in its transaction (none for no messages). */
+  inserts(messages: readonly PendingMessage[]): SQLWrapper[] {
+    if (messages.length === 0) return [];
+    return [
+      this.db.insert(outboxMessages).values(
+        messages.map((message) => ({
+          organizationId: message.organizationId,
+          topic: message.topic,
+          payload: message.payload as object,
+          requestId: message.requestId,
+          availableAt: this.now(),
+        })),
+      ),
+    ];
   }
 
   start(): void {
