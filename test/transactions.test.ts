@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Executor } from '../src/platform/db/database.js';
+import { type Executor, openDatabase } from '../src/platform/db/database.js';
 import { systemActing } from '../src/platform/db/unit-of-work.js';
 import { databaseError } from '../src/platform/http/errors.js';
+import { eventually } from './helpers/eventually.js';
 import { buildTestApp, createTenant, type TestApp } from './helpers/test-app.js';
 
 // Database.transaction: on PostgreSQL a pipelined connection (BEGIN sent with the first statement,
@@ -83,6 +85,89 @@ describe('Database.transaction', () => {
       t.database.kind === 'postgres' ? 'the transaction was rolled back' : 'Transaction was rolled back',
     );
     expect(await rows(t.database.db, sql`select id, note from tx_probe where id = 30`)).toEqual([]);
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('Database.transaction on PostgreSQL (pipelined)', () => {
+  it('sends BEGIN with the first statement, and the closing statements with the COMMIT: two socket writes', async () => {
+    const database = await openDatabase({ url: t.config.DATABASE_URL!, poolSize: 1 });
+    try {
+      const pool = (database.db as unknown as { $client: pg.Pool }).$client;
+      const client = await pool.connect();
+      // What leaves the socket: one call of _write or _writev per write to the kernel.
+      const socket = (client as unknown as { connection: { stream: Record<string, (...args: never[]) => void> } })
+        .connection.stream;
+      client.release();
+      let writes = 0;
+      for (const method of ['_write', '_writev']) {
+        const original = socket[method]!.bind(socket);
+        socket[method] = (...args: never[]) => {
+          writes++;
+          original(...args);
+        };
+      }
+      await database.transaction(
+        async (tx) => {
+          await tx.execute(sql`insert into tx_probe values (50, 'one statement')`);
+        },
+        () => [
+          sql`update tx_probe set note = note || ' +1' where id = 50`,
+          sql`update tx_probe set note = note || ' +2' where id = 50`,
+        ],
+      );
+      expect(writes).toBe(2);
+      expect(await rows(t.database.db, sql`select id, note from tx_probe where id = 50`)).toEqual([
+        { id: 50, note: 'one statement +1 +2' },
+      ]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('rolls back when pg cannot send a closing statement (a parameter it cannot serialize)', async () => {
+    const unserializable = {
+      toPostgres: () => {
+        throw new Error('cannot serialize this');
+      },
+    };
+    const refused = t.database.transaction(
+      async (tx) => {
+        await tx.execute(sql`insert into tx_probe values (60, 'not without its closing statement')`);
+      },
+      () => [sql`insert into tx_probe values (61, ${unserializable})`],
+    );
+    await expect(refused).rejects.toThrow('cannot serialize this');
+    expect(await rows(t.database.db, sql`select id, note from tx_probe where id in (60, 61)`)).toEqual([]);
+  });
+
+  it('fails the write, not the process, when the server drops its connection midway; the pool carries on', async () => {
+    const dropped = t.database.transaction(async (tx) => {
+      await tx.execute(sql`insert into tx_probe values (70, 'lost with the connection')`);
+      const pid = (await rows(tx, sql`select pg_backend_pid() as id, '' as note`))[0]!.id;
+      // From another connection, as a restart or a failover would; then wait until the backend is gone.
+      await t.database.db.execute(sql`select pg_terminate_backend(${pid})`);
+      await eventually(async () => {
+        const alive = await rows(
+          t.database.db,
+          sql`select pid as id, '' as note from pg_stat_activity where pid = ${pid}`,
+        );
+        return alive.length === 0 ? true : undefined;
+      });
+      // Between two statements, the connection's error came with no query to take it: without a
+      // listener, it would have been an uncaught exception (the test run would fail).
+      await tx.execute(sql`insert into tx_probe values (71, 'never sent')`);
+    });
+    await expect(dropped).rejects.toThrow();
+    expect(await rows(t.database.db, sql`select id, note from tx_probe where id in (70, 71)`)).toEqual([]);
+    // The pool replaced the connection: transactions go on.
+    await Promise.all(
+      [72, 73, 74, 75, 76].map((id) =>
+        t.database.transaction(async (tx) => {
+          await tx.execute(sql`insert into tx_probe values (${id}, 'after the drop')`);
+        }),
+      ),
+    );
+    expect(await rows(t.database.db, sql`select id, note from tx_probe where id between 72 and 76`)).toHaveLength(5);
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
-import { type ExtractTablesWithRelations, type SQLWrapper, sql } from 'drizzle-orm';
+import { type ExtractTablesWithRelations, type SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { type PgDatabase, PgDialect, type PgQueryResultHKT, type PgTransaction } from 'drizzle-orm/pg-core';
@@ -26,15 +26,15 @@ export interface Database {
   /** Applies pending migrations; safe to call from several processes at once on PostgreSQL. */
   migrate(): Promise<void>;
   /**
-   * Runs `work` in one transaction, then the statements `closing` returns (they see all `work` did),
-   * then COMMIT; anything that fails rolls it all back. On PostgreSQL the connection is pipelined:
-   * BEGIN is sent without waiting for its answer, so it reaches the server with `work`'s first
-   * statement, and the closing statements go out with the COMMIT. A write that runs one statement of
-   * its own costs two round trips rather than four. A COMMIT that the server answers with ROLLBACK
+   * Runs `work` in one transaction, then the statements `closing` returns (they see all `work` did;
+   * inserts and updates, without placeholders or rows to return), then COMMIT; anything that fails
+   * rolls it all back. On PostgreSQL the connection is pipelined: BEGIN is sent without waiting for
+   * its answer, so it reaches the server with `work`'s first statement, and the closing statements go
+   * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four. A COMMIT that the server answers with ROLLBACK
    * (a statement failed and `work` went on) is an error, not a success, on both databases (drizzle's
    * own node-postgres transaction reports it as committed).
    */
-  transaction<T>(work: (tx: Tx) => Promise<T>, closing?: () => SQLWrapper[]): Promise<T>;
+  transaction<T>(work: (tx: Tx) => Promise<T>, closing?: () => SQL[]): Promise<T>;
   /** A cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -92,9 +92,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         await client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
       },
     });
-    // A dropped idle connection must not crash the process; the pool replaces it.
-    pool.on('error', () => {});
-    genericPool.on('error', () => {});
+    // A dropped connection must not crash the process. pg-pool listens for an idle connection's
+    // errors only; one a write or a migration holds when the server goes away (a restart, a failover)
+    // emits 'error' with no listener. Its queries fail with the error, and the pool discards it when
+    // it is released.
+    for (const each of [pool, genericPool]) {
+      each.on('error', () => {});
+      each.on('connect', (client) => client.on('error', () => {}));
+    }
     const db = drizzlePg(pool) as unknown as Db;
     const genericPlans = drizzlePg(genericPool) as unknown as Db;
     genericPlanDbs.set(db, genericPlans);
@@ -137,7 +142,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     transaction: (work, closing) =>
       db.transaction(async (tx) => {
         const value = await work(tx);
-        for (const statement of closing?.() ?? []) await tx.execute(statement.getSQL());
+        for (const statement of closing?.() ?? []) await tx.execute(statement);
         return value;
       }),
     async migrate() {
@@ -166,7 +171,7 @@ async function pipelinedTransaction<T>(
   pool: pg.Pool,
   dialect: PgDialect,
   work: (tx: Tx) => Promise<T>,
-  closing: (() => SQLWrapper[]) | undefined,
+  closing: (() => SQL[]) | undefined,
 ): Promise<T> {
   const client = await pool.connect();
   const socket = socketOf(client);
@@ -184,27 +189,41 @@ async function pipelinedTransaction<T>(
     begun.catch(() => {});
     const value = await work(tx);
     await begun;
-    const queries = (closing?.() ?? []).map((statement) => dialect.sqlToQuery(statement.getSQL()));
+    const queries = (closing?.() ?? []).map((statement) => dialect.sqlToQuery(statement));
+    // pg refuses a statement it cannot send (a parameter it cannot serialize) at once, within
+    // `query`: then the transaction is rolled back rather than committed without it.
+    let refused: { error: Error } | undefined;
     let closed: Promise<unknown>[];
-    let committed: Promise<pg.QueryResult>;
+    let ending: Promise<pg.QueryResult>;
     socket.cork();
     try {
-      closed = queries.map((query) => client.query(query.sql, query.params));
-      committed = client.query('commit');
+      closed = queries.map(
+        (query) =>
+          new Promise((resolve, reject) => {
+            client.query(query.sql, query.params, (error, result) => {
+              if (!error) return resolve(result);
+              if (!ended) refused ??= { error };
+              reject(error);
+            });
+          }),
+      );
+      ending = client.query(refused ? 'rollback' : 'commit');
       ended = true;
     } finally {
       socket.uncork();
     }
-    const [commit, ...answers] = await Promise.allSettled([committed, ...closed]);
-    if (commit.status === 'rejected') {
-      // Whether it committed is unknown; the connection is not to be trusted with another transaction.
-      unusable = commit.reason as Error;
-      throw commit.reason;
+    const [end, ...answers] = await Promise.allSettled([ending, ...closed]);
+    if (end.status === 'rejected') {
+      // Refused by the server, the transaction has ended and the connection is fine; otherwise
+      // whether it committed is unknown, and the connection is not trusted with another transaction.
+      if (!(end.reason instanceof pg.DatabaseError)) unusable = end.reason as Error;
+      throw end.reason;
     }
+    if (refused) throw refused.error;
     // PostgreSQL answers the COMMIT of a transaction in which a statement failed with ROLLBACK.
     const failed = answers.find((answer) => answer.status === 'rejected');
     if (failed) throw failed.reason;
-    if (commit.value.command !== 'COMMIT') {
+    if (end.value.command !== 'COMMIT') {
       throw new Error('the transaction was rolled back: one of its statements had failed');
     }
     return value;

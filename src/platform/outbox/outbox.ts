@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, lte, type SQLWrapper, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, lte, type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
@@ -81,18 +81,22 @@ export class Outbox {
   }
 
   /** The statement that writes a unit of work's messages, run last in its transaction (none for no messages). */
-  inserts(messages: readonly PendingMessage[]): SQLWrapper[] {
+  inserts(messages: readonly PendingMessage[]): SQL[] {
     if (messages.length === 0) return [];
+    // Its SQL, not the query builder: awaited by mistake, that would run on its own, outside the transaction.
     return [
-      this.db.insert(outboxMessages).values(
-        messages.map((message) => ({
-          organizationId: message.organizationId,
-          topic: message.topic,
-          payload: message.payload as object,
-          requestId: message.requestId,
-          availableAt: this.now(),
-        })),
-      ),
+      this.db
+        .insert(outboxMessages)
+        .values(
+          messages.map((message) => ({
+            organizationId: message.organizationId,
+            topic: message.topic,
+            payload: message.payload as object,
+            requestId: message.requestId,
+            availableAt: this.now(),
+          })),
+        )
+        .getSQL(),
     ];
   }
 
