@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, count, eq } from 'drizzle-orm';
+import { and, count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
@@ -89,6 +89,30 @@ describe('POST /api/v1/patients', () => {
       patientId: patient.id,
       actorId: a.users.doctor.id,
       organizationId: a.organizationId,
+    });
+  });
+
+  it('stores absent details as SQL NULL and given ones as JSON objects, not as JSON text or JSON null', async () => {
+    const bare = await create(a);
+    const full = await create(a, {
+      ...valid,
+      address: { line1: '1 Main St', city: 'Leeds', country: 'GB' },
+      allergies: [{ substance: 'Latex' }],
+    });
+    const result: unknown = await t.database.db.execute(sql`
+      select id, address is null as "noAddress", emergency_contact is null as "noContact",
+        jsonb_typeof(address) as "addressType", jsonb_typeof(allergies) as "allergiesType"
+      from patients where id in (${bare.id}, ${full.id})`);
+    const rows = (result as { rows: Record<string, unknown>[] }).rows;
+    expect(rows.find((row) => row.id === bare.id)).toMatchObject({
+      noAddress: true,
+      noContact: true,
+      allergiesType: 'array',
+    });
+    expect(rows.find((row) => row.id === full.id)).toMatchObject({
+      noAddress: false,
+      addressType: 'object',
+      allergiesType: 'array',
     });
   });
 

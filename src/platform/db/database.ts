@@ -160,6 +160,13 @@ const socketOf = (client: pg.PoolClient) =>
   (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
 
 /**
+ * The transaction object of each pooled connection, made once: a repository that prepares a statement
+ * per executor (PatientsRepository's `find` and `insert`) then builds it once per connection, not once
+ * per transaction. It holds nothing of one transaction: only its connection and drizzle's dialect.
+ */
+const connectionTransactions = new WeakMap<pg.PoolClient, Tx>();
+
+/**
  * `Database.transaction` on a pooled PostgreSQL connection in pipeline mode: what drizzle's own
  * `transaction` does (BEGIN, the work on a transaction bound to the connection, COMMIT or ROLLBACK),
  * without waiting for BEGIN's answer before the work's first statement, nor for the closing
@@ -180,7 +187,11 @@ async function pipelinedTransaction<T>(
   // COMMIT sent: the transaction ends there (committed, or rolled back by the server), whatever follows.
   let ended = false;
   try {
-    const tx = new NodePgTransaction(dialect, new NodePgSession(client, dialect, undefined), undefined) as Tx;
+    let tx = connectionTransactions.get(client);
+    if (!tx) {
+      tx = new NodePgTransaction(dialect, new NodePgSession(client, dialect, undefined), undefined);
+      connectionTransactions.set(client, tx);
+    }
     // BEGIN waits in the socket for the statements the work sends in this turn of the event loop.
     socket.cork();
     const begun = client.query('begin');
