@@ -171,6 +171,77 @@ describe.skipIf(!process.env.DATABASE_URL)('Database.transaction on PostgreSQL (
   });
 });
 
+describe.skipIf(!process.env.DATABASE_URL)('a connection after a failed COMMIT (PostgreSQL, a pool of one)', () => {
+  const backendPid = async (database: Awaited<ReturnType<typeof openDatabase>>) =>
+    database.transaction(async (tx) => (await rows(tx, sql`select pg_backend_pid() as id, '' as note`))[0]!.id);
+
+  it('is kept when the server refuses the COMMIT (a deferred constraint), and closed when it is dropped there', async () => {
+    await t.database.db.execute(sql`
+      create table tx_deferred (id int primary key, parent int references tx_probe (id) deferrable initially deferred)`);
+    await t.database.db.execute(sql`
+      create function tx_wait_at_commit() returns trigger language plpgsql as $$
+      begin perform pg_advisory_xact_lock(727727); return null; end $$`);
+    await t.database.db.execute(sql`
+      create constraint trigger tx_wait_at_commit after insert on tx_deferred deferrable initially deferred
+      for each row when (new.id >= 1000) execute function tx_wait_at_commit()`);
+    const database = await openDatabase({ url: t.config.DATABASE_URL!, poolSize: 1 });
+    try {
+      const first = await backendPid(database);
+      const refused = database.transaction(async (tx) => {
+        await tx.execute(sql`insert into tx_deferred values (1, 999999)`);
+      });
+      expect(databaseError(await refused.catch((error: unknown) => error)).code).toBe('23503');
+      expect(await backendPid(database)).toBe(first);
+
+      // The COMMIT waits in the deferred trigger for a lock held elsewhere; the server then drops it.
+      const holder = await openDatabase({ url: t.config.DATABASE_URL!, poolSize: 1 });
+      try {
+        await holder.db.execute(sql`select pg_advisory_lock(727727)`);
+        const dropped = database.transaction(async (tx) => {
+          await tx.execute(sql`insert into tx_deferred values (1000, null)`);
+        });
+        await eventually(async () => {
+          const waiting = await rows(
+            t.database.db,
+            sql`select pid as id, '' as note from pg_stat_activity where pid = ${first} and wait_event_type = 'Lock'`,
+          );
+          return waiting.length === 1 ? true : undefined;
+        });
+        await t.database.db.execute(sql`select pg_terminate_backend(${first})`);
+        await expect(dropped).rejects.toThrow();
+      } finally {
+        await holder.close();
+      }
+      // Not handed to the next transaction: that one runs on a new connection.
+      const next = await backendPid(database);
+      expect(next).not.toBe(first);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('a statement prepared before a migration', () => {
+  it('costs no registration: the connection that had it is closed and the write runs again on another', async () => {
+    const tenant = await createTenant(t.app);
+    const register = async (n: number) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/patients',
+        headers: { authorization: `Bearer ${tenant.users.operator.token}` },
+        payload: { givenName: 'Stale', familyName: `Statement${n}`, birthDate: '1970-01-01', sex: 'female' },
+      });
+      return res.statusCode;
+    };
+    for (const n of [1, 2, 3]) expect(await register(n)).toBe(201);
+    // A migration from a newer instance changes a column's type under the prepared INSERT's RETURNING.
+    await t.database.db.execute(sql`alter table patients alter column phone type varchar(40)`);
+    const after = [];
+    for (const n of [4, 5, 6, 7, 8, 9]) after.push(await register(n));
+    expect(after).toEqual([201, 201, 201, 201, 201, 201]);
+  });
+});
+
 describe('a unit of work on it', () => {
   it('refuses a write that went past a failed statement, on both databases: nothing of it commits', async () => {
     const tenant = await createTenant(t.app);

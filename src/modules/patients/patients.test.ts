@@ -97,11 +97,13 @@ describe('POST /api/v1/patients', () => {
     const full = await create(a, {
       ...valid,
       address: { line1: '1 Main St', city: 'Leeds', country: 'GB' },
+      emergencyContact: { name: 'Sam Smith', phone: '+44 113 496 0000' },
       allergies: [{ substance: 'Latex' }],
     });
     const result: unknown = await t.database.db.execute(sql`
       select id, address is null as "noAddress", emergency_contact is null as "noContact",
-        jsonb_typeof(address) as "addressType", jsonb_typeof(allergies) as "allergiesType"
+        jsonb_typeof(address) as "addressType", jsonb_typeof(emergency_contact) as "contactType",
+        jsonb_typeof(allergies) as "allergiesType"
       from patients where id in (${bare.id}, ${full.id})`);
     const rows = (result as { rows: Record<string, unknown>[] }).rows;
     expect(rows.find((row) => row.id === bare.id)).toMatchObject({
@@ -112,6 +114,7 @@ describe('POST /api/v1/patients', () => {
     expect(rows.find((row) => row.id === full.id)).toMatchObject({
       noAddress: false,
       addressType: 'object',
+      contactType: 'object',
       allergiesType: 'array',
     });
   });

@@ -9,6 +9,7 @@ import { type PgDatabase, PgDialect, type PgQueryResultHKT, type PgTransaction }
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { databaseError } from '../http/errors.js';
 
 /**
  * Without drizzle's relational API (`db.query.*`, unused): given the schema, drizzle builds a query
@@ -155,6 +156,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
+/**
+ * SQLSTATEs of a named statement a connection prepared that it can no longer run: `0A000` "cached plan
+ * must not change result type" (a column's type changed), `26000` no such prepared statement.
+ */
+export const STALE_STATEMENT = new Set(['0A000', '26000']);
+
+/** An error the server answered with, that ended the statement (or transaction) but not the connection. */
+const isPlainError = (error: unknown) => error instanceof pg.DatabaseError && error.severity === 'ERROR';
+
 /** A pool client's socket (pg corks it the same way to send a query's messages in one write). */
 const socketOf = (client: pg.PoolClient) =>
   (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
@@ -225,9 +235,10 @@ async function pipelinedTransaction<T>(
     }
     const [end, ...answers] = await Promise.allSettled([ending, ...closed]);
     if (end.status === 'rejected') {
-      // Refused by the server, the transaction has ended and the connection is fine; otherwise
-      // whether it committed is unknown, and the connection is not trusted with another transaction.
-      if (!(end.reason instanceof pg.DatabaseError)) unusable = end.reason as Error;
+      // An ERROR (a deferred constraint) ends the transaction and leaves the connection fine. Anything
+      // else (a FATAL as the server drops it, a lost socket): whether it committed is unknown, and the
+      // connection is not trusted with another transaction.
+      if (!isPlainError(end.reason)) unusable = end.reason as Error;
       throw end.reason;
     }
     if (refused) throw refused.error;
@@ -244,6 +255,9 @@ async function pipelinedTransaction<T>(
         unusable = failed as Error;
       });
     }
+    // A statement this connection prepared no longer fits the table (a migration changed a column's
+    // type) or is gone: a fresh connection prepares it again.
+    if (STALE_STATEMENT.has(databaseError(error).code ?? '')) unusable ??= error as Error;
     throw error;
   } finally {
     client.release(unusable);

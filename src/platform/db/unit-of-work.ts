@@ -24,7 +24,7 @@ import type { JobQueue } from '../jobs/job-queue.js';
 import type { Outbox, OutboxTopics, PendingMessage, Topic } from '../outbox/outbox.js';
 import type { RequestContext } from '../tenancy/context.js';
 import { CountersRepository, NumberBlocks } from './counters.js';
-import type { Database, Executor } from './database.js';
+import { type Database, type Executor, STALE_STATEMENT } from './database.js';
 import type { TenantRepository, TenantRepositoryClass } from './tenant-repository.js';
 
 /** Who acts, in which organization, from where: what every audit event names. */
@@ -243,10 +243,12 @@ export class Work {
 /**
  * PostgreSQL ends a transaction caught in a deadlock (40P01), or one that would break serializability
  * (40001), and expects it to be tried again: concurrent inserts checked against the same exclusion
- * constraint (two bookings of one slot) can deadlock on each other's index entries. The whole
- * transaction runs again, from a fresh unit of work, at most twice more.
+ * constraint (two bookings of one slot) can deadlock on each other's index entries. So is one that
+ * met a statement its connection had prepared for an older table (`STALE_STATEMENT`, after a
+ * migration): that connection is closed, and the next one prepares it afresh. The whole transaction
+ * runs again, from a fresh unit of work, at most twice more.
  */
-const RETRIED_SQLSTATES = new Set(['40P01', '40001']);
+const RETRIED_SQLSTATES = new Set(['40P01', '40001', ...STALE_STATEMENT]);
 const TRANSACTION_ATTEMPTS = 3;
 
 async function retryingConflicts<T>(transaction: () => Promise<T>): Promise<T> {
