@@ -52,7 +52,9 @@ const eventsFor = (resourceId: string) =>
   t.database.db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, resourceId)));
+    .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, resourceId)))
+    // In chain order: without it, PostgreSQL may return the rows in any order (it did, in a CI run).
+    .orderBy(auditEvents.seq);
 
 describe('POST /api/v1/appointments', () => {
   it("books an appointment, with the room's hospital, and records it on the audit trail", async () => {

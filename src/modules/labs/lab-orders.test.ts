@@ -145,7 +145,8 @@ const auditOf = (resourceId: string) =>
   t.database.db
     .select()
     .from(auditEvents)
-    .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, resourceId)));
+    .where(and(eq(auditEvents.organizationId, a.organizationId), eq(auditEvents.resourceId, resourceId)))
+    .orderBy(auditEvents.seq);
 
 const outboxOf = async (orderId: string) =>
   (await t.database.db.select().from(outboxMessages).where(eq(outboxMessages.organizationId, a.organizationId))).filter(

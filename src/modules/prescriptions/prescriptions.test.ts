@@ -53,7 +53,8 @@ const eventsOf = (where: { resourceId?: string; patientId?: string }) =>
         where.resourceId ? eq(auditEvents.resourceId, where.resourceId) : undefined,
         where.patientId ? eq(auditEvents.patientId, where.patientId) : undefined,
       ),
-    );
+    )
+    .orderBy(auditEvents.seq);
 
 describe('POST /api/v1/prescriptions', () => {
   it('writes a prescription for a doctor, audited with the patient', async () => {
