@@ -125,19 +125,32 @@ export function preparedShape({ words, filter, cursor }: SearchTerms): string | 
   return `patients_search_${words.length}_${flags.join('')}`;
 }
 
+/** What `make` gives for an executor, made on its first call with that executor and kept while it lives. */
+function perExecutor<T>(make: (db: Executor) => T): (db: Executor) => T {
+  const made = new WeakMap<Executor, T>();
+  return (db) => {
+    let value = made.get(db);
+    if (value === undefined) {
+      value = make(db);
+      made.set(db, value);
+    }
+    return value;
+  };
+}
+
 /**
  * A patient by id, prepared once per executor (the database, or a transaction that reads several):
  * the cache-aside load of a patient is the hottest statement there is, and building its SQL and
  * planning it again on every call cost more than running it. Same tenant condition as `where`, the
  * organization bound on each call.
  */
-const findStatements = new WeakMap<Executor, ReturnType<typeof prepareFind>>();
-const prepareFind = (db: Executor) =>
+const findStatement = perExecutor((db) =>
   db
     .select()
     .from(patients)
     .where(and(eq(patients.organizationId, sql.placeholder('organizationId')), eq(patients.id, sql.placeholder('id'))))
-    .prepare('patients_find');
+    .prepare('patients_find'),
+);
 
 /**
  * A registration's INSERT, prepared once per executor like `find`: a transaction's executor is its
@@ -146,10 +159,9 @@ const prepareFind = (db: Executor) =>
  * PostgreSQL parses it once. The jsonb values are bound as JSON text (`jsonText`): through a column's
  * placeholder, drizzle would write a null as the JSON `null` rather than SQL NULL.
  */
-const insertStatements = new WeakMap<Executor, ReturnType<typeof prepareInsert>>();
 const asIs = (name: string) => sql`${sql.placeholder(name)}`;
 const jsonText = (value: unknown) => (value === null ? null : JSON.stringify(value));
-const prepareInsert = (db: Executor) =>
+const insertStatement = perExecutor((db) =>
   db
     .insert(patients)
     .values({
@@ -173,13 +185,13 @@ const prepareInsert = (db: Executor) =>
     })
     .onConflictDoNothing({ target: [patients.organizationId, patients.mrn] })
     .returning()
-    .prepare('patients_insert');
+    .prepare('patients_insert'),
+);
 
 /** Prepared searches, per executor and shape (`preparedShape`). */
-const searchStatements = new WeakMap<
-  Executor,
-  Map<string, { execute: (values: Record<string, unknown>) => Promise<PatientRow[]> }>
->();
+const searchStatements = perExecutor(
+  () => new Map<string, { execute: (values: Record<string, unknown>) => Promise<PatientRow[]> }>(),
+);
 
 /** All SQL on one organization's patients and its MRN counter. */
 export class PatientsRepository extends TenantRepository {
@@ -197,11 +209,7 @@ export class PatientsRepository extends TenantRepository {
     const shape = preparedShape(terms);
     if (shape === undefined) return this.buildSearch(terms, boundInline);
     const db = onePlanFor(this.db);
-    let statements = searchStatements.get(db);
-    if (!statements) {
-      statements = new Map();
-      searchStatements.set(db, statements);
-    }
+    const statements = searchStatements(db);
     const values: Record<string, string | number> = {};
     const collect: Bind = (name, value) => {
       values[name] = value;
@@ -297,12 +305,7 @@ export class PatientsRepository extends TenantRepository {
   }
 
   async find(id: string): Promise<PatientRow | undefined> {
-    let statement = findStatements.get(this.db);
-    if (!statement) {
-      statement = prepareFind(this.db);
-      findStatements.set(this.db, statement);
-    }
-    const [row] = await statement.execute({ organizationId: this.organizationId, id });
+    const [row] = await findStatement(this.db).execute({ organizationId: this.organizationId, id });
     return row;
   }
 
@@ -326,12 +329,7 @@ export class PatientsRepository extends TenantRepository {
 
   /** Inserts the patient, or returns undefined when its MRN is taken (nothing is inserted then). */
   async insert(values: Registration): Promise<PatientRow | undefined> {
-    let statement = insertStatements.get(this.db);
-    if (!statement) {
-      statement = prepareInsert(this.db);
-      insertStatements.set(this.db, statement);
-    }
-    const [row] = await statement.execute({
+    const [row] = await insertStatement(this.db).execute({
       ...values,
       organizationId: this.organizationId,
       address: jsonText(values.address),
