@@ -55,7 +55,7 @@ export const envSchema = z.object({
     .max(200)
     .default(10)
     .describe(
-      'node-postgres pool size. Prepared patient searches have a pool of their own, half as large (rounded up), whose sessions keep one plan per statement: count both against max_connections.',
+      'node-postgres pool size. The read lanes (a patient by id, prepared name searches) are a quarter as many connections more, at least two, whose sessions keep one plan per statement: count both against max_connections.',
     ),
   ROLE: z
     .enum(['all', 'api', 'worker'])

@@ -1,4 +1,4 @@
-import { type Database, onePlanFor } from '../../src/platform/db/database.js';
+import { type Database, readLanesFor } from '../../src/platform/db/database.js';
 
 /**
  * Counts the statements a database client is sent (node-postgres pool or PGlite), for tests that
@@ -6,10 +6,10 @@ import { type Database, onePlanFor } from '../../src/platform/db/database.js';
  * parameters) of what was counted, to say which query appeared when one did.
  */
 export function countQueries(database: Database) {
-  // The database's clients: the pool, and the one for statements with one plan (the same on PGlite).
+  // The database's clients: the pool, and its read lanes (the same client on PGlite).
   const clients = [
     ...new Set(
-      [database.db, onePlanFor(database.db)].map(
+      [database.db, readLanesFor(database.db)].map(
         (db) => (db as unknown as { $client: Record<string, unknown> }).$client,
       ),
     ),

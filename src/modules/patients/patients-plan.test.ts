@@ -7,7 +7,7 @@ import { Placeholder, type SQL, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../../test/helpers/test-app.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
-import { type Executor, onePlanFor } from '../../platform/db/database.js';
+import { type Executor, readLanesFor } from '../../platform/db/database.js';
 import type { NameCursor } from './name-cursor.js';
 import { type PatientFilter, PatientsRepository } from './patients.repository.js';
 
@@ -130,10 +130,10 @@ describe(`patient searches at ${PATIENTS.toLocaleString('en')} patients`, () => 
   it.skipIf(!process.env.DATABASE_URL)('plans a prepared search once on PostgreSQL, whatever the prefix', async () => {
     const prefixes = ['abc', 'qrs', 'xyz', 'fed', 'tuv', 'bad', 'cab', 'wxy', 'rst', 'dea', 'zzz', 'aaa'];
     for (const q of prefixes) await repo.search({ status: 'active', q }, 25, undefined);
-    // Sequential calls take the pool's most recently released connection: the one that ran them.
+    // Sequential calls all go to the first read lane (none has a query in flight): the one that ran them.
     const [statement] = await rows<{ generic: number; custom: number }>(
       sql`select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements where name = 'patients_search_1_0000'`,
-      onePlanFor(t.database.db),
+      readLanesFor(t.database.db),
     );
     expect(statement).toEqual({ generic: prefixes.length, custom: 0 });
   });

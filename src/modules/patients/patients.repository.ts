@@ -1,5 +1,5 @@
 import { and, asc, eq, Placeholder, type SQL, sql } from 'drizzle-orm';
-import { type Executor, onePlanFor } from '../../platform/db/database.js';
+import { type Executor, readLanesFor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
 import { foldForSearch } from './patient-names.js';
@@ -39,7 +39,7 @@ const given = sql`${patients.searchGiven} collate "C"`;
 const MAX_WORDS = 4;
 /**
  * Name searches whose every word has at least this many characters run as prepared statements (lists
- * without a name always do), on connections that keep one generic plan per statement (`onePlanFor`):
+ * without a name always do), on the read lanes, which keep one generic plan per statement (`readLanesFor`):
  * one plan then serves every prefix, which is right when a prefix selects few rows, and planning the
  * union again on every call cost as much as running it. A shorter prefix ("a") can select a tenth of
  * the table, and is planned for its own value, as the planner may then walk the family index rather
@@ -139,9 +139,9 @@ function perExecutor<T>(make: (db: Executor) => T): (db: Executor) => T {
 }
 
 /**
- * A patient by id, prepared once per executor (the database, or a transaction that reads several):
- * the cache-aside load of a patient is the hottest statement there is, and building its SQL and
- * planning it again on every call cost more than running it. Same tenant condition as `where`, the
+ * A patient by id, prepared once per executor (the database's read lanes, or a transaction that reads
+ * several): the cache-aside load of a patient is the hottest statement there is, and building its SQL
+ * and planning it again on every call cost more than running it. Same tenant condition as `where`, the
  * organization bound on each call.
  */
 const findStatement = perExecutor((db) =>
@@ -208,7 +208,7 @@ export class PatientsRepository extends TenantRepository {
     const terms: SearchTerms = { words: searchWords(filter.q), filter, limit, cursor };
     const shape = preparedShape(terms);
     if (shape === undefined) return this.buildSearch(terms, boundInline);
-    const db = onePlanFor(this.db);
+    const db = readLanesFor(this.db);
     const statements = searchStatements(db);
     const values: Record<string, string | number> = {};
     const collect: Bind = (name, value) => {
@@ -305,7 +305,7 @@ export class PatientsRepository extends TenantRepository {
   }
 
   async find(id: string): Promise<PatientRow | undefined> {
-    const [row] = await findStatement(this.db).execute({ organizationId: this.organizationId, id });
+    const [row] = await findStatement(readLanesFor(this.db)).execute({ organizationId: this.organizationId, id });
     return row;
   }
 

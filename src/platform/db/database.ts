@@ -10,6 +10,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { databaseError } from '../http/errors.js';
+import { ReadLanes, STALE_STATEMENT } from './read-lanes.js';
 
 /**
  * Without drizzle's relational API (`db.query.*`, unused): given the schema, drizzle builds a query
@@ -58,52 +59,44 @@ export const migrationsFolder = fileURLToPath(new URL('../../../migrations', imp
 // Any fixed 64-bit number works; it only has to be the same for every Wardline process.
 const MIGRATION_LOCK_KEY = 727_001;
 
-/** Where `onePlanFor` finds a database's generic-plan connections. */
-const genericPlanDbs = new WeakMap<Executor, Db>();
+/** Where `readLanesFor` finds a database's read lanes. */
+const readLaneDbs = new WeakMap<Executor, Db>();
 
 /**
- * Where to prepare a statement whose one plan serves every value: PostgreSQL re-plans a prepared
- * statement on every call (its custom plans) when it estimates that a plan for the values at hand
- * is cheaper than one for any value, which can cost as much as running it (a patient search: about
- * 1 ms of planning for a query of 0.8-1.1 ms). On the database, its generic-plan connections; a
- * transaction (already holding a connection) or PGlite: itself.
+ * Where to run a short, hot read that is prepared once (a patient by id, a bounded name search): on the
+ * database, its read lanes (`ReadLanes`: a few shared connections in pipeline mode, whose sessions keep
+ * one generic plan per prepared statement); in a transaction (which must see its own writes) or on
+ * PGlite, the executor itself.
+ *
+ * One plan: PostgreSQL re-plans a prepared statement on every call (its custom plans) when it
+ * estimates that a plan for the values at hand is cheaper than one for any value, which can cost as
+ * much as running it (a patient search: about 1 ms of planning for a query of 0.8-1.1 ms).
  */
-export function onePlanFor(executor: Executor): Executor {
-  return genericPlanDbs.get(executor) ?? executor;
+export function readLanesFor(executor: Executor): Executor {
+  return readLaneDbs.get(executor) ?? executor;
 }
 
-/** Half the pool (at least one connection) for the statements prepared with one plan (`onePlanFor`). */
-const genericPlanPoolSize = (poolSize: number) => Math.ceil(poolSize / 2);
+/** Read lanes for a pool of `poolSize`: a quarter as many, at least two. */
+export const readLaneCount = (poolSize: number) => Math.max(2, Math.ceil(poolSize / 4));
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if ('url' in options) {
     // Pipelined: a client sends each query as it is asked, without waiting for the one before to be
     // answered (`transaction` relies on it; a lone query is unchanged).
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, pipeline: true });
-    // Its own connections: the setting is per session, and every other statement (unnamed ones too)
-    // keeps PostgreSQL's choice. Set with SET as each connection opens, before the pool hands it out,
-    // rather than as a startup option, which PgBouncer refuses and which would replace the URL's own
-    // `options` and PGOPTIONS. Should it fail, PostgreSQL chooses, as elsewhere.
-    const genericPool = new pg.Pool({
-      connectionString: options.url,
-      max: genericPlanPoolSize(options.poolSize),
-      // pg-pool awaits this hook before it hands the connection out (its types say void).
-      // eslint-disable-next-line @typescript-eslint/no-misused-promises
-      onConnect: async (client) => {
-        await client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
-      },
-    });
+    const lanes = new ReadLanes(options.url, readLaneCount(options.poolSize));
     // A dropped connection must not crash the process. pg-pool listens for an idle connection's
     // errors only; one a write or a migration holds when the server goes away (a restart, a failover)
     // emits 'error' with no listener. Its queries fail with the error, and the pool discards it when
     // it is released.
-    for (const each of [pool, genericPool]) {
-      each.on('error', () => {});
-      each.on('connect', (client) => client.on('error', () => {}));
-    }
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = drizzlePg(pool) as unknown as Db;
-    const genericPlans = drizzlePg(genericPool) as unknown as Db;
-    genericPlanDbs.set(db, genericPlans);
+    // drizzle's node-postgres session takes any client with pg's `query`. A transaction there would
+    // send its statements down different lanes: refused.
+    const laneDb = drizzlePg(lanes as unknown as pg.Pool) as unknown as Db;
+    laneDb.transaction = () => Promise.reject(new Error('the read lanes run no transactions'));
+    readLaneDbs.set(db, laneDb);
     const dialect = new PgDialect();
     return {
       db,
@@ -120,11 +113,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         }
       },
       async ping() {
-        // Both pools: a search that cannot get a connection is as down as any other read.
-        await Promise.all([db.execute(sql`select 1`), genericPlans.execute(sql`select 1`)]);
+        // The pool and the lanes: a read that cannot get a connection is as down as any other.
+        await Promise.all([db.execute(sql`select 1`), laneDb.execute(sql`select 1`)]);
       },
       async close() {
-        await Promise.all([pool.end(), genericPool.end()]);
+        await Promise.all([pool.end(), lanes.end()]);
       },
     };
   }
@@ -156,11 +149,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
-/**
- * SQLSTATEs of a named statement a connection prepared that it can no longer run: `0A000` "cached plan
- * must not change result type" (a column's type changed), `26000` no such prepared statement.
- */
-export const STALE_STATEMENT = new Set(['0A000', '26000']);
+export { STALE_STATEMENT };
 
 /** An error the server answered with, that ended the statement (or transaction) but not the connection. */
 const isPlainError = (error: unknown) => error instanceof pg.DatabaseError && error.severity === 'ERROR';
