@@ -2,8 +2,9 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, readLanesFor } from '../src/platform/db/database.js';
-import { ReadLanes } from '../src/platform/db/read-lanes.js';
+import { LANE_APPLICATION_NAME, LANE_STALL_MS, ReadLanes } from '../src/platform/db/read-lanes.js';
 import { databaseError } from '../src/platform/http/errors.js';
+import { eventually } from './helpers/eventually.js';
 import { createScratchDatabase } from './helpers/test-app.js';
 
 // The read lanes: a few pipelined connections that the hot, short reads share (PostgreSQL only).
@@ -13,8 +14,8 @@ let scratch: Scratch;
 let admin: pg.Client;
 const opened: ReadLanes[] = [];
 
-const lanesOf = (count: number) => {
-  const lanes = new ReadLanes(scratch.url, count);
+const lanesOf = (count: number, now?: () => number) => {
+  const lanes = new ReadLanes(scratch.url, count, now);
   opened.push(lanes);
   return lanes;
 };
@@ -23,6 +24,17 @@ const clientsOf = (lanes: ReadLanes) =>
   (lanes as unknown as { lanes: ({ client: pg.Client } | undefined)[] }).lanes.map((lane) => lane?.client);
 const pidOf = async (lanes: ReadLanes) =>
   ((await lanes.query({ text: 'select pg_backend_pid() as pid' })).rows[0] as { pid: number }).pid;
+const n = (result: pg.QueryResult) => (result.rows[0] as { n: number | string }).n;
+/** The lanes' connections to the scratch database, as PostgreSQL counts them. */
+const laneBackends = async () =>
+  Number(
+    (
+      await admin.query(
+        'select count(*) as c from pg_stat_activity where datname = current_database() and application_name = $1',
+        [LANE_APPLICATION_NAME],
+      )
+    ).rows[0].c,
+  );
 
 describe.skipIf(!process.env.DATABASE_URL)('read lanes (PostgreSQL)', () => {
   beforeAll(async () => {
@@ -77,16 +89,46 @@ describe.skipIf(!process.env.DATABASE_URL)('read lanes (PostgreSQL)', () => {
     expect(((await lanes.query({ text: 'select 4 as n' })).rows[0] as { n: number }).n).toBe(4);
   });
 
-  it('sends a query to the lane with the fewest unanswered: one slow query holds up no other', async () => {
-    const lanes = lanesOf(2);
+  it('passes over a lane held by a slow query', async () => {
+    let now = 1_000_000;
+    const lanes = lanesOf(2, () => now);
+    await Promise.all([pidOf(lanes), pidOf(lanes)]); // both lanes open
     let slowDone = false;
     const slow = lanes.query({ text: 'select pg_sleep(2)' }).then(() => (slowDone = true));
-    // Lane one is busy with the slow query: these open lane two and are answered there meanwhile.
-    for (const n of [1, 2, 3])
-      expect(((await lanes.query({ text: `select ${n} as n` })).rows[0] as { n: number }).n).toBe(n);
+    now += 1_000; // it has been waiting a second
+    const fast = await Promise.all([1, 2, 3, 4].map((k) => lanes.query({ text: `select ${k} as n` })));
+    expect(fast.map(n)).toEqual([1, 2, 3, 4]);
     expect(slowDone).toBe(false);
-    expect(lanes.open).toBe(2);
     await slow;
+  });
+
+  it('takes only reads', async () => {
+    const lanes = lanesOf(1);
+    await expect(lanes.query({ text: 'insert into lane_probe values (999, 1)' })).rejects.toThrow('reads only');
+    await expect(lanes.query({ text: 'delete from lane_probe' })).rejects.toThrow('reads only');
+    expect(n(await lanes.query({ text: 'select count(*)::int as n from lane_probe' }))).toBe(50);
+  });
+
+  it('answers what refused the connection (no such database), without trying again', async () => {
+    const url = new URL(scratch.url);
+    url.pathname = '/wardline_no_such_database';
+    const lanes = new ReadLanes(url.toString(), 2);
+    opened.push(lanes);
+    const refused = await lanes.query({ text: 'select 1' }).catch((error: unknown) => error);
+    expect(databaseError(refused).code).toBe('3D000');
+  });
+
+  it('closes a lane whose oldest query has waited too long (a half-open socket) and asks it again elsewhere', async () => {
+    let now = 1_000_000;
+    const lanes = lanesOf(1, () => now);
+    const pid = await pidOf(lanes);
+    const stuck = lanes.query({ text: 'select pg_sleep(0.3), 5 as n' });
+    await new Promise((resolve) => setImmediate(resolve));
+    lanes.closeStalled(); // not yet stalled
+    now += LANE_STALL_MS;
+    lanes.closeStalled();
+    expect(n(await stuck)).toBe(5);
+    expect(await pidOf(lanes)).not.toBe(pid);
   });
 
   it('replaces a lane whose connection died, and asks its unanswered read again', async () => {
@@ -100,15 +142,38 @@ describe.skipIf(!process.env.DATABASE_URL)('read lanes (PostgreSQL)', () => {
     expect(lanes.open).toBe(1);
   });
 
-  it('closes a lane whose prepared statement a migration made stale, and runs the read on a new one', async () => {
+  it('replaces every lane when a migration made their prepared statements stale, and runs the reads again', async () => {
+    await admin.query('create table lane_stale (id int primary key, v int not null)');
+    await admin.query('insert into lane_stale values (5, 50)');
+    const lanes = lanesOf(2);
+    const read = () => lanes.query({ name: 'lane_stale_5', text: 'select v as n from lane_stale where id = 5' });
+    // Both lanes prepare it (two at once: the second goes to the other lane).
+    expect((await Promise.all([read(), read()])).map(n)).toEqual([50, 50]);
+    const before = await Promise.all([pidOf(lanes), pidOf(lanes)]);
+    await admin.query('alter table lane_stale alter column v type bigint');
+    // pg gives bigint as a string: the new statement's rows, for every read.
+    expect((await Promise.all([read(), read(), read(), read()])).map(n)).toEqual(['50', '50', '50', '50']);
+    const after = await Promise.all([pidOf(lanes), pidOf(lanes)]);
+    expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+    // The replaced connections are closed, not left beside their replacements.
+    await eventually(async () => ((await laneBackends()) <= 2 ? true : undefined), 5_000);
+  });
+
+  it('keeps its connections when a statement fails to parse: only that statement fails', async () => {
     const lanes = lanesOf(1);
-    const read = () => lanes.query({ name: 'lane_probe_all', text: 'select v from lane_probe where id = 5' });
-    expect((await read()).rows).toEqual([{ v: 50 }]);
     const pid = await pidOf(lanes);
-    await admin.query('alter table lane_probe alter column v type bigint');
-    // pg gives bigint as a string: the new statement's row.
-    expect((await read()).rows).toEqual([{ v: '50' }]);
-    expect(await pidOf(lanes)).not.toBe(pid);
+    const bad = () => lanes.query({ name: 'lane_bad', text: 'select no_such_column from lane_probe' });
+    const settled = await Promise.allSettled([bad(), bad(), bad()]);
+    expect(settled.every((s) => s.status === 'rejected')).toBe(true);
+    expect(databaseError((settled[0] as PromiseRejectedResult).reason).code).toBe('42703');
+    expect(await pidOf(lanes)).toBe(pid);
+  });
+
+  it('fails the reads waiting for a connection still opening when it ends, rather than leaving them unanswered', async () => {
+    const lanes = lanesOf(1);
+    const waiting = lanes.query({ text: 'select 1' });
+    await lanes.end();
+    await expect(waiting).rejects.toThrow();
   });
 
   it('refuses queries once ended', async () => {
