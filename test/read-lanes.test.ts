@@ -106,6 +106,14 @@ describe.skipIf(!process.env.DATABASE_URL)('read lanes (PostgreSQL)', () => {
     const lanes = lanesOf(1);
     await expect(lanes.query({ text: 'insert into lane_probe values (999, 1)' })).rejects.toThrow('reads only');
     await expect(lanes.query({ text: 'delete from lane_probe' })).rejects.toThrow('reads only');
+    await expect(lanes.query({ text: 'select v from lane_probe where id = 1 for update' })).rejects.toThrow(
+      'reads only',
+    );
+    await expect(
+      lanes.query({ text: 'with x as (delete from lane_probe returning 1) select * from x' }),
+    ).rejects.toThrow('reads only');
+    expect(n(await lanes.query({ text: 'with x as (select 7 as n) select n from x' }))).toBe(7);
+    expect(n(await lanes.query({ text: '(select 8 as n) union (select 8)' }))).toBe(8);
     expect(n(await lanes.query({ text: 'select count(*)::int as n from lane_probe' }))).toBe(50);
   });
 
@@ -174,6 +182,20 @@ describe.skipIf(!process.env.DATABASE_URL)('read lanes (PostgreSQL)', () => {
     const waiting = lanes.query({ text: 'select 1' });
     await lanes.end();
     await expect(waiting).rejects.toThrow();
+  });
+
+  it('ends within its grace period even when a lane never answers', async () => {
+    const lanes = lanesOf(1);
+    await pidOf(lanes);
+    let answered = false;
+    const hung = lanes.query({ text: 'select pg_sleep(60)' }).then(
+      () => (answered = true),
+      () => 'closed',
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // sent
+    await lanes.end(); // 5 s of grace, not 60
+    expect(await hung).toBe('closed');
+    expect(answered).toBe(false);
   });
 
   it('refuses queries once ended', async () => {

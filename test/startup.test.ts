@@ -51,6 +51,8 @@ async function postgresServer(): Promise<{ url: string; host: string; close(): P
     return { url, host: new URL(url).host, close: async () => {} };
   }
   const server = createServer((socket) => {
+    // A client may reset the connection once it has read the refusal (the read lanes close theirs at once).
+    socket.on('error', () => {});
     socket.once('data', (startup: Buffer) => {
       // Start-up message: length, protocol version, then "name\0value\0" pairs.
       const pairs = startup.subarray(8).toString('utf8').split('\0');

@@ -18,8 +18,14 @@ export const LANE_APPLICATION_NAME = 'wardline read lane';
 const SLOW_MS = 100;
 /** How long opening a lane's connection may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Statements the lanes run: reads (drizzle's selects, SHOW). */
-const READ = /^\s*(select|show)\b/i;
+/**
+ * What the lanes take: a statement that starts as a read does (drizzle's selects, set operations, WITH,
+ * SHOW) and names no write. A guard against misuse (`readLanesFor` is for short reads), not a parser.
+ */
+const READ_START = /^\s*(\(|with|select|show|values|table)\b/i;
+const WRITES = /\b(insert|update|delete|merge|truncate|into)\b/i;
+/** How long `end` lets a lane finish what it was asked before closing it anyway. */
+const END_GRACE_MS = 5_000;
 
 interface Lane {
   client: pg.Client;
@@ -91,7 +97,9 @@ export class ReadLanes {
   }
 
   async query(config: QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
-    if (!READ.test(config.text)) throw new Error('the read lanes run reads only (SELECT, SHOW)');
+    if (!READ_START.test(config.text) || WRITES.test(config.text)) {
+      throw new Error('the read lanes run reads only (SELECT, SHOW)');
+    }
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new Error('the database is closed');
       const lane = this.pick();
@@ -100,7 +108,7 @@ export class ReadLanes {
         return await this.send(lane, config, values);
       } catch (error) {
         const askAgain = this.afterFailure(lane, error, seq);
-        if (!askAgain || attempt === 2) throw error;
+        if (!askAgain || attempt === 2 || this.closed) throw error;
       }
     }
   }
@@ -127,17 +135,33 @@ export class ReadLanes {
     // would leave its connect() unsettled); an open one once it has answered what it was asked.
     const live = this.lanes.filter((lane): lane is Lane => lane !== undefined && !lane.broken);
     for (const lane of live) if (!lane.ready) this.discard(lane);
-    await Promise.all(live.filter((lane) => lane.ready).map((lane) => lane.client.end().catch(() => {})));
+    await Promise.all(live.filter((lane) => lane.ready).map((lane) => this.endLane(lane)));
+  }
+
+  /** Ends a lane once it has answered what it was asked, or after `END_GRACE_MS` (a half-open socket never does). */
+  private async endLane(lane: Lane): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.discard(lane);
+        resolve();
+      }, END_GRACE_MS);
+    });
+    await Promise.race([lane.client.end().catch(() => {}), grace]);
+    clearTimeout(timer);
   }
 
   private async send(lane: Lane, config: QueryConfig, values: unknown[] | undefined): Promise<pg.QueryResult> {
     // Counted from now, also while the connection opens, so that the next query goes elsewhere.
     const unanswered = lane.unanswered;
-    unanswered.push({ at: this.now(), seq: this.asked++ });
+    const entry = { at: this.now(), seq: this.asked++ };
+    unanswered.push(entry);
     try {
       return await this.sendReady(lane, config, values);
     } finally {
-      unanswered.shift();
+      // Usually the first (a connection answers in order), not always: pg fails a query it cannot
+      // send at once, and queries waiting for the connection to open may go out in another order.
+      unanswered.splice(unanswered.indexOf(entry), 1);
     }
   }
 
@@ -164,14 +188,15 @@ export class ReadLanes {
 
   /**
    * Closes what the failure showed unusable; whether the read should be asked again. A statement is
-   * stale when PostgreSQL refuses a plan it cached (0A000), or says it has no statement of that name
-   * (26000) that this connection had prepared: a 26000 of a statement first sent in the same batch only
-   * repeats its Parse's own error, which the first caller got.
+   * stale when PostgreSQL refuses to run one that this connection had prepared before it was sent:
+   * its cached plan no longer fits the table (0A000), or it has no statement of that name (26000). A
+   * 0A000 of a statement parsed with it is some other feature not supported; a 26000 of a statement
+   * first sent in the same batch only repeats its Parse's own error, which the first caller got.
    */
   private afterFailure(lane: Lane, error: unknown, seq: number): boolean {
     if (!(error instanceof Object) || connectFailures.has(error)) return false;
     const { code } = databaseError(error);
-    if (code === '0A000' || (code === '26000' && preparedFailures.has(error))) {
+    if ((code === '0A000' || code === '26000') && preparedFailures.has(error)) {
       // The lanes that were open when the read was asked prepared their statements before the
       // migration too: all are replaced. Those opened since (for reads asked again) are new.
       for (const each of this.lanes) if (each && each.openedAt <= seq) this.discard(each);
@@ -236,6 +261,7 @@ export class ReadLanes {
       application_name: LANE_APPLICATION_NAME,
       pipeline: true,
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
     const lane: Lane = {
@@ -258,8 +284,9 @@ export class ReadLanes {
         },
         (error: Error) => {
           connectFailures.add(error);
-          reject(error); // before `discard` abandons it
-          this.discard(lane);
+          reject(error);
+          // pg has ended the connection itself (the server refused it, or it could not be reached).
+          lane.broken = true;
         },
       );
     });
