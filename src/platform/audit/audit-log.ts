@@ -33,10 +33,10 @@ export interface GroupCommitStats {
  * Writes audit events. Two ways in:
  * - `pending(events)`: the statement a unit of work runs last in its transaction, with the change
  *   they record, into `audit_pending`; after the commit the unit of work calls `link()`, which moves
- *   them into their chain. Linking is a group commit too: the writes that commit while a pass runs are linked together
- *   by the next one, so an organization's writes do not wait for each other's commits on the chain
- *   head's lock. A write answers once its events are linked (or, if linking fails, once they are
- *   durable as pending: the next pass links them, also after a restart).
+ *   them into their chain. Linking is a group commit too: the writes that commit while a pass runs
+ *   are linked together by the next one, so an organization's writes do not wait for each other's
+ *   commits on the chain head's lock. A write answers once its events are linked (or, if linking
+ *   fails, once they are durable as pending: the next pass links them, also after a restart).
  * - `record(events)`: for reads, by group commit. Events of concurrent requests wait in a queue while
  *   one batch is being written; when it is durable, everything that queued meanwhile goes in the
  *   next one statement. A lone request is written at once; a busy server writes one batch per

@@ -10,7 +10,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { databaseError } from '../http/errors.js';
-import { ReadLanes, STALE_STATEMENT } from './read-lanes.js';
+import { ReadLanes, STALE_STATEMENT, socketOf } from './read-lanes.js';
 
 /**
  * Without drizzle's relational API (`db.query.*`, unused): given the schema, drizzle builds a query
@@ -32,9 +32,10 @@ export interface Database {
    * inserts and updates, without placeholders or rows to return), then COMMIT; anything that fails
    * rolls it all back. On PostgreSQL the connection is pipelined: BEGIN is sent without waiting for
    * its answer, so it reaches the server with `work`'s first statement, and the closing statements go
-   * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four. A COMMIT that the server answers with ROLLBACK
-   * (a statement failed and `work` went on) is an error, not a success, on both databases (drizzle's
-   * own node-postgres transaction reports it as committed).
+   * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four.
+   * A COMMIT that the server answers with ROLLBACK (a statement failed and `work` went on) is an
+   * error, not a success, on both databases (drizzle's own node-postgres transaction reports it as
+   * committed).
    */
   transaction<T>(work: (tx: Tx) => Promise<T>, closing?: () => SQL[]): Promise<T>;
   /** A cheap round trip for readiness checks. */
@@ -153,10 +154,6 @@ export { STALE_STATEMENT };
 
 /** An error the server answered with, that ended the statement (or transaction) but not the connection. */
 const isPlainError = (error: unknown) => error instanceof pg.DatabaseError && error.severity === 'ERROR';
-
-/** A pool client's socket (pg corks it the same way to send a query's messages in one write). */
-const socketOf = (client: pg.PoolClient) =>
-  (client as unknown as { connection: { stream: { cork(): void; uncork(): void } } }).connection.stream;
 
 /**
  * The transaction object of each pooled connection, made once: a repository that prepares a statement

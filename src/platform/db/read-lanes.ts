@@ -45,7 +45,9 @@ interface Lane {
 }
 
 type Socket = { cork(): void; uncork(): void; destroy(): void; destroyed: boolean };
-const socketOf = (client: pg.Client) => (client as unknown as { connection: { stream: Socket } }).connection.stream;
+/** A client's socket (pg corks it the same way to send a query's messages in one write). */
+export const socketOf = (client: pg.Client) =>
+  (client as unknown as { connection: { stream: Socket } }).connection.stream;
 const parsedOn = (client: pg.Client) =>
   (client as unknown as { connection: { parsedStatements: Record<string, unknown> } }).connection.parsedStatements;
 
@@ -199,8 +201,8 @@ export class ReadLanes {
     if ((code === '0A000' || code === '26000') && preparedFailures.has(error)) {
       // The lanes that were open when the read was asked prepared their statements before the
       // migration too: all are replaced. Those opened since (for reads asked again) are new.
+      // This read's own lane among them (opened at the latest as it was asked).
       for (const each of this.lanes) if (each && each.openedAt <= seq) this.discard(each);
-      this.discard(lane);
       return true;
     }
     if (this.connectionEnded(lane, error)) {
