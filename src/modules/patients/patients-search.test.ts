@@ -212,6 +212,39 @@ describe('GET /api/v1/patients: pagination', () => {
   });
 });
 
+describe('GET /api/v1/patients: a name search across its ways of matching', () => {
+  it('lists a patient whom several ways match once, and pages them all in name order', async () => {
+    const tenant = await createTenant(t.app);
+    const add = (givenName: string, familyName: string) =>
+      create(tenant, { givenName, familyName, birthDate: '1970-01-01', sex: 'other' });
+    const both = await add('Martina', 'Martin'); // family and given both start with "mart"
+    await add('Marta', 'Abbott'); // given only
+    await add('Zed', 'Martinez'); // family only
+    await add('Marty', 'Martinez'); // both, a namesake family
+    const lee = await add('Lee', 'Lee'); // "lee lee": family + given, and given + family
+
+    expect(names(await search('q=mart', tenant))).toEqual([
+      'Marta Abbott',
+      'Martina Martin',
+      'Marty Martinez',
+      'Zed Martinez',
+    ]);
+    expect((await search(`q=${encodeURIComponent('lee lee')}`, tenant)).data.map((p) => p.id)).toEqual([lee.id]);
+    expect((await search(`q=${encodeURIComponent('martin martina')}`, tenant)).data.map((p) => p.id)).toEqual([
+      both.id,
+    ]);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await search(`q=mart&limit=1${cursor ? `&cursor=${cursor}` : ''}`, tenant);
+      seen.push(...names(page));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['Marta Abbott', 'Martina Martin', 'Marty Martinez', 'Zed Martinez']);
+  });
+});
+
 describe('GET /api/v1/patients: the cursor', () => {
   it('says nothing about anyone: it travels in URLs, proxy logs and browser history', async () => {
     const page = await search('limit=1');

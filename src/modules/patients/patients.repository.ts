@@ -1,4 +1,5 @@
-import { and, asc, eq, Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, getTableName, inArray, not, Placeholder, type SQL, sql } from 'drizzle-orm';
+import { unionAll } from 'drizzle-orm/pg-core';
 import { type Executor, readLanesFor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
 import type { NameCursor } from './name-cursor.js';
@@ -34,6 +35,9 @@ export interface LookupKeys {
 // them becomes an index range only in the C collation, and the sort order is theirs too.
 const family = sql`${patients.searchFamily} collate "C"`;
 const given = sql`${patients.searchGiven} collate "C"`;
+/** How many leading characters of the given name patients_given_name_idx leads with. */
+const GIVEN_LEAD = 3;
+const givenLead = sql`left(${patients.searchGiven}, ${sql.raw(String(GIVEN_LEAD))}) collate "C"`;
 
 /** Words of a search beyond this many are ignored (each split adds OR branches). */
 const MAX_WORDS = 4;
@@ -86,24 +90,39 @@ export interface SearchTerms {
  * "jo..."), besides a compound family or given name starting with "garcia jo". One condition per
  * way of matching (the search takes the first rows of each, then the first of those). Each prefix is
  * an index range (from, to) besides its LIKE, so that a prepared statement's generic plan, which
- * cannot read a range out of a LIKE parameter, still scans only that range.
+ * cannot read a range out of a LIKE parameter, still scans only that range. A given-name prefix is
+ * also a condition on the name's first three characters, which patients_given_name_idx leads with:
+ * equal to the prefix's own first three (then the index is in name order), or a range for a shorter
+ * prefix (then it is not: `inNameOrder` false).
  */
-function namePrefixBranches(words: string[], bind: Bind): SQL[] {
+function namePrefixBranches(words: string[], bind: Bind): { condition: SQL; inNameOrder: boolean }[] {
   // Placeholders are named by position, so that searches of one shape have one text whatever their words.
   let n = 0;
   const startsWith = (column: SQL, prefix: string) => {
     const at = n++;
     const end = prefixEnd(prefix);
     const upper = end === undefined ? sql`` : sql` and ${column} < ${bind(`to${at}`, end)}`;
-    return sql`(${column} >= ${bind(`from${at}`, prefix)}${upper} and ${column} like ${bind(`like${at}`, likePrefix(prefix))})`;
+    return sql`${column} >= ${bind(`from${at}`, prefix)}${upper} and ${column} like ${bind(`like${at}`, likePrefix(prefix))}`;
+  };
+  const familyStartsWith = (prefix: string) => sql`(${startsWith(family, prefix)})`;
+  const short = (prefix: string) => [...prefix].length < GIVEN_LEAD;
+  const givenStartsWith = (prefix: string) => {
+    const at = n;
+    const lead = short(prefix)
+      ? startsWith(givenLead, prefix)
+      : sql`${givenLead} = ${bind(`lead${at}`, [...prefix].slice(0, GIVEN_LEAD).join(''))}`;
+    return sql`(${lead} and ${startsWith(given, prefix)})`;
   };
   const whole = words.join(' ');
-  const branches: SQL[] = [startsWith(family, whole), startsWith(given, whole)];
+  const branches = [
+    { condition: familyStartsWith(whole), inNameOrder: true },
+    { condition: givenStartsWith(whole), inNameOrder: !short(whole) },
+  ];
   for (let k = 1; k < words.length; k++) {
     const head = words.slice(0, k).join(' ');
     const tail = words.slice(k).join(' ');
-    branches.push(and(startsWith(family, head), startsWith(given, tail))!);
-    branches.push(and(startsWith(given, head), startsWith(family, tail))!);
+    branches.push({ condition: and(familyStartsWith(head), givenStartsWith(tail))!, inNameOrder: !short(tail) });
+    branches.push({ condition: and(givenStartsWith(head), familyStartsWith(tail))!, inNameOrder: !short(head) });
   }
   return branches;
 }
@@ -259,27 +278,41 @@ export class PatientsRepository extends TenantRepository {
     const branches = namePrefixBranches(terms.words, bind);
     const filters = this.searchFilters(terms, bind);
     const limit = bind('limit', terms.limit + 1);
-    if (terms.words.length === 0) {
-      return db
+    const firstRows = (where: SQL) =>
+      db
         .select()
         .from(p)
-        .where(filters)
+        .where(where)
         .orderBy(...order)
         .limit(limit);
-    }
-    // A name prefix: the first rows of each way of matching, each an index-only range (an OR of them
-    // would walk the family index from its start, filtering): the family range is in name order; the
-    // given range is sorted, or the family index walked, as the planner finds cheaper. Then the first of
-    // those by their index entries, so that only the page's own rows are read from the table.
-    const firstOf = branches.map(
-      (branch) =>
-        sql`(select ${p.id} as id, ${family} as f, ${given} as g from ${p} where ${filters} and ${branch} order by 2, 3, 1 limit ${limit})`,
-    );
-    const page = sql`select m.id from (${sql.join(firstOf, sql` union `)}) as m order by m.f, m.g, m.id limit ${limit}`;
+    if (terms.words.length === 0) return firstRows(filters);
+    // A name prefix: the first rows of each way of matching, each read in name order from its index (the
+    // family range from the family index, the given range from the given-name index, which leads with
+    // the prefix's first three characters), each without the rows of the ways before it, so that no
+    // patient comes twice. PostgreSQL merges the ranges (Merge Append) and stops at the page: it reads
+    // about a page of index entries and rows, where it sorted every given name with the prefix (4,284
+    // entries for "mar" among the bench's 100,000 patients) to find the page's first.
+    const firstOf = branches.map(({ condition, inNameOrder }, i) => {
+      const where = and(filters, condition, ...branches.slice(0, i).map((before) => not(before.condition)))!;
+      if (inNameOrder) return firstRows(where);
+      // A given-name prefix shorter than the index's lead ("li") is a range of leads, not in name order:
+      // its matches, maybe thousands, are sorted from the index alone, and only the first read by key.
+      const ids = db
+        .select({ id: p.id })
+        .from(p)
+        .where(where)
+        .orderBy(...order)
+        .limit(limit);
+      return firstRows(and(eq(p.organizationId, bind('organizationId', this.organizationId)), inArray(p.id, ids))!);
+    });
+    const [first, second, ...rest] = firstOf;
+    // The union is named as the table, so that drizzle takes the table's own columns as its columns (in
+    // the select list and the order): each row is then decoded by the columns themselves rather than
+    // through the subquery's proxies of them, which cost about a third of a search's server time.
+    const matches = unionAll(first!, second!, ...rest).as(getTableName(p));
     return db
-      .select()
-      .from(p)
-      .where(and(eq(p.organizationId, bind('organizationId', this.organizationId)), sql`${p.id} in (${page})`))
+      .select(getTableColumns(p))
+      .from(matches)
       .orderBy(...order)
       .limit(limit);
   }

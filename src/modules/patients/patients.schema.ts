@@ -54,11 +54,14 @@ export const patients = tenantTable(
       sql`${t.searchGiven} collate "C"`,
       t.id,
     ),
-    // With the family name too: a given-name prefix is answered from this index alone (no table reads).
+    // A given name's first three characters, then the family index's order: the patients whose given
+    // name starts with a prefix of three characters or more come out in name order (family, given,
+    // id), so a search's given-name branch reads its first rows and stops, as the family one does.
     tenantIndex('patients_given_name_idx').on(
       t.status,
-      sql`${t.searchGiven} collate "C"`,
+      sql`left(${t.searchGiven}, 3) collate "C"`,
       sql`${t.searchFamily} collate "C"`,
+      sql`${t.searchGiven} collate "C"`,
       t.id,
     ),
     tenantIndex('patients_birth_date_idx').on(t.birthDate),
