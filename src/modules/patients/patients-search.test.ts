@@ -112,6 +112,35 @@ describe('GET /api/v1/patients: search', () => {
     expect(prefixEnd('\u{10FFFF}')).toBeUndefined();
   });
 
+  it('lists who each patient is, and none of their contacts, address or clinical data', async () => {
+    const full = {
+      givenName: 'Summer',
+      familyName: 'Listed',
+      birthDate: '1984-02-29',
+      sex: 'female',
+      phone: '+1 555 010 4242',
+      email: 'summer@example.test',
+      address: { line1: '1 Main St', city: 'Springfield', country: 'US' },
+      emergencyContact: { name: 'Sam Listed', phone: '+1 555 010 4243' },
+      allergies: [{ substance: 'penicillin', severity: 'severe' }],
+    };
+    const created = await create(a, full);
+    const [listed] = (await search('q=listed')).data;
+    expect(listed).toEqual({
+      id: created.id,
+      mrn: created.mrn,
+      givenName: 'Summer',
+      familyName: 'Listed',
+      birthDate: '1984-02-29',
+      sex: 'female',
+      status: 'active',
+      primaryHospitalId: null,
+    });
+    // The record itself is one read away, audited as a read of that patient.
+    const read = await as(t.app, a.users.nurse.token)({ method: 'GET', url: `/api/v1/patients/${created.id}` });
+    expect(read.json()).toMatchObject({ phone: full.phone, address: full.address, allergies: full.allergies });
+  });
+
   it('finds by MRN, by birth date and by phone digits, alone or together', async () => {
     expect(names(await search(`mrn=${made.zoe.mrn}`))).toEqual(['Zoë Ångström']);
     expect(names(await search('birthDate=1980-01-02'))).toEqual(['José García', 'Ana García-Jones']);

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, getTableName, inArray, not, Placeholder, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableName, inArray, not, Placeholder, type SQL, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import { type Executor, readLanesFor } from '../../platform/db/database.js';
 import { TenantRepository } from '../../platform/db/tenant-repository.js';
@@ -8,6 +8,22 @@ import { patients } from './patients.schema.js';
 import type { PatientStatus } from './patients.shapes.js';
 
 export type PatientRow = typeof patients.$inferSelect;
+
+/**
+ * What a list shows of each patient: who they are, enough to tell namesakes apart (birth date, sex, MRN), and
+ * nothing of their contacts, address or clinical data, which a reader opens one patient at a time.
+ */
+const summaryColumns = {
+  id: patients.id,
+  mrn: patients.mrn,
+  givenName: patients.givenName,
+  familyName: patients.familyName,
+  birthDate: patients.birthDate,
+  sex: patients.sex,
+  status: patients.status,
+  primaryHospitalId: patients.primaryHospitalId,
+};
+export type PatientSummaryRow = Pick<PatientRow, keyof typeof summaryColumns>;
 export type NewPatient = Omit<typeof patients.$inferInsert, 'organizationId'>;
 /** What a registration writes: every column but the generated id and the status (active). */
 export type Registration = Required<Omit<NewPatient, 'id' | 'status'>>;
@@ -209,7 +225,7 @@ const insertStatement = perExecutor((db) =>
 
 /** Prepared searches, per executor and shape (`preparedShape`). */
 const searchStatements = perExecutor(
-  () => new Map<string, { execute: (values: Record<string, unknown>) => Promise<PatientRow[]> }>(),
+  () => new Map<string, { execute: (values: Record<string, unknown>) => Promise<PatientSummaryRow[]> }>(),
 );
 
 /** All SQL on one organization's patients and its MRN counter. */
@@ -223,7 +239,7 @@ export class PatientsRepository extends TenantRepository {
     return this.buildSearch({ words: searchWords(filter.q), filter, limit, cursor }, bind);
   }
 
-  search(filter: PatientFilter, limit: number, cursor: NameCursor | undefined): Promise<PatientRow[]> {
+  search(filter: PatientFilter, limit: number, cursor: NameCursor | undefined): Promise<PatientSummaryRow[]> {
     const terms: SearchTerms = { words: searchWords(filter.q), filter, limit, cursor };
     const shape = preparedShape(terms);
     if (shape === undefined) return this.buildSearch(terms, boundInline);
@@ -280,12 +296,18 @@ export class PatientsRepository extends TenantRepository {
     const limit = bind('limit', terms.limit + 1);
     const firstRows = (where: SQL) =>
       db
-        .select()
+        .select({ ...summaryColumns, searchFamily: p.searchFamily, searchGiven: p.searchGiven })
         .from(p)
         .where(where)
         .orderBy(...order)
         .limit(limit);
-    if (terms.words.length === 0) return firstRows(filters);
+    if (terms.words.length === 0)
+      return db
+        .select(summaryColumns)
+        .from(p)
+        .where(filters)
+        .orderBy(...order)
+        .limit(limit);
     // A name prefix: the first rows of each way of matching, each read in name order from its index (the
     // family range from the family index, the given range from the given-name index, which leads with
     // the prefix's first three characters), each without the rows of the ways before it, so that no
@@ -311,7 +333,7 @@ export class PatientsRepository extends TenantRepository {
     // through the subquery's proxies of them, which cost about a third of a search's server time.
     const matches = unionAll(first!, second!, ...rest).as(getTableName(p));
     return db
-      .select(getTableColumns(p))
+      .select(summaryColumns)
       .from(matches)
       .orderBy(...order)
       .limit(limit);

@@ -10,6 +10,7 @@ import {
   CreatePatient,
   Patient,
   PatientListQuery,
+  PatientSummary,
   PatientLookupQuery,
   UpdatePatient,
 } from './patients.shapes.js';
@@ -62,7 +63,7 @@ export const patientsModule = fp(
           tags,
           summary: 'Search patients by name prefix, MRN, birth date or phone; sorted by family and given name',
           querystring: PatientListQuery,
-          response: { 200: pageOf(Patient), ...commonErrors },
+          response: { 200: pageOf(PatientSummary), ...commonErrors },
         },
       },
       async (request) => app.patients.list(request.tenant, request.query),

@@ -6,13 +6,19 @@ import { decodeCursor, type PageQuery, toPage } from '../../platform/http/pagina
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import { decodeNameCursor, toNamePage } from './name-cursor.js';
 import { foldForSearch, phoneDigits } from './patient-names.js';
-import { type PatientChanges, type PatientRow, PatientsRepository } from './patients.repository.js';
+import {
+  type PatientChanges,
+  type PatientRow,
+  PatientsRepository,
+  type PatientSummaryRow,
+} from './patients.repository.js';
 import type {
   CreatePatient,
   Patient,
   PatientListQuery,
   PatientLookupQuery,
   PatientStatus,
+  PatientSummary,
   UpdatePatient,
 } from './patients.shapes.js';
 
@@ -54,7 +60,7 @@ const fromCached = (cached: CachedPatient): Patient => ({
   updatedAt: new Date(cached.updatedAt),
 });
 
-function toPatient(row: PatientRow): Patient {
+function toSummary(row: PatientSummaryRow): PatientSummary {
   return {
     id: row.id,
     mrn: row.mrn,
@@ -62,13 +68,19 @@ function toPatient(row: PatientRow): Patient {
     familyName: row.familyName,
     birthDate: row.birthDate,
     sex: row.sex,
+    status: row.status as PatientStatus,
+    primaryHospitalId: row.primaryHospitalId,
+  };
+}
+
+function toPatient(row: PatientRow): Patient {
+  return {
+    ...toSummary(row),
     phone: row.phone,
     email: row.email,
     address: row.address,
     emergencyContact: row.emergencyContact,
     allergies: row.allergies,
-    primaryHospitalId: row.primaryHospitalId,
-    status: row.status as PatientStatus,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -228,7 +240,7 @@ export class PatientsService {
           query.limit,
           decodeNameCursor(query.cursor),
         );
-      const page = toNamePage(rows, query.limit, toPatient);
+      const page = toNamePage(rows, query.limit, toSummary);
       work.audit({ action: 'patients.list', resourceType: 'patient-list', patientIds: page.data.map((p) => p.id) });
       return page;
     });

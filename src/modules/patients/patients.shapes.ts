@@ -142,6 +142,22 @@ export const Patient = z
   .meta({ id: 'Patient' });
 export type Patient = z.infer<typeof Patient>;
 
+export const PatientSummary = Patient.pick({
+  id: true,
+  mrn: true,
+  givenName: true,
+  familyName: true,
+  birthDate: true,
+  sex: true,
+  status: true,
+  primaryHospitalId: true,
+})
+  .describe(
+    'A patient as a list shows one: enough to tell namesakes apart, no contacts, address or clinical data (GET /api/v1/patients/{id} has the record).',
+  )
+  .meta({ id: 'PatientSummary' });
+export type PatientSummary = z.infer<typeof PatientSummary>;
+
 export const PatientListQuery = PageQuery.extend({
   q: plainText(1, 100)
     .optional()

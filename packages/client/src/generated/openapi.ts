@@ -4510,7 +4510,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              data: components['schemas']['Patient'][];
+              data: components['schemas']['PatientSummary'][];
               nextCursor: string | null;
             };
           };
@@ -18987,6 +18987,20 @@ export interface components {
       createdAt: unknown;
       updatedAt: unknown;
     };
+    /** @description A patient as a list shows one: enough to tell namesakes apart, no contacts, address or clinical data (GET /api/v1/patients/{id} has the record). */
+    PatientSummaryInput: {
+      id: string;
+      mrn: string;
+      givenName: string;
+      familyName: string;
+      /** @description YYYY-MM-DD */
+      birthDate: string;
+      /** @description female, male, other or unknown */
+      sex: string;
+      /** @enum {string} */
+      status: 'active' | 'archived';
+      primaryHospitalId: string | null;
+    };
     PatientAccessLogEntryInput: {
       id: string;
       occurredAt: unknown;
@@ -20721,6 +20735,20 @@ export interface components {
       createdAt: string;
       /** Format: date-time */
       updatedAt: string;
+    };
+    /** @description A patient as a list shows one: enough to tell namesakes apart, no contacts, address or clinical data (GET /api/v1/patients/{id} has the record). */
+    PatientSummary: {
+      id: string;
+      mrn: string;
+      givenName: string;
+      familyName: string;
+      /** @description YYYY-MM-DD */
+      birthDate: string;
+      /** @description female, male, other or unknown */
+      sex: string;
+      /** @enum {string} */
+      status: 'active' | 'archived';
+      primaryHospitalId: string | null;
     };
     PatientAccessLogEntry: {
       id: string;
