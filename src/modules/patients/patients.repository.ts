@@ -100,18 +100,27 @@ export interface SearchTerms {
   cursor: NameCursor | undefined;
 }
 
+/** One way of matching a name search; `sortedFromIndex` when its matches are not in name order in any index. */
+interface NameBranch {
+  condition: SQL;
+  sortedFromIndex: boolean;
+}
+
 /**
  * "jo" matches a family or a given name starting with "jo". Several words are also tried split in
  * two: "garcia jo" matches family "garcia..." with given "jo..." (and given "garcia..." with family
  * "jo..."), besides a compound family or given name starting with "garcia jo". One condition per
  * way of matching (the search takes the first rows of each, then the first of those). Each prefix is
  * an index range (from, to) besides its LIKE, so that a prepared statement's generic plan, which
- * cannot read a range out of a LIKE parameter, still scans only that range. A given-name prefix is
- * also a condition on the name's first three characters, which patients_given_name_idx leads with:
- * equal to the prefix's own first three (then the index is in name order), or a range for a shorter
- * prefix (then it is not: `inNameOrder` false).
+ * cannot read a range out of a LIKE parameter, still scans only that range.
+ *
+ * With `lead`, a given-name prefix is also a condition on the name's first three characters, which
+ * patients_given_name_idx leads with: equal to the prefix's first three, where the index is in name
+ * order. A shorter prefix ("li", never prepared) is that condition alone, as a LIKE that the planner
+ * reads for its value: a range of the index that is not in name order. Without `lead` (a search that
+ * also filters on an indexed equality, birth date, MRN or phone), the given name is only checked.
  */
-function namePrefixBranches(words: string[], bind: Bind): { condition: SQL; inNameOrder: boolean }[] {
+function namePrefixBranches(words: string[], bind: Bind, lead: boolean): NameBranch[] {
   // Placeholders are named by position, so that searches of one shape have one text whatever their words.
   let n = 0;
   const startsWith = (column: SQL, prefix: string) => {
@@ -120,25 +129,26 @@ function namePrefixBranches(words: string[], bind: Bind): { condition: SQL; inNa
     const upper = end === undefined ? sql`` : sql` and ${column} < ${bind(`to${at}`, end)}`;
     return sql`${column} >= ${bind(`from${at}`, prefix)}${upper} and ${column} like ${bind(`like${at}`, likePrefix(prefix))}`;
   };
-  const familyStartsWith = (prefix: string) => sql`(${startsWith(family, prefix)})`;
   const short = (prefix: string) => [...prefix].length < GIVEN_LEAD;
+  const familyStartsWith = (prefix: string) => sql`(${startsWith(family, prefix)})`;
   const givenStartsWith = (prefix: string) => {
-    const at = n;
-    const lead = short(prefix)
-      ? startsWith(givenLead, prefix)
-      : sql`${givenLead} = ${bind(`lead${at}`, [...prefix].slice(0, GIVEN_LEAD).join(''))}`;
-    return sql`(${lead} and ${startsWith(given, prefix)})`;
+    if (!lead) return sql`(${startsWith(given, prefix)})`;
+    const at = n++;
+    if (short(prefix)) return sql`(${givenLead} like ${bind(`lead${at}`, likePrefix(prefix))})`;
+    const first = [...prefix].slice(0, GIVEN_LEAD).join('');
+    return sql`(${givenLead} = ${bind(`lead${at}`, first)} and ${startsWith(given, prefix)})`;
   };
+  const sortedFromIndex = (givenPrefix: string) => lead && short(givenPrefix);
   const whole = words.join(' ');
-  const branches = [
-    { condition: familyStartsWith(whole), inNameOrder: true },
-    { condition: givenStartsWith(whole), inNameOrder: !short(whole) },
+  const branches: NameBranch[] = [
+    { condition: familyStartsWith(whole), sortedFromIndex: false },
+    { condition: givenStartsWith(whole), sortedFromIndex: sortedFromIndex(whole) },
   ];
   for (let k = 1; k < words.length; k++) {
     const head = words.slice(0, k).join(' ');
     const tail = words.slice(k).join(' ');
-    branches.push({ condition: and(familyStartsWith(head), givenStartsWith(tail))!, inNameOrder: !short(tail) });
-    branches.push({ condition: and(givenStartsWith(head), familyStartsWith(tail))!, inNameOrder: !short(head) });
+    branches.push({ condition: and(familyStartsWith(head), givenStartsWith(tail))!, sortedFromIndex: false });
+    branches.push({ condition: and(givenStartsWith(head), familyStartsWith(tail))!, sortedFromIndex: false });
   }
   return branches;
 }
@@ -159,6 +169,10 @@ export function preparedShape({ words, filter, cursor }: SearchTerms): string | 
   const flags = [filter.birthDate, filter.mrn, filter.phoneDigits, cursor].map((v) => (v === undefined ? 0 : 1));
   return `patients_search_${words.length}_${flags.join('')}`;
 }
+
+/** Whether a search's given-name branches may lead with the given-name index: not when an indexed equality is there. */
+const leadsWithGivenName = ({ filter }: SearchTerms) =>
+  filter.birthDate === undefined && filter.mrn === undefined && filter.phoneDigits === undefined;
 
 /** What `make` gives for an executor, made on its first call with that executor and kept while it lives. */
 function perExecutor<T>(make: (db: Executor) => T): (db: Executor) => T {
@@ -268,7 +282,7 @@ export class PatientsRepository extends TenantRepository {
 
   /** The values of a search's placeholders, as `buildSearch` binds them, without building the query. */
   private searchValues(terms: SearchTerms, bind: Bind): void {
-    namePrefixBranches(terms.words, bind);
+    namePrefixBranches(terms.words, bind, leadsWithGivenName(terms));
     this.searchFilters(terms, bind);
     bind('limit', terms.limit + 1);
   }
@@ -291,12 +305,14 @@ export class PatientsRepository extends TenantRepository {
   private buildSearch(terms: SearchTerms, bind: Bind, db: Executor = this.db) {
     const p = patients;
     const order = [asc(family), asc(given), asc(p.id)];
-    const branches = namePrefixBranches(terms.words, bind);
+    const branches = namePrefixBranches(terms.words, bind, leadsWithGivenName(terms));
     const filters = this.searchFilters(terms, bind);
     const limit = bind('limit', terms.limit + 1);
+    // A page's columns, and the names it is sorted by.
+    const listed = { ...summaryColumns, searchFamily: p.searchFamily, searchGiven: p.searchGiven };
     const firstRows = (where: SQL) =>
       db
-        .select({ ...summaryColumns, searchFamily: p.searchFamily, searchGiven: p.searchGiven })
+        .select(listed)
         .from(p)
         .where(where)
         .orderBy(...order)
@@ -310,22 +326,33 @@ export class PatientsRepository extends TenantRepository {
         .limit(limit);
     // A name prefix: the first rows of each way of matching, each read in name order from its index (the
     // family range from the family index, the given range from the given-name index, which leads with
-    // the prefix's first three characters), each without the rows of the ways before it, so that no
-    // patient comes twice. PostgreSQL merges the ranges (Merge Append) and stops at the page: it reads
-    // about a page of index entries and rows, where it sorted every given name with the prefix (4,284
-    // entries for "mar" among the bench's 100,000 patients) to find the page's first.
-    const firstOf = branches.map(({ condition, inNameOrder }, i) => {
-      const where = and(filters, condition, ...branches.slice(0, i).map((before) => not(before.condition)))!;
-      if (inNameOrder) return firstRows(where);
-      // A given-name prefix shorter than the index's lead ("li") is a range of leads, not in name order:
-      // its matches, maybe thousands, are sorted from the index alone, and only the first read by key.
-      const ids = db
-        .select({ id: p.id })
-        .from(p)
-        .where(where)
-        .orderBy(...order)
-        .limit(limit);
-      return firstRows(and(eq(p.organizationId, bind('organizationId', this.organizationId)), inArray(p.id, ids))!);
+    // the prefix's first three characters), merged by PostgreSQL (Merge Append) up to the page: it reads
+    // about a page of rows, where it sorted every given name with the prefix (4,284 index entries for
+    // "mar" among the bench's 100,000 patients) to find the page's first. A patient whom several ways
+    // match is kept by the first of them: the later ones drop such patients from their first rows (a
+    // patient of the page is among the first rows of the first way that matches them), not while reading,
+    // which would walk past every match of the earlier ways.
+    const firstOf = branches.map(({ condition, sortedFromIndex }, i) => {
+      const where = and(filters, condition)!;
+      // A short given-name prefix ("li") is a range of the index that is not in name order: its matches,
+      // maybe thousands, are sorted from index entries alone, and only the first are read by key.
+      const ids = sortedFromIndex
+        ? db
+            .select({ id: p.id })
+            .from(p)
+            .where(where)
+            .orderBy(...order)
+            .limit(limit)
+        : null;
+      const rows = firstRows(
+        ids ? and(eq(p.organizationId, bind('organizationId', this.organizationId)), inArray(p.id, ids))! : where,
+      );
+      if (i === 0) return rows;
+      const earlier = branches.slice(0, i).map((before) => not(before.condition));
+      return db
+        .select(listed)
+        .from(rows.as(getTableName(p)))
+        .where(and(...earlier));
     });
     const [first, second, ...rest] = firstOf;
     // The union is named as the table, so that drizzle takes the table's own columns as its columns (in
