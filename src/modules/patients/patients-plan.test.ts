@@ -9,7 +9,8 @@ import { buildTestApp, type TestApp } from '../../../test/helpers/test-app.js';
 import { organizations } from '../../platform/auth/auth.schema.js';
 import { type Executor, readLanesFor } from '../../platform/db/database.js';
 import type { NameCursor } from './name-cursor.js';
-import { type PatientFilter, PatientsRepository } from './patients.repository.js';
+import type { PatientFilter } from './patient-name-search.js';
+import { PatientsRepository } from './patients.repository.js';
 
 const PATIENTS = 100_000;
 

@@ -2,7 +2,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, createTenant, type Tenant, type TestApp } from '../../../test/helpers/test-app.js';
 import { auditEvents } from '../../platform/audit/audit.schema.js';
-import { preparedShape, prefixEnd, searchWords } from './patients.repository.js';
+import { preparedShape, prefixEnd, searchWords } from './patient-name-search.js';
 
 let t: TestApp;
 let a: Tenant;
