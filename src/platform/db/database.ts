@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { type ExtractTablesWithRelations, type SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzlePg, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
@@ -10,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { databaseError } from '../http/errors.js';
+import { PreparingPGlite } from './pglite-statements.js';
 import { ReadLanes, STALE_STATEMENT, socketOf } from './read-lanes.js';
 
 /**
@@ -125,7 +125,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   // Extensions the migrations create: btree_gist for exclusion constraints (no double-booking).
-  const client = await PGlite.create({
+  // Its top-level queries run as named statements, parsed and planned once (pglite-statements.ts).
+  const client = await PreparingPGlite.open({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
     extensions: { btree_gist },

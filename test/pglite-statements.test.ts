@@ -1,0 +1,104 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseError } from '../src/platform/http/errors.js';
+import { PREPARED_STATEMENTS_MAX, PreparingPGlite } from '../src/platform/db/pglite-statements.js';
+
+// PGlite with named statements (pglite-statements.ts): the same answers as PGlite's own query(), each
+// text parsed once, and a statement that no longer fits the schema prepared again.
+
+let pg: PreparingPGlite;
+
+/** The statements this session holds prepared, as PostgreSQL itself lists them. */
+const preparedInSession = async () =>
+  (await pg.query<{ count: number }>('select count(*)::int as count from pg_prepared_statements')).rows[0]!.count;
+
+beforeAll(async () => {
+  pg = await PreparingPGlite.open({ dataDir: 'memory://' });
+  await pg.exec(`create table probe (id int primary key, note text, at timestamptz, doc jsonb, tags text[])`);
+});
+afterAll(async () => pg?.close());
+
+describe('PreparingPGlite', () => {
+  it('answers as PGlite does: parameters serialized by type, rows parsed by type, nulls kept', async () => {
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const insert =
+      'insert into probe (id, note, at, doc, tags) values ($1, $2, $3, $4, $5) returning id, at, doc, tags';
+    const inserted = await pg.query(insert, [1, 'one', at, { a: [1, 'x'] }, ['p', 'q']]);
+    expect(inserted.rows).toEqual([{ id: 1, at, doc: { a: [1, 'x'] }, tags: ['p', 'q'] }]);
+    expect(inserted.affectedRows).toBe(1);
+    await pg.query(insert, [2, null, null, null, null]);
+    const select = 'select id, note, at, doc, tags from probe where id = any($1) order by id';
+    const mine = await pg.query(select, [[1, 2]]);
+    const pglites = await PGlite.prototype.query.call(pg, select, [[1, 2]]);
+    expect(mine.rows).toEqual(pglites.rows);
+    expect(mine.rows[1]).toEqual({ id: 2, note: null, at: null, doc: null, tags: null });
+    expect(mine.fields.map((f) => f.name)).toEqual(['id', 'note', 'at', 'doc', 'tags']);
+    // Array mode, as drizzle asks for its selects.
+    expect((await pg.query(select, [[1]], { rowMode: 'array' })).rows).toEqual([
+      [1, 'one', at, { a: [1, 'x'] }, ['p', 'q']],
+    ]);
+  });
+
+  it('parses a text once, however often it runs, at the top level and in transactions', async () => {
+    const text = 'select count(*)::int as n from probe where id > $1';
+    await pg.query(text, [0]);
+    const before = await preparedInSession();
+    for (let i = 0; i < 10; i++) await pg.query(text, [i]);
+    const inTransaction = 'select max(id) as top from probe where id < $1';
+    await pg.transaction(async (tx) => {
+      expect((await tx.query<{ n: number }>(text, [0])).rows[0]!.n).toBe(2);
+      for (let i = 0; i < 3; i++) expect((await tx.query(inTransaction, [5])).rows).toEqual([{ top: 2 }]);
+    });
+    // The transaction's new text was prepared (once), and is kept after its COMMIT.
+    expect(await preparedInSession()).toBe(before + 1);
+    expect(pg.preparedCount()).toBe(before + 1);
+    expect((await pg.query(inTransaction, [2])).rows).toEqual([{ top: 1 }]);
+    expect(pg.preparedCount()).toBe(before + 1);
+  });
+
+  it('keeps at most PREPARED_STATEMENTS_MAX statements, closing the least recently used', async () => {
+    for (let i = 0; i < PREPARED_STATEMENTS_MAX + 20; i++) await pg.query(`select ${i} as n`);
+    expect(pg.preparedCount()).toBe(PREPARED_STATEMENTS_MAX);
+    // The session holds what the cache knows of, no more: the ones dropped were closed.
+    expect(await preparedInSession()).toBe(PREPARED_STATEMENTS_MAX);
+    expect((await pg.query<{ n: number }>('select 3 as n')).rows).toEqual([{ n: 3 }]);
+  });
+
+  it('prepares again a statement whose table changed under it; in a transaction the error ends it', async () => {
+    await pg.exec('create table shifting (id int primary key, v int)');
+    await pg.query('insert into shifting values ($1, $2)', [1, 7]);
+    const text = 'select * from shifting where id = $1';
+    expect((await pg.query(text, [1])).rows).toEqual([{ id: 1, v: 7 }]);
+    await pg.exec('alter table shifting alter column v type text');
+    // Top level: the stale statement (0A000) is prepared again and the query answers.
+    expect((await pg.query(text, [1])).rows).toEqual([{ id: 1, v: '7' }]);
+
+    await pg.exec('alter table shifting alter column v type int using v::int');
+    const failed = await pg
+      .transaction(async (tx) => tx.query(text, [1]))
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    // In a transaction: the error, which the unit of work takes as one to run the write again.
+    expect(databaseError(failed).code).toBe('0A000');
+    expect(await pg.transaction(async (tx) => (await tx.query(text, [1])).rows)).toEqual([{ id: 1, v: 7 }]);
+  });
+
+  it('leaves the session usable after a failed statement, at the top level and in a transaction', async () => {
+    const insert = 'insert into probe (id) values ($1)';
+    const duplicate = await pg.query(insert, [1]).catch((error: unknown) => error);
+    expect(databaseError(duplicate).code).toBe('23505');
+    await expect(pg.query('select nope from probe')).rejects.toMatchObject({ code: '42703' });
+    const rolledBack = await pg
+      .transaction(async (tx) => {
+        await tx.query(insert, [10]);
+        await tx.query(insert, [1]);
+      })
+      .catch((error: unknown) => error);
+    expect(databaseError(rolledBack).code).toBe('23505');
+    expect((await pg.query('select id from probe where id = $1', [10])).rows).toEqual([]);
+    expect(pg.isInTransaction()).toBe(false);
+    expect((await pg.query<{ n: number }>('select count(*)::int as n from probe')).rows).toEqual([{ n: 2 }]);
+  });
+});
