@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, types } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseError } from '../src/platform/http/errors.js';
 import { PREPARED_STATEMENTS_MAX, PreparingPGlite } from '../src/platform/db/pglite-statements.js';
@@ -33,6 +33,13 @@ describe('PreparingPGlite', () => {
     expect(mine.rows).toEqual(pglites.rows);
     expect(mine.rows[1]).toEqual({ id: 2, note: null, at: null, doc: null, tags: null });
     expect(mine.fields.map((f) => f.name)).toEqual(['id', 'note', 'at', 'doc', 'tags']);
+    // A caller's own parsers over PGlite's, as drizzle passes them (timestamps as text), the others PGlite's.
+    const asText = { parsers: { [types.TIMESTAMPTZ]: (value: string) => value } };
+    for (let i = 0; i < 2; i++)
+      expect((await pg.query(select, [[1]], asText)).rows).toEqual([
+        { id: 1, note: 'one', at: '2026-01-02 03:04:05.678+00', doc: { a: [1, 'x'] }, tags: ['p', 'q'] },
+      ]);
+    expect((await pg.query(select, [[1]])).rows[0]).toMatchObject({ at });
     // Array mode, as drizzle asks for its selects.
     expect((await pg.query(select, [[1]], { rowMode: 'array' })).rows).toEqual([
       [1, 'one', at, { a: [1, 'x'] }, ['p', 'q']],

@@ -1,6 +1,7 @@
 import {
   type messages,
   PGlite,
+  type ParserOptions,
   type PGliteOptions,
   type QueryOptions,
   type Results,
@@ -11,6 +12,7 @@ import {
 import { STALE_STATEMENT } from './read-lanes.js';
 
 type BackendMessage = messages.BackendMessage;
+type Parsers = PGlite['parsers'];
 
 /** Statements kept prepared at once; the least recently used is closed to make room. */
 export const PREPARED_STATEMENTS_MAX = 200;
@@ -47,6 +49,8 @@ export class PreparingPGlite extends PGlite {
   /** Statements dropped (stale, or to make room) in a transaction: closed after the next top-level query. */
   private readonly closing: string[] = [];
   private counter = 0;
+  /** A caller's parsers -> PGlite's with them over (`parsersWith`). */
+  private readonly merged = new WeakMap<ParserOptions, { base: Parsers; parsers: Parsers }>();
 
   static async open(options: PGliteOptions): Promise<PreparingPGlite> {
     const client = new PreparingPGlite(options);
@@ -116,7 +120,24 @@ export class PreparingPGlite extends PGlite {
     }
     // As PGlite's own query(): files are synced after a top-level statement, and at COMMIT in a transaction.
     if (topLevel) await this.syncToFs();
-    return parse.parseResults(messages, this.parsers, options)[0] as Results<T>;
+    if (!options?.parsers) return parse.parseResults(messages, this.parsers, options)[0] as Results<T>;
+    return parse.parseResults(messages, this.parsersWith(options.parsers), {
+      ...options,
+      parsers: undefined,
+    })[0] as Results<T>;
+  }
+
+  /**
+   * PGlite's parsers with a caller's own over them (drizzle passes some with every query), made once per
+   * object of the caller's. Given parsers, `parseResults` would copy PGlite's 300-odd into a new object
+   * on every call: a tenth of a registration's CPU.
+   */
+  private parsersWith(own: ParserOptions): Parsers {
+    const known = this.merged.get(own);
+    if (known && known.base === this.parsers) return known.parsers;
+    const parsers = Object.assign(Object.create(this.parsers) as Parsers, own);
+    this.merged.set(own, { base: this.parsers, parsers });
+    return parsers;
   }
 
   /** The prepared statement for `text`, parsed now if it is not (dropping the least recently used to make room). */
