@@ -12,6 +12,11 @@ let pg: PreparingPGlite;
 const preparedInSession = async () =>
   (await pg.query<{ count: number }>('select count(*)::int as count from pg_prepared_statements')).rows[0]!.count;
 
+/** Whether the session holds `text` as a prepared statement. */
+const isPrepared = async (text: string) =>
+  (await pg.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where statement = $1', [text]))
+    .rows[0]!.n > 0;
+
 beforeAll(async () => {
   pg = await PreparingPGlite.open({ dataDir: 'memory://' });
   await pg.exec(`create table probe (id int primary key, note text, at timestamptz, doc jsonb, tags text[])`);
@@ -107,5 +112,55 @@ describe('PreparingPGlite', () => {
     expect((await pg.query('select id from probe where id = $1', [10])).rows).toEqual([]);
     expect(pg.isInTransaction()).toBe(false);
     expect((await pg.query<{ n: number }>('select count(*)::int as n from probe')).rows).toEqual([{ n: 2 }]);
+  });
+  it('leaves to PGlite what PostgreSQL does not check again: a cursor declared anew, EXECUTE, DDL, SET', async () => {
+    const fetched = await pg.transaction(async (tx) => {
+      await tx.exec('declare cur cursor for select 1 as a, 2 as b');
+      await tx.query('fetch 1 from cur');
+      await tx.exec(`close cur; declare cur cursor for select 'hello'::text as greeting`);
+      return (await tx.query('fetch 1 from cur')).rows;
+    });
+    expect(fetched).toEqual([{ greeting: 'hello' }]);
+    await pg.exec('prepare mine as select 1 as a');
+    await pg.query('execute mine');
+    await pg.exec(`deallocate mine; prepare mine as select 'x'::text as b`);
+    expect((await pg.query('execute mine')).rows).toEqual([{ b: 'x' }]);
+    await pg.query('set statement_timeout = 0');
+    await pg.query('create table if not exists ddl_probe (id int)');
+    for (const text of ['fetch 1 from cur', 'execute mine', 'set statement_timeout = 0'])
+      expect(await isPrepared(text)).toBe(false);
+    // A query in parentheses, or after WITH, is prepared.
+    for (const text of ['(select 1 as n) union all (select 2)', 'with t as (select 1 as n) select n from t']) {
+      await pg.query(text);
+      expect(await isPrepared(text)).toBe(true);
+    }
+  });
+
+  it("prepares again a statement whose parameter's column changed type (class 42 at the top level)", async () => {
+    await pg.exec('create table retyped (id int primary key, v int)');
+    await pg.query('insert into retyped values (1, 5)');
+    const text = 'select id from retyped where v = $1';
+    for (let i = 0; i < 6; i++) expect((await pg.query(text, [5])).rows).toEqual([{ id: 1 }]);
+    await pg.exec('alter table retyped alter column v type text');
+    expect((await pg.query(text, ['5'])).rows).toEqual([{ id: 1 }]);
+  });
+
+  it('after DEALLOCATE ALL, one failed attempt forgets every statement, and the next one runs', async () => {
+    const texts = [
+      'select 11 as n where $1::int > 0',
+      'select 12 as n where $1::int > 0',
+      'select 13 as n where $1::int > 0',
+    ];
+    for (const text of texts) await pg.query(text, [1]);
+    await pg.exec('deallocate all');
+    const attempt = () =>
+      pg.transaction(async (tx) => {
+        const rows = [];
+        for (const text of texts) rows.push(...(await tx.query(text, [1])).rows);
+        return rows;
+      });
+    expect(databaseError(await attempt().catch((error: unknown) => error)).code).toBe('26000');
+    expect(await attempt()).toEqual([{ n: 11 }, { n: 12 }, { n: 13 }]);
+    expect(await preparedInSession()).toBe(pg.preparedCount());
   });
 });

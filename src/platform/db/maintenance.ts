@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Executor } from './database.js';
 
 /** How often embedded PGlite's tables are checked (PostgreSQL's autovacuum checks every minute). */
-export const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+export const MAINTENANCE_INTERVAL_MS = 60_000;
 
 export interface MaintenancePass {
   /** `schema.table` vacuumed (and analyzed with it). */

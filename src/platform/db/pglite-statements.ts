@@ -27,27 +27,36 @@ interface Prepared {
 }
 
 /**
- * PGlite that runs each statement text as a named prepared statement, parsed once.
+ * What is prepared: a statement that PostgreSQL plans (a query, possibly in parentheses or after WITH). Any other
+ * (FETCH, EXECUTE, COPY, SET, DDL, VACUUM, EXPLAIN, transaction control) takes PGlite's own path: PostgreSQL
+ * does not check those again when what they answer changes shape (a cursor declared anew), so a row description
+ * kept from an earlier run could misread their rows, and planning them once gains nothing.
+ */
+const PLANNED = /^\s*\(*\s*(?:select|insert|update|delete|merge|values|table|with)\b/i;
+
+/**
+ * PGlite that runs each query text as a named prepared statement, parsed once. Opened with `open()`
+ * (PGlite's inherited `create()` and `clone()` make a plain PGlite).
  *
  * PGlite's own `query()` sends every statement as an unnamed one: parsed, analyzed and planned on every
  * call. For a patient search that planning was most of the time (about 1.5 ms of 2.5). A named
  * statement is parsed once, and after five executions PostgreSQL keeps its generic plan unless plans
  * for the values at hand are clearly cheaper (`plan_cache_mode = auto`, as on the PostgreSQL server).
- * Each execution then sends Bind, Execute and Sync: the row description is the statement's, kept from
- * when it was prepared, where PGlite's own path describes the statement and then the portal each time.
+ * A generic plan is made again when its tables are analyzed (maintenance.ts checks every minute, as
+ * autovacuum does). Each execution then sends Bind, Execute and Sync: the row description is the
+ * statement's, kept from when it was prepared, where PGlite's own path describes the statement and then
+ * the portal each time.
  *
- * Top-level queries and a transaction's (`transaction()`, drizzle's) alike. A statement that no
- * longer fits the schema (a column's type changed under it: `0A000`) is dropped: at the top level it
- * is prepared again and run once more; in a transaction the error ends the transaction, and the unit
- * of work runs the write again (as on PostgreSQL). Values are serialized and rows parsed by PGlite's
- * own serializers and parsers (`parseResults`). Calls with a blob or parameter types of their own
- * take PGlite's path.
+ * Top-level queries and a transaction's (`transaction()`, drizzle's) alike. A statement that no longer
+ * fits the schema (a column's type changed under it: `0A000`, or a parameter's: class 42) is closed: at
+ * the top level it is prepared again and run once more; in a transaction the error ends the
+ * transaction, and the unit of work runs the write again (as on PostgreSQL). Values are serialized and
+ * rows parsed by PGlite's own serializers and parsers (`parseResults`). Calls with a blob or parameter
+ * types of their own take PGlite's path.
  */
 export class PreparingPGlite extends PGlite {
   /** Statement text -> prepared statement, least recently used first. */
   private readonly prepared = new Map<string, Prepared>();
-  /** Statements dropped (stale, or to make room) in a transaction: closed after the next top-level query. */
-  private readonly closing: string[] = [];
   private counter = 0;
   /** A caller's parsers -> PGlite's with them over (`parsersWith`). */
   private readonly merged = new WeakMap<ParserOptions, { base: Parsers; parsers: Parsers }>();
@@ -59,7 +68,7 @@ export class PreparingPGlite extends PGlite {
   }
 
   override async query<T>(text: string, params: unknown[] = [], options?: QueryOptions): Promise<Results<T>> {
-    if (options?.blob || options?.paramTypes) return super.query<T>(text, params, options);
+    if (!prepares(text, options)) return super.query<T>(text, params, options);
     await this._checkReady();
     return this._runExclusiveTransaction(() => this.run<T>(text, params, options, true));
   }
@@ -70,7 +79,7 @@ export class PreparingPGlite extends PGlite {
       const named = Object.create(tx) as Transaction;
       named.query = async <R>(text: string, params: unknown[] = [], options?: QueryOptions) => {
         if (tx.closed) throw new Error('Transaction is closed');
-        if (options?.blob || options?.paramTypes) return tx.query<R>(text, params, options);
+        if (!prepares(text, options)) return tx.query<R>(text, params, options);
         return this.run<R>(text, params, options, false);
       };
       return callback(named);
@@ -87,12 +96,13 @@ export class PreparingPGlite extends PGlite {
       try {
         return await this.execute<T>(text, params, options, topLevel);
       } catch (error) {
-        if (!STALE_STATEMENT.has((error as { code?: string }).code ?? '')) throw error;
-        this.drop(text);
+        const code = (error as { code?: string }).code ?? '';
+        if (!STALE_STATEMENT.has(code) && !code.startsWith('42')) throw error;
+        // Stale, or gone (26000: someone ran DEALLOCATE ALL or DISCARD ALL, so all of them): prepared again.
+        for (const stale of code === '26000' ? [...this.prepared.keys()] : [text]) await this.forget(stale);
         if (!topLevel) throw error;
+        // At the top level a statement is its own transaction, rolled back as it failed: it may run once more.
         return await this.execute<T>(text, params, options, topLevel);
-      } finally {
-        if (topLevel) await this.closeDropped();
       }
     });
   }
@@ -103,7 +113,7 @@ export class PreparingPGlite extends PGlite {
     options: QueryOptions | undefined,
     topLevel: boolean,
   ): Promise<Results<T>> {
-    const statement = await this.statement(text, topLevel);
+    const statement = await this.statement(text, options);
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
       const type = statement.paramTypes[i]!;
@@ -113,10 +123,10 @@ export class PreparingPGlite extends PGlite {
     });
     const messages: BackendMessage[] = [...statement.description];
     try {
-      messages.push(...(await this.send(protocol.serialize.bind({ statement: statement.name, values }))));
-      messages.push(...(await this.send(protocol.serialize.execute({}))));
+      messages.push(...(await this.send(protocol.serialize.bind({ statement: statement.name, values }), options)));
+      messages.push(...(await this.send(protocol.serialize.execute({}), options)));
     } finally {
-      messages.push(...(await this.send(protocol.serialize.sync())));
+      messages.push(...(await this.send(protocol.serialize.sync(), options)));
     }
     // As PGlite's own query(): files are synced after a top-level statement, and at COMMIT in a transaction.
     if (topLevel) await this.syncToFs();
@@ -140,25 +150,22 @@ export class PreparingPGlite extends PGlite {
     return parsers;
   }
 
-  /** The prepared statement for `text`, parsed now if it is not (dropping the least recently used to make room). */
-  private async statement(text: string, topLevel: boolean): Promise<Prepared> {
+  /** The prepared statement for `text`, parsed now if it is not (closing the least recently used to make room). */
+  private async statement(text: string, options: QueryOptions | undefined): Promise<Prepared> {
     const known = this.prepared.get(text);
     if (known) {
       this.prepared.delete(text);
       this.prepared.set(text, known);
       return known;
     }
-    if (this.prepared.size >= PREPARED_STATEMENTS_MAX) {
-      this.drop(this.prepared.keys().next().value!);
-      if (topLevel) await this.closeDropped();
-    }
+    if (this.prepared.size >= PREPARED_STATEMENTS_MAX) await this.forget(this.prepared.keys().next().value!);
     const name = `wardline_${++this.counter}`;
     let described: BackendMessage[];
     try {
-      await this.send(protocol.serialize.parse({ name, text }));
-      described = await this.send(protocol.serialize.describe({ type: 'S', name }));
+      await this.send(protocol.serialize.parse({ name, text }), options);
+      described = await this.send(protocol.serialize.describe({ type: 'S', name }), options);
     } finally {
-      await this.send(protocol.serialize.sync());
+      await this.send(protocol.serialize.sync(), options);
     }
     const statement: Prepared = {
       name,
@@ -169,27 +176,23 @@ export class PreparingPGlite extends PGlite {
     return statement;
   }
 
-  /** Forgets the statement prepared for `text`; it is closed at the top level (now, or after the next query there). */
-  private drop(text: string): void {
+  /** Closes the statement prepared for `text`, if there is one (PostgreSQL takes a Close in a failed transaction too). */
+  private async forget(text: string): Promise<void> {
     const statement = this.prepared.get(text);
     if (!statement) return;
     this.prepared.delete(text);
-    this.closing.push(statement.name);
-  }
-
-  /** Closes the statements dropped and not closed yet (at the top level only: a transaction may be failed). */
-  private async closeDropped(): Promise<void> {
-    while (this.closing.length > 0) {
-      const name = this.closing.shift()!;
-      try {
-        await this.send(protocol.serialize.close({ type: 'S', name }));
-      } finally {
-        await this.send(protocol.serialize.sync());
-      }
+    try {
+      await this.send(protocol.serialize.close({ type: 'S', name: statement.name }));
+    } finally {
+      await this.send(protocol.serialize.sync());
     }
   }
 
-  private send(message: Uint8Array): Promise<BackendMessage[]> {
-    return this.execProtocolStream(message, { syncToFs: false });
+  private send(message: Uint8Array, options?: QueryOptions): Promise<BackendMessage[]> {
+    return this.execProtocolStream(message, { syncToFs: false, onNotice: options?.onNotice });
   }
 }
+
+/** Whether a call runs as a named statement: a planned statement, without a blob or parameter types of its own. */
+const prepares = (text: string, options: QueryOptions | undefined) =>
+  PLANNED.test(text) && !options?.blob && !options?.paramTypes;
