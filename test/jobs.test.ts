@@ -38,6 +38,7 @@ interface JobBody {
   result: Record<string, unknown> | null;
   error: string | null;
   startAfter: string;
+  createdOn: string;
   singletonKey: string | null;
 }
 
