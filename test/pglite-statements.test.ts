@@ -163,4 +163,24 @@ describe('PreparingPGlite', () => {
     expect(await attempt()).toEqual([{ n: 11 }, { n: 12 }, { n: 13 }]);
     expect(await preparedInSession()).toBe(pg.preparedCount());
   });
+  it("answers a statement's own error once: no retry that would take a second sequence value", async () => {
+    await pg.exec(`create sequence once_seq;
+      create function boom() returns int language plpgsql as $$ begin execute 'select * from no_such_table'; return 1; end $$`);
+    const text = "select nextval('once_seq')::int as n, case when $1::boolean then boom() else 0 end as b";
+    expect((await pg.query(text, [false])).rows).toEqual([{ n: 1, b: 0 }]);
+    // Fails as it executes (42P01, class 42 like a stale statement's): once.
+    await expect(pg.query(text, [true])).rejects.toMatchObject({ code: '42P01' });
+    expect((await pg.query(text, [false])).rows).toEqual([{ n: 3, b: 0 }]);
+  });
+
+  it('in a block opened with BEGIN, answers a stale statement with its own error, not the aborted block', async () => {
+    await pg.exec('create table blocked (id int primary key, v int); insert into blocked values (1, 5)');
+    const text = 'select id from blocked where v = $1';
+    expect((await pg.query(text, [5])).rows).toEqual([{ id: 1 }]);
+    await pg.exec('alter table blocked alter column v type text');
+    await pg.exec('begin');
+    await expect(pg.query(text, ['5'])).rejects.toMatchObject({ code: '42883' });
+    await pg.exec('rollback');
+    expect((await pg.query(text, ['5'])).rows).toEqual([{ id: 1 }]);
+  });
 });

@@ -47,10 +47,12 @@ const PLANNED = /^\s*\(*\s*(?:select|insert|update|delete|merge|values|table|wit
  * statement's, kept from when it was prepared, where PGlite's own path describes the statement and then
  * the portal each time.
  *
- * Top-level queries and a transaction's (`transaction()`, drizzle's) alike. A statement that no longer
- * fits the schema (a column's type changed under it: `0A000`, or a parameter's: class 42) is closed: at
- * the top level it is prepared again and run once more; in a transaction the error ends the
- * transaction, and the unit of work runs the write again (as on PostgreSQL). Values are serialized and
+ * Top-level queries and a transaction's (`transaction()`, drizzle's) alike. A statement prepared earlier
+ * whose Bind finds it no longer fits the schema (a column's type changed under it: `0A000`, or a
+ * parameter's: class 42) is closed: outside a transaction block it is prepared again and run once more;
+ * in a transaction the error ends the transaction (the unit of work runs the write again after `0A000`,
+ * as on PostgreSQL; after a class-42 error the next write prepares it anew). Any other error is the
+ * statement's own, answered once, as PGlite's own path answers it. Values are serialized and
  * rows parsed by PGlite's own serializers and parsers (`parseResults`). Calls with a blob or parameter
  * types of their own take PGlite's path.
  */
@@ -97,11 +99,13 @@ export class PreparingPGlite extends PGlite {
         return await this.execute<T>(text, params, options, topLevel);
       } catch (error) {
         const code = (error as { code?: string }).code ?? '';
-        if (!STALE_STATEMENT.has(code) && !code.startsWith('42')) throw error;
+        // Only a statement prepared earlier that its Bind refused, as stale or gone; any other error is the
+        // statement's own, and is answered as PGlite's path would answer it.
+        if (!staleAtBind.has(error as object) || (!STALE_STATEMENT.has(code) && !code.startsWith('42'))) throw error;
         // Stale, or gone (26000: someone ran DEALLOCATE ALL or DISCARD ALL, so all of them): prepared again.
         for (const stale of code === '26000' ? [...this.prepared.keys()] : [text]) await this.forget(stale);
-        if (!topLevel) throw error;
-        // At the top level a statement is its own transaction, rolled back as it failed: it may run once more.
+        // Nothing ran (Bind failed), and outside a transaction block nothing is left failed: run it once more.
+        if (!topLevel || this.isInTransaction()) throw error;
         return await this.execute<T>(text, params, options, topLevel);
       }
     });
@@ -113,6 +117,7 @@ export class PreparingPGlite extends PGlite {
     options: QueryOptions | undefined,
     topLevel: boolean,
   ): Promise<Results<T>> {
+    const cached = this.prepared.has(text);
     const statement = await this.statement(text, options);
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
@@ -123,7 +128,13 @@ export class PreparingPGlite extends PGlite {
     });
     const messages: BackendMessage[] = [...statement.description];
     try {
-      messages.push(...(await this.send(protocol.serialize.bind({ statement: statement.name, values }), options)));
+      const bind = protocol.serialize.bind({ statement: statement.name, values });
+      messages.push(
+        ...(await this.send(bind, options).catch((error: unknown) => {
+          if (cached && error instanceof Object) staleAtBind.add(error);
+          throw error;
+        })),
+      );
       messages.push(...(await this.send(protocol.serialize.execute({}), options)));
     } finally {
       messages.push(...(await this.send(protocol.serialize.sync(), options)));
@@ -192,6 +203,9 @@ export class PreparingPGlite extends PGlite {
     return this.execProtocolStream(message, { syncToFs: false, onNotice: options?.onNotice });
   }
 }
+
+/** Errors a statement prepared earlier met at its Bind: the ones that may mean it is stale. */
+const staleAtBind = new WeakSet<object>();
 
 /** Whether a call runs as a named statement: a planned statement, without a blob or parameter types of its own. */
 const prepares = (text: string, options: QueryOptions | undefined) =>
