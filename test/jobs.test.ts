@@ -255,7 +255,7 @@ describe('jobs', () => {
     // microsecond (PGlite's clock can give two the same) by id.
     const whole = await api(b)({ method: 'GET', url: '/api/v1/jobs?name=test.later&limit=10' });
     expect(seen.map((j) => j.id)).toEqual(whole.json<{ data: JobBody[] }>().data.map((j) => j.id));
-    expect([...seen.map((j) => j.id)].sort()).toEqual([...ids].sort());
+    expect(seen.map((j) => j.id).sort()).toEqual([...ids].sort());
     const times = seen.map((j) => Date.parse(j.createdOn));
     expect(times).toEqual([...times].sort((x, y) => y - x));
     expect((await api(b)({ method: 'GET', url: '/api/v1/jobs?cursor=bad' })).statusCode).toBe(400);

@@ -125,7 +125,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   // Extensions the migrations create: btree_gist for exclusion constraints (no double-booking).
-  // Its top-level queries run as named statements, parsed and planned once (pglite-statements.ts).
+  // Its queries (a transaction's too) run as named statements, parsed once (pglite-statements.ts).
   const client = await PreparingPGlite.open({
     dataDir: options.dataDir,
     loadDataDir: options.loadDataDir,
