@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Executor, openDatabase } from '../src/platform/db/database.js';
-import { systemActing } from '../src/platform/db/unit-of-work.js';
+import { closingStatement, type Executor, openDatabase } from '../src/platform/db/database.js';
+import { systemActing, type Work } from '../src/platform/db/unit-of-work.js';
 import { databaseError } from '../src/platform/http/errors.js';
 import { eventually } from './helpers/eventually.js';
 import { buildTestApp, createTenant, type TestApp } from './helpers/test-app.js';
@@ -88,24 +89,32 @@ describe('Database.transaction', () => {
   });
 });
 
+/**
+ * Counts what leaves the socket of a pool of one's connection: one call of _write or _writev per write to
+ * the kernel.
+ */
+async function socketWrites(database: Awaited<ReturnType<typeof openDatabase>>): Promise<{ count: number }> {
+  const pool = (database.db as unknown as { $client: pg.Pool }).$client;
+  const client = await pool.connect();
+  const socket = (client as unknown as { connection: { stream: Record<string, (...args: never[]) => void> } })
+    .connection.stream;
+  client.release();
+  const writes = { count: 0 };
+  for (const method of ['_write', '_writev']) {
+    const original = socket[method]!.bind(socket);
+    socket[method] = (...args: never[]) => {
+      writes.count++;
+      original(...args);
+    };
+  }
+  return writes;
+}
+
 describe.skipIf(!process.env.DATABASE_URL)('Database.transaction on PostgreSQL (pipelined)', () => {
   it('sends BEGIN with the first statement, and the closing statements with the COMMIT: two socket writes', async () => {
     const database = await openDatabase({ url: t.config.DATABASE_URL!, poolSize: 1 });
     try {
-      const pool = (database.db as unknown as { $client: pg.Pool }).$client;
-      const client = await pool.connect();
-      // What leaves the socket: one call of _write or _writev per write to the kernel.
-      const socket = (client as unknown as { connection: { stream: Record<string, (...args: never[]) => void> } })
-        .connection.stream;
-      client.release();
-      let writes = 0;
-      for (const method of ['_write', '_writev']) {
-        const original = socket[method]!.bind(socket);
-        socket[method] = (...args: never[]) => {
-          writes++;
-          original(...args);
-        };
-      }
+      const writes = await socketWrites(database);
       await database.transaction(
         async (tx) => {
           await tx.execute(sql`insert into tx_probe values (50, 'one statement')`);
@@ -115,10 +124,46 @@ describe.skipIf(!process.env.DATABASE_URL)('Database.transaction on PostgreSQL (
           sql`update tx_probe set note = note || ' +2' where id = 50`,
         ],
       );
-      expect(writes).toBe(2);
+      expect(writes.count).toBe(2);
       expect(await rows(t.database.db, sql`select id, note from tx_probe where id = 50`)).toEqual([
         { id: 50, note: 'one statement +1 +2' },
       ]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('sends it all in one socket write when the work waits for no answer; a closing statement named once is prepared once', async () => {
+    const database = await openDatabase({ url: t.config.DATABASE_URL!, poolSize: 1 });
+    try {
+      const writes = await socketWrites(database);
+      const closing = (id: number) => [
+        closingStatement('tx_probe_closing', sql`update tx_probe set note = note || ' +closing' where id = ${id}`),
+      ];
+      for (const id of [52, 53]) {
+        let sent: Promise<unknown> | undefined;
+        await database.transaction(
+          async (tx) => {
+            // Sent now (a drizzle query runs when it is subscribed to), its answer awaited after the commit.
+            sent = new Promise((resolve, reject) => {
+              void tx.execute(sql`insert into tx_probe values (${id}, 'sent ahead')`).then(resolve, reject);
+            });
+          },
+          () => closing(id),
+        );
+        await sent;
+      }
+      expect(writes.count).toBe(2);
+      expect(await rows(t.database.db, sql`select id, note from tx_probe where id in (52, 53) order by id`)).toEqual([
+        { id: 52, note: 'sent ahead +closing' },
+        { id: 53, note: 'sent ahead +closing' },
+      ]);
+      // The pool's one connection: its session holds the statement, parsed at the first commit only.
+      const prepared = await rows(
+        database.db,
+        sql`select 0 as id, name as note from pg_prepared_statements where name = 'tx_probe_closing'`,
+      );
+      expect(prepared).toEqual([{ id: 0, note: 'tx_probe_closing' }]);
     } finally {
       await database.close();
     }
@@ -200,6 +245,11 @@ describe.skipIf(!process.env.DATABASE_URL)('a connection after a failed COMMIT (
         const dropped = database.transaction(async (tx) => {
           await tx.execute(sql`insert into tx_deferred values (1000, null)`);
         });
+        // Observed at once: it may fail while the test still waits for the lock below.
+        const outcome = dropped.then(
+          () => 'committed',
+          (error: unknown) => error,
+        );
         await eventually(async () => {
           const waiting = await rows(
             t.database.db,
@@ -208,7 +258,7 @@ describe.skipIf(!process.env.DATABASE_URL)('a connection after a failed COMMIT (
           return waiting.length === 1 ? true : undefined;
         });
         await t.database.db.execute(sql`select pg_terminate_backend(${first})`);
-        await expect(dropped).rejects.toThrow();
+        expect(await outcome).toBeInstanceOf(Error);
       } finally {
         await holder.close();
       }
@@ -222,23 +272,39 @@ describe.skipIf(!process.env.DATABASE_URL)('a connection after a failed COMMIT (
 });
 
 describe.skipIf(!process.env.DATABASE_URL)('a statement prepared before a migration', () => {
-  it('costs no registration: the connection that had it is closed and the write runs again on another', async () => {
+  it('costs no write: the connection that had it is closed and the write runs again on another', async () => {
+    await t.database.db.execute(sql`create table tx_stale (id int primary key, note text not null)`);
+    const stale = pgTable('tx_stale', { id: integer('id').primaryKey(), note: text('note').notNull() });
     const tenant = await createTenant(t.app);
-    const register = async (n: number) => {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/patients',
-        headers: { authorization: `Bearer ${tenant.users.operator.token}` },
-        payload: { givenName: 'Stale', familyName: `Statement${n}`, birthDate: '1970-01-01', sex: 'female' },
+    const ctx = systemActing(tenant.organizationId, randomUUID());
+    // A named INSERT ... RETURNING, prepared on the connection that runs it, sent ahead (`answerAtCommit`),
+    // and one awaited in the work: a change of the returned column's type makes both stale (0A000).
+    const insert = (executor: Executor) =>
+      executor
+        .insert(stale)
+        .values({ id: sql.placeholder('id'), note: sql.placeholder('note') })
+        .returning()
+        .prepare('tx_stale_insert');
+    const write = async (id: number, ahead: boolean) => {
+      await t.app.uow.write(ctx, async (work) => {
+        const sent = insert(work.db).execute({ id, note: 'before and after the migration' });
+        if (ahead) work.answerAtCommit(sent);
+        else await sent;
+        work.audit({ action: 'probe.write', resourceType: 'probe', resourceId: String(id) });
       });
-      return res.statusCode;
+      return id;
     };
-    for (const n of [1, 2, 3]) expect(await register(n)).toBe(201);
-    // A migration from a newer instance changes a column's type under the prepared INSERT's RETURNING.
-    await t.database.db.execute(sql`alter table patients alter column phone type varchar(40)`);
+    for (const id of [1, 2, 3]) await write(id, true);
+    await write(4, false);
+    // A migration from a newer instance changes the column's type under the prepared statements.
+    await t.database.db.execute(sql`alter table tx_stale alter column note type varchar(200)`);
     const after = [];
-    for (const n of [4, 5, 6, 7, 8, 9]) after.push(await register(n));
-    expect(after).toEqual([201, 201, 201, 201, 201, 201]);
+    // Sent ahead first: an awaited one would have the connection closed, and hide the case.
+    for (const id of [5, 6, 7, 8, 9, 10]) after.push(await write(id, id <= 7));
+    expect(after).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(await rows(t.database.db, sql`select count(*)::int as id, '' as note from tx_stale`)).toEqual([
+      { id: 10, note: '' },
+    ]);
   });
 });
 
@@ -254,5 +320,58 @@ describe('a unit of work on it', () => {
     // Its audit events, written last in the transaction, are refused: the transaction had failed.
     expect(databaseError(await write.catch((error: unknown) => error)).code).toBe('25P02');
     expect(await rows(t.database.db, sql`select id, note from tx_probe where id = 40`)).toEqual([]);
+  });
+
+  it('commits statements sent without waiting, and fails with the first one that failed, on both databases', async () => {
+    const tenant = await createTenant(t.app);
+    const ctx = systemActing(tenant.organizationId, randomUUID());
+    const audited = async (resourceId: string) => {
+      await t.app.auditLog.drain();
+      const found = await rows(
+        t.database.db,
+        sql`select count(*)::int as id, 'linked' as note from audit_events
+              where organization_id = ${tenant.organizationId} and resource_id = ${resourceId}
+            union all
+            select count(*)::int, 'pending' from audit_pending where record ->> 'resource_id' = ${resourceId}`,
+      );
+      return found.reduce((sum, row) => sum + row.id, 0);
+    };
+
+    const value = await t.app.uow.write(ctx, async (work) => {
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (41, 'sent ahead')`));
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (42, 'sent ahead too')`));
+      work.audit({ action: 'probe.write', resourceType: 'probe', resourceId: '41' });
+      return 'answered before the statements were';
+    });
+    expect(value).toBe('answered before the statements were');
+    expect(await rows(t.database.db, sql`select id, note from tx_probe where id in (41, 42) order by id`)).toEqual([
+      { id: 41, note: 'sent ahead' },
+      { id: 42, note: 'sent ahead too' },
+    ]);
+    expect(await audited('41')).toBe(1);
+
+    // The second statement is refused (a duplicate key): the write fails with that error, not with the
+    // rollback it caused or the statements refused after it, and nothing of it commits.
+    const refused = t.app.uow.write(ctx, async (work) => {
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (43, 'rolled back with the rest')`));
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (41, 'a duplicate')`));
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (44, 'refused after it')`));
+      work.audit({ action: 'probe.write', resourceType: 'probe', resourceId: '43' });
+    });
+    const error = databaseError(await refused.catch((failure: unknown) => failure));
+    expect([error.code, error.constraint]).toEqual(['23505', 'tx_probe_pkey']);
+    expect(await rows(t.database.db, sql`select id, note from tx_probe where id in (43, 44)`)).toEqual([]);
+    expect(await audited('43')).toBe(0);
+
+    // The operation's own error is the write's, even when a statement it sent ahead failed too.
+    let finished: Work | undefined;
+    const gaveUp = t.app.uow.write(ctx, async (work) => {
+      finished = work;
+      work.answerAtCommit(work.db.execute(sql`insert into tx_probe values (41, 'a duplicate again')`));
+      throw new Error('the operation gave up');
+    });
+    await expect(gaveUp).rejects.toThrow('the operation gave up');
+    // Once the operation is over, nothing more is sent ahead: its COMMIT may already be on its way.
+    expect(() => finished!.answerAtCommit(Promise.resolve())).toThrow('after the write');
   });
 });

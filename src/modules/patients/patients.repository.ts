@@ -38,7 +38,6 @@ const summaryColumns = {
 export type PatientSummaryRow = Pick<PatientRow, keyof typeof summaryColumns>;
 export type NewPatient = Omit<typeof patients.$inferInsert, 'organizationId'>;
 /** What a registration writes: every column but the generated id and the status (active). */
-export type Registration = Required<Omit<NewPatient, 'id' | 'status'>>;
 export type PatientChanges = Partial<Omit<NewPatient, 'id' | 'mrn' | 'createdAt'>>;
 
 /** The name lookup of `GET /patients/lookup`: whole folded names (not prefixes) and a second identifier. */
@@ -81,7 +80,8 @@ const findStatement = perExecutor((db) =>
  * connection's (database.ts), so drizzle builds the statement once per connection rather than for
  * every registration, where it was about a tenth of the server's CPU per registration, and
  * PostgreSQL parses it once. The jsonb values are bound as JSON text (`jsonText`): through a column's
- * placeholder, drizzle would write a null as the JSON `null` rather than SQL NULL.
+ * placeholder, drizzle would write a null as the JSON `null` rather than SQL NULL. Nothing is read
+ * back: the service made every value (a taken MRN is a unique violation, `patients_mrn_idx`).
  */
 const asIs = (name: string) => sql`${sql.placeholder(name)}`;
 const jsonText = (value: unknown) => (value === null ? null : JSON.stringify(value));
@@ -89,6 +89,7 @@ const insertStatement = perExecutor((db) =>
   db
     .insert(patients)
     .values({
+      id: sql.placeholder('id'),
       organizationId: sql.placeholder('organizationId'),
       mrn: sql.placeholder('mrn'),
       givenName: sql.placeholder('givenName'),
@@ -104,11 +105,10 @@ const insertStatement = perExecutor((db) =>
       emergencyContact: asIs('emergencyContact'),
       allergies: asIs('allergies'),
       primaryHospitalId: sql.placeholder('primaryHospitalId'),
+      status: sql.placeholder('status'),
       createdAt: sql.placeholder('createdAt'),
       updatedAt: sql.placeholder('updatedAt'),
     })
-    .onConflictDoNothing({ target: [patients.organizationId, patients.mrn] })
-    .returning()
     .prepare('patients_insert'),
 );
 
@@ -284,16 +284,15 @@ export class PatientsRepository extends TenantRepository {
     return row?.status as PatientStatus | undefined;
   }
 
-  /** Inserts the patient, or returns undefined when its MRN is taken (nothing is inserted then). */
-  async insert(values: Registration): Promise<PatientRow | undefined> {
-    const [row] = await insertStatement(this.db).execute({
-      ...values,
+  /** Inserts the patient (of this repository's organization); a taken MRN fails it (23505, `patients_mrn_idx`). */
+  async insert(row: PatientRow): Promise<void> {
+    await insertStatement(this.db).execute({
+      ...row,
       organizationId: this.organizationId,
-      address: jsonText(values.address),
-      emergencyContact: jsonText(values.emergencyContact),
-      allergies: jsonText(values.allergies),
+      address: jsonText(row.address),
+      emergencyContact: jsonText(row.emergencyContact),
+      allergies: jsonText(row.allergies),
     });
-    return row;
   }
 
   async update(id: string, changes: PatientChanges): Promise<PatientRow | undefined> {

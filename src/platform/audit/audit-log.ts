@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../db/database.js';
+import { closingStatement, type Executor } from '../db/database.js';
 import { type AuditEvent, appendRecord } from './audit-event.js';
 
 /** The events as the jsonb array `audit_append` takes (and `audit_pending` keeps, one element a row). */
@@ -61,8 +61,11 @@ export class AuditLog {
   pending(events: readonly AuditEvent[]): SQL[] {
     if (events.length === 0) return [];
     return [
-      sql`insert into audit_pending (record)
-        select x from jsonb_array_elements(${records(events)}) with ordinality as t(x, n) order by n`,
+      closingStatement(
+        'audit_pending_insert',
+        sql`insert into audit_pending (record)
+          select x from jsonb_array_elements(${records(events)}) with ordinality as t(x, n) order by n`,
+      ),
     ];
   }
 

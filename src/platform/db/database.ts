@@ -32,12 +32,19 @@ export interface Database {
    * inserts and updates, without placeholders or rows to return), then COMMIT; anything that fails
    * rolls it all back. On PostgreSQL the connection is pipelined: BEGIN is sent without waiting for
    * its answer, so it reaches the server with `work`'s first statement, and the closing statements go
-   * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four.
-   * A COMMIT that the server answers with ROLLBACK (a statement failed and `work` went on) is an
+   * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four;
+   * one whose statements wait for no answer before the COMMIT, one. A COMMIT that the server answers with ROLLBACK (a statement failed and `work` went on) is an
    * error, not a success, on both databases (drizzle's own node-postgres transaction reports it as
-   * committed).
+   * committed). `sentAhead`: the answers of statements `work` sent without waiting for them
+   * (`Work.answerAtCommit`). When the transaction fails, the first of them that failed is its error (it
+   * caused the rollback and the refusals after it), unless `work` threw an error of its own; and one that
+   * met a stale statement closes the connection, as any other statement would.
    */
-  transaction<T>(work: (tx: Tx) => Promise<T>, closing?: () => SQL[]): Promise<T>;
+  transaction<T>(
+    work: (tx: Tx) => Promise<T>,
+    closing?: () => SQL[],
+    sentAhead?: () => readonly Promise<unknown>[],
+  ): Promise<T>;
   /** A cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +61,19 @@ export type DatabaseOptions =
        */
       loadDataDir?: Blob;
     };
+
+/** Names of the closing statements that are prepared once per connection (`closingStatement`). */
+const statementNames = new WeakMap<SQL, string>();
+
+/**
+ * A closing statement of `Database.transaction` whose text never changes: on PostgreSQL each
+ * connection prepares it once under `name` (unique to this text) rather than parsing and planning it
+ * at every commit. (PGlite prepares every statement of a transaction: pglite-statements.ts.)
+ */
+export function closingStatement(name: string, statement: SQL): SQL {
+  statementNames.set(statement, name);
+  return statement;
+}
 
 export const migrationsFolder = fileURLToPath(new URL('../../../migrations', import.meta.url));
 
@@ -102,7 +122,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return {
       db,
       kind: 'postgres',
-      transaction: (work, closing) => pipelinedTransaction(pool, dialect, work, closing),
+      transaction: (work, closing, sentAhead) => pipelinedTransaction(pool, dialect, work, closing, sentAhead),
       async migrate() {
         const client = await pool.connect();
         try {
@@ -135,12 +155,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     db,
     kind: 'pglite',
-    transaction: (work, closing) =>
-      db.transaction(async (tx) => {
-        const value = await work(tx);
-        for (const statement of closing?.() ?? []) await tx.execute(statement);
-        return value;
-      }),
+    async transaction(work, closing, sentAhead) {
+      let worked = false;
+      try {
+        return await db.transaction(async (tx) => {
+          const value = await work(tx);
+          worked = true;
+          for (const statement of closing?.() ?? []) await tx.execute(statement);
+          return value;
+        });
+      } catch (error) {
+        throw await causeOf(error, worked, sentAhead);
+      }
+    },
     async migrate() {
       await migratePglite(drizzlePglite(client), { migrationsFolder });
     },
@@ -152,6 +179,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 export { STALE_STATEMENT };
+
+/**
+ * What a failed transaction reports: the first failed statement of those its work sent without waiting
+ * (they come first in the transaction: what failed after them may only follow from them), unless the
+ * work itself failed with an error of its own, not the database's.
+ */
+async function causeOf(
+  error: unknown,
+  worked: boolean,
+  sentAhead: (() => readonly Promise<unknown>[]) | undefined,
+): Promise<unknown> {
+  if (!worked && databaseError(error).code === undefined) return error;
+  for (const answer of await Promise.allSettled(sentAhead?.() ?? [])) {
+    if (answer.status === 'rejected') return answer.reason;
+  }
+  return error;
+}
 
 /** An error the server answered with, that ended the statement (or transaction) but not the connection. */
 const isPlainError = (error: unknown) => error instanceof pg.DatabaseError && error.severity === 'ERROR';
@@ -176,6 +220,7 @@ async function pipelinedTransaction<T>(
   dialect: PgDialect,
   work: (tx: Tx) => Promise<T>,
   closing: (() => SQL[]) | undefined,
+  sentAhead: (() => readonly Promise<unknown>[]) | undefined,
 ): Promise<T> {
   const client = await pool.connect();
   const socket = socketOf(client);
@@ -183,6 +228,8 @@ async function pipelinedTransaction<T>(
   let unusable: Error | undefined;
   // COMMIT sent: the transaction ends there (committed, or rolled back by the server), whatever follows.
   let ended = false;
+  // The work returned (its statements sent): a failure after this is the database's.
+  let worked = false;
   try {
     let tx = connectionTransactions.get(client);
     if (!tx) {
@@ -196,8 +243,14 @@ async function pipelinedTransaction<T>(
     // If BEGIN failed, so did the connection, and every statement after it: the work's error says so.
     begun.catch(() => {});
     const value = await work(tx);
-    await begun;
-    const queries = (closing?.() ?? []).map((statement) => dialect.sqlToQuery(statement));
+    worked = true;
+    // Not waiting for BEGIN's answer: a work that sent its statements without waiting for theirs
+    // (`Work.answerAtCommit`) is done within this turn, and its COMMIT leaves in the same write as its
+    // BEGIN. (A BEGIN that failed fails what follows it, COMMIT included.)
+    const queries = (closing?.() ?? []).map((statement) => ({
+      ...dialect.sqlToQuery(statement),
+      name: statementNames.get(statement),
+    }));
     // pg refuses a statement it cannot send (a parameter it cannot serialize) at once, within
     // `query`: then the transaction is rolled back rather than committed without it.
     let refused: { error: Error } | undefined;
@@ -208,7 +261,7 @@ async function pipelinedTransaction<T>(
       closed = queries.map(
         (query) =>
           new Promise((resolve, reject) => {
-            client.query(query.sql, query.params, (error, result) => {
+            client.query({ name: query.name, text: query.sql, values: query.params }, (error, result) => {
               if (!error) return resolve(result);
               if (!ended) refused ??= { error };
               reject(error);
@@ -220,7 +273,11 @@ async function pipelinedTransaction<T>(
     } finally {
       socket.uncork();
     }
-    const [end, ...answers] = await Promise.allSettled([ending, ...closed]);
+    const [start, end, ...answers] = await Promise.allSettled([begun, ending, ...closed]);
+    if (start.status === 'rejected') {
+      unusable = start.reason as Error;
+      throw start.reason;
+    }
     if (end.status === 'rejected') {
       // An ERROR (a deferred constraint) ends the transaction and leaves the connection fine. Anything
       // else (a FATAL as the server drops it, a lost socket): whether it committed is unknown, and the
@@ -237,6 +294,7 @@ async function pipelinedTransaction<T>(
     }
     return value;
   } catch (error) {
+    const cause = await causeOf(error, worked, sentAhead);
     if (!ended) {
       await client.query('rollback').catch((failed: unknown) => {
         unusable = failed as Error;
@@ -244,8 +302,8 @@ async function pipelinedTransaction<T>(
     }
     // A statement this connection prepared no longer fits the table (a migration changed a column's
     // type) or is gone: a fresh connection prepares it again.
-    if (STALE_STATEMENT.has(databaseError(error).code ?? '')) unusable ??= error as Error;
-    throw error;
+    if (STALE_STATEMENT.has(databaseError(cause).code ?? '')) unusable ??= cause as Error;
+    throw cause;
   } finally {
     client.release(unusable);
   }

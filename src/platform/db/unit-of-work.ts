@@ -129,6 +129,9 @@ export class Work {
   readonly beforeCommitActions: (() => Promise<void>)[] = [];
   /** Cache entries to drop after the commit: keys of a namespace, or (keys null) all of it. */
   readonly invalidations: { organizationId: string; namespace: string; keys: string[] | null }[] = [];
+  /** Statements sent without waiting for their answers (`answerAtCommit`), in the order they were sent. */
+  readonly unanswered: Promise<unknown>[] = [];
+  private sealed = false;
   /** Set on a read of its own (not inside a write): only such a read may fill the cache. */
   cache: TenantCaches | null = null;
   /** The job queue, for `enqueue` (set by the unit of work on writes). */
@@ -214,6 +217,31 @@ export class Work {
     else this.beforeCommitActions.push(action);
   }
 
+  /**
+   * A statement of this write, already sent, whose answer the write does not wait for before its
+   * commit: the statements of a write that reads nothing back (its ids made here) then leave with its
+   * audit events and COMMIT in one round trip. If it fails, PostgreSQL rolls the transaction back, and
+   * the write fails with this statement's own error (the first such, in the order they were sent).
+   */
+  answerAtCommit(answer: PromiseLike<unknown>): void {
+    // Subscribed to once, now: a drizzle query runs when its `then` is called, and again at every call.
+    const settled = new Promise((resolve, reject) => {
+      void answer.then(resolve, reject);
+    });
+    // A failure is the write's, reported when it ends, never an unhandled rejection.
+    settled.catch(() => {});
+    if (!this.writable) throw new Error('a read has no commit');
+    if (this.outer) return this.outer.answerAtCommit(settled);
+    // After the operation, the COMMIT may already be on its way: the statement would run outside the write.
+    if (this.sealed) throw new Error("answerAtCommit after the write's operation ended: its COMMIT may be sent");
+    this.unanswered.push(settled);
+  }
+
+  /** The operation and its before-commit actions are done: nothing more joins this write's transaction. */
+  seal(): void {
+    this.sealed = true;
+  }
+
   /** Runs after a successful commit (never after a rollback): cache invalidation, notifications. */
   afterCommit(action: () => Promise<void>): void {
     // Onto the outermost write's list, whenever it is called (also from its before-commit actions).
@@ -291,27 +319,31 @@ export class UnitOfWork {
       return this.joined(outer, inner, operation);
     }
     let work: Work | undefined;
-    const result = await retryingConflicts(() =>
-      this.database.transaction(
+    const result = await retryingConflicts(() => {
+      work = undefined;
+      return this.database.transaction(
         async (tx) => {
           work = new Work(tx, acting(ctx), this.now, true);
           work.jobs = this.jobs;
-          const value = await this.current.run(work, async () => {
-            const result = await operation(work!);
-            // An action may add another (what it writes may gather more): run until none is left.
-            for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
-              await action();
-            }
-            return result;
-          });
+          const value = await this.current
+            .run(work, async () => {
+              const result = await operation(work!);
+              // An action may add another (what it writes may gather more): run until none is left.
+              for (let action = work!.beforeCommitActions.shift(); action; action = work!.beforeCommitActions.shift()) {
+                await action();
+              }
+              return result;
+            })
+            .finally(() => work!.seal());
           if (work.events.length === 0)
             throw new Error('a write must record an audit event (work.audit) before it commits');
           return value;
         },
         // Sent with the COMMIT (one round trip on PostgreSQL): the events, pending, and the messages.
         () => [...this.auditLog.pending(work!.events), ...this.outbox.inserts(work!.messages)],
-      ),
-    );
+        () => work?.unanswered ?? [],
+      );
+    });
     // The write's audit events are durable (pending) with its change; linked into their chain now.
     await this.auditLog
       .link()
