@@ -37,7 +37,6 @@ const summaryColumns = {
 };
 export type PatientSummaryRow = Pick<PatientRow, keyof typeof summaryColumns>;
 export type NewPatient = Omit<typeof patients.$inferInsert, 'organizationId'>;
-/** What a registration writes: every column but the generated id and the status (active). */
 export type PatientChanges = Partial<Omit<NewPatient, 'id' | 'mrn' | 'createdAt'>>;
 
 /** The name lookup of `GET /patients/lookup`: whole folded names (not prefixes) and a second identifier. */

@@ -33,12 +33,13 @@ export interface Database {
    * rolls it all back. On PostgreSQL the connection is pipelined: BEGIN is sent without waiting for
    * its answer, so it reaches the server with `work`'s first statement, and the closing statements go
    * out with the COMMIT. A write that runs one statement of its own costs two round trips, not four;
-   * one whose statements wait for no answer before the COMMIT, one. A COMMIT that the server answers with ROLLBACK (a statement failed and `work` went on) is an
-   * error, not a success, on both databases (drizzle's own node-postgres transaction reports it as
-   * committed). `sentAhead`: the answers of statements `work` sent without waiting for them
-   * (`Work.answerAtCommit`). When the transaction fails, the first of them that failed is its error (it
-   * caused the rollback and the refusals after it), unless `work` threw an error of its own; and one that
-   * met a stale statement closes the connection, as any other statement would.
+   * one whose statements wait for no answer before the COMMIT, one. A COMMIT that the server answers
+   * with ROLLBACK (a statement failed and `work` went on) is an error, not a success, on both databases
+   * (drizzle's own node-postgres transaction reports it as committed). `sentAhead`: the answers of
+   * statements `work` sent without waiting for them (`Work.answerAtCommit`). When the transaction
+   * fails, the first of them that failed is its error (it caused the rollback and the refusals after
+   * it), unless `work` threw an error of its own; and one that met a stale statement closes the
+   * connection, as any other statement would.
    */
   transaction<T>(
     work: (tx: Tx) => Promise<T>,
