@@ -497,9 +497,14 @@ describe.skipIf(!process.env.DATABASE_URL)('a write caught in a deadlock', () =>
     let bothHold!: () => void;
     const barrier = new Promise<void>((resolve) => (bothHold = resolve));
     const runs = { forward: 0, backward: 0 };
+    const writes: Partial<Record<keyof typeof runs, Promise<void>>> = {};
+    const other = { forward: 'backward', backward: 'forward' } as const;
     const write = (run: keyof typeof runs, first: string, second: string) =>
-      t.app.uow.write(ctx, async (work) => {
+      (writes[run] = t.app.uow.write(ctx, async (work) => {
         runs[run]++;
+        // Run again, it lets the other write commit first, so the two cannot deadlock twice (on a busy
+        // machine the retry could otherwise lock the row before the other, woken, has taken it).
+        if (runs[run] > 1) await writes[other[run]];
         await take(work, first);
         if (runs[run] === 1) {
           if (++arrived === 2) bothHold();
@@ -507,7 +512,7 @@ describe.skipIf(!process.env.DATABASE_URL)('a write caught in a deadlock', () =>
         }
         await take(work, second);
         work.audit({ action: 'test.deadlock', resourceType: 'test' });
-      });
+      }));
     await Promise.all([write('forward', 'deadlock-x', 'deadlock-y'), write('backward', 'deadlock-y', 'deadlock-x')]);
     // PostgreSQL ended one of them (40P01); it ran again and committed after the other.
     expect(runs.forward + runs.backward).toBe(3);

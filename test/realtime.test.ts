@@ -247,7 +247,9 @@ describe('shutdown', () => {
     const gone = new Promise((resolve) => socket.once('disconnect', resolve));
     const started = Date.now();
     await other.close();
-    expect(Date.now() - started).toBeLessThan(3000);
+    // Left open, the socket would hold the HTTP server's close for as long as its client answers pings
+    // (forever); 10 s leaves room for a loaded machine (3.7 s seen with two suites running at once).
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(await gone).toBe('transport close');
     expect(other.app.realtime.stats()).toMatchObject({ sockets: 0, attached: true });
   }, 120_000);

@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { closingStatement, type Executor, openDatabase } from '../src/platform/db/database.js';
-import { systemActing, type Work } from '../src/platform/db/unit-of-work.js';
+import {
+  conflictPause,
+  retryingConflicts,
+  systemActing,
+  TRANSACTION_ATTEMPTS,
+  type Work,
+} from '../src/platform/db/unit-of-work.js';
 import { databaseError } from '../src/platform/http/errors.js';
 import { eventually } from './helpers/eventually.js';
 import { buildTestApp, createTenant, type TestApp } from './helpers/test-app.js';
@@ -373,5 +379,60 @@ describe('a unit of work on it', () => {
     await expect(gaveUp).rejects.toThrow('the operation gave up');
     // Once the operation is over, nothing more is sent ahead: its COMMIT may already be on its way.
     expect(() => finished!.answerAtCommit(Promise.resolve())).toThrow('after the write');
+  });
+});
+
+describe('a transaction PostgreSQL ended for a conflict', () => {
+  const failing = (code: string) => Object.assign(new Error(`failed with ${code}`), { code });
+  const attempts = (codes: string[]) => {
+    const tried: number[] = [];
+    const paused: number[] = [];
+    const run = retryingConflicts(
+      async () => {
+        tried.push(tried.length + 1);
+        const code = codes[tried.length - 1];
+        if (code) throw failing(code);
+        return 'committed';
+      },
+      async (attempt) => void paused.push(attempt),
+    );
+    return { run, tried, paused };
+  };
+
+  it('runs again after a pause that grows with each try; a stale statement runs again at once', async () => {
+    const conflicts = attempts(['40P01', '40001']);
+    expect(await conflicts.run).toBe('committed');
+    expect(conflicts.tried).toEqual([1, 2, 3]);
+    expect(conflicts.paused).toEqual([1, 2]);
+    const stale = attempts(['0A000']);
+    expect(await stale.run).toBe('committed');
+    expect(stale.paused).toEqual([]);
+  });
+
+  it(`gives up after ${TRANSACTION_ATTEMPTS} tries, and never retries any other error`, async () => {
+    const deadlocks = attempts(['40P01', '40P01', '40P01']);
+    await expect(deadlocks.run).rejects.toMatchObject({ code: '40P01' });
+    expect(deadlocks.tried).toHaveLength(TRANSACTION_ATTEMPTS);
+    const unique = attempts(['23505']);
+    await expect(unique.run).rejects.toMatchObject({ code: '23505' });
+    expect(unique.tried).toEqual([1]);
+  });
+
+  it('pauses a few milliseconds, at random, longer after each try', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const ended = (attempt: number, ms: number) => {
+        let done = false;
+        void conflictPause(attempt).then(() => (done = true));
+        vi.advanceTimersByTime(ms);
+        return Promise.resolve().then(() => done);
+      };
+      expect(await ended(1, 4)).toBe(false);
+      expect(await ended(1, 10)).toBe(true);
+      expect(await ended(2, 9)).toBe(false);
+      expect(await ended(2, 20)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -49,16 +49,30 @@ function acting(ctx: Acting): ActingContext {
  * migration): that connection is closed, and the next one prepares it afresh. The whole transaction
  * runs again, from a fresh unit of work, at most twice more.
  */
-const RETRIED_SQLSTATES = new Set(['40P01', '40001', ...STALE_STATEMENT]);
-const TRANSACTION_ATTEMPTS = 3;
+const CONFLICTS = new Set(['40P01', '40001']);
+const RETRIED_SQLSTATES = new Set([...CONFLICTS, ...STALE_STATEMENT]);
+export const TRANSACTION_ATTEMPTS = 3;
 
-async function retryingConflicts<T>(transaction: () => Promise<T>): Promise<T> {
+/**
+ * Before a conflict is tried again: a few milliseconds, random, more after each try. The transaction
+ * that won was waiting for the loser to end, and is woken by it; tried again at once, the loser could
+ * lock the row again before the winner has run, and deadlock with it a second time (a second
+ * `deadlock_timeout`, a second try spent). A stale statement is not a conflict, and runs again at once.
+ */
+export const conflictPause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, 5 * attempt * (1 + Math.random())));
+
+export async function retryingConflicts<T>(
+  transaction: () => Promise<T>,
+  pause: (attempt: number) => Promise<void> = conflictPause,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await transaction();
     } catch (error) {
       const { code } = databaseError(error);
       if (attempt >= TRANSACTION_ATTEMPTS || code === undefined || !RETRIED_SQLSTATES.has(code)) throw error;
+      if (CONFLICTS.has(code)) await pause(attempt);
     }
   }
 }
