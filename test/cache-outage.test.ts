@@ -71,14 +71,30 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
   const read = (id: string) => as(t.app, a.users.doctor.token)({ method: 'GET', url: `/api/v1/patients/${id}` });
   const rename = (id: string, givenName: string) =>
     as(t.app, a.users.doctor.token)({ method: 'PATCH', url: `/api/v1/patients/${id}`, payload: { givenName } });
-  const cachedKeys = async () => (await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}cache*patient*`)).length;
+  const readHospital = (id: string) =>
+    as(t.app, a.users.doctor.token)({ method: 'GET', url: `/api/v1/hospitals/${id}` });
+  const renameHospital = (id: string, name: string) =>
+    as(t.app, a.users.admin.token)({ method: 'PATCH', url: `/api/v1/hospitals/${id}`, payload: { name } });
+  const copiesInRedis = async (id: string) => (await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}cache*${id}*`)).length;
 
   it('answers from memory and the database while Redis is down, and uses Redis again once it is back', async () => {
     const warm = await insertPatient(t.app, a);
     const cold = await insertPatient(t.app, a);
-    expect((await read(warm)).statusCode).toBe(200);
-    expect((await read(warm)).statusCode).toBe(200);
-    expect(await cachedKeys()).toBeGreaterThan(0); // the record is in Redis too
+    const created = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/hospitals',
+      payload: { name: 'Before the outage' },
+    });
+    const hospital = created.json<{ id: string }>().id;
+    for (let i = 0; i < 2; i++) {
+      expect((await read(warm)).statusCode).toBe(200);
+      expect((await readHospital(hospital)).statusCode).toBe(200);
+    }
+    expect(await copiesInRedis(hospital)).toBe(1); // the hospital is in Redis too
+    expect(await copiesInRedis(warm)).toBe(0); // a patient record never is: memory only
 
     await stopRedis(redisServer);
     await expect.poll(() => t.redis!.status).not.toBe('ready');
@@ -87,23 +103,29 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     for (let i = 0; i < 5; i++) {
       expect((await read(warm)).statusCode).toBe(200);
       expect((await read(cold)).statusCode).toBe(200);
+      expect((await readHospital(hospital)).statusCode).toBe(200);
       expect((await as(t.app, a.users.nurse.token)({ method: 'GET', url: '/api/v1/profile' })).statusCode).toBe(200);
     }
-    // A write during the outage: its invalidation waits for Redis, and reads meanwhile are fresh.
-    expect((await rename(warm, 'Outage')).statusCode).toBe(200);
+    // Writes during the outage. The hospital's invalidation waits for Redis (its copy there must go),
+    // and reads meanwhile are fresh; the patient's memory copy is dropped at once.
+    expect((await renameHospital(hospital, 'During the outage')).statusCode).toBe(200);
     expect(t.app.cache.pendingCount).toBeGreaterThan(0);
+    expect((await readHospital(hospital)).json().name).toBe('During the outage');
+    expect((await rename(warm, 'Outage')).statusCode).toBe(200);
     expect((await read(warm)).json().givenName).toBe('Outage');
 
     redisServer = await startRedis(port);
     // The deletions that waited go through as soon as the client reconnects (Redis came back empty
     // here, but a Redis that only was unreachable still holds the old copy).
     await expect.poll(() => t.app.cache.pendingCount, { timeout: 15_000 }).toBe(0);
-    expect((await read(warm)).json().givenName).toBe('Outage');
+    expect((await readHospital(hospital)).json().name).toBe('During the outage');
+    expect((await renameHospital(hospital, 'After the outage')).statusCode).toBe(200);
+    expect((await readHospital(hospital)).json().name).toBe('After the outage');
     expect((await rename(warm, 'Recovered')).statusCode).toBe(200);
     expect((await read(warm)).json().givenName).toBe('Recovered');
     expect((await read(cold)).statusCode).toBe(200);
     // Filled again into Redis.
-    await expect.poll(cachedKeys, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => copiesInRedis(hospital), { timeout: 10_000 }).toBeGreaterThan(0);
   });
 });
 

@@ -84,6 +84,8 @@ class RedisBusTransport implements Transport {
   }
 
   setId(id: string): Transport {
+    // Shared by the cache's stores (one bus each): the first id names this instance on every channel.
+    if (this.id) return this;
     this.id = id;
     this.ackChannel = `bentocache.ack:${id}`;
     void this.subscriber.subscribe(this.ackChannel).catch(() => {});
@@ -164,10 +166,14 @@ class RedisBusTransport implements Transport {
   }
 }
 
-/** bentocache's bus driver on RedisBusTransport. */
+/**
+ * bentocache's bus driver on RedisBusTransport. Every store given this driver shares one transport
+ * (one pair of connections); each store has its own channel on it.
+ */
 export function redisBus(redis: Redis, observer: BusObserver): CreateBusDriverResult {
+  let transport: RedisBusTransport | undefined;
   return {
     options: { retryQueue: { enabled: true, maxSize: 10_000 } },
-    factory: () => new RedisBusTransport(redis, observer),
+    factory: () => (transport ??= new RedisBusTransport(redis, observer)),
   };
 }

@@ -20,9 +20,17 @@ const REFILL_GUARD_MS = 10_000;
 /** Buckets of the invalidation counters (see `generation`): a key's changes are counted in one of them. */
 const GENERATION_BUCKETS = 4096;
 
-/** This process's memory layer, once bentocache has made it: cleared when the bus may have missed deletes. */
-interface MemoryLayer {
-  clear?: () => void;
+/**
+ * Namespaces (the part of a namespace's name before any `:`) kept in each process's memory only,
+ * never written to Redis: patient records are protected health information, and a copy in Redis
+ * would be one more place that holds them (its snapshots, its replicas, a connection that may not
+ * be encrypted). Their deletes still reach every instance over the bus.
+ */
+const MEMORY_ONLY = new Set(['patients']);
+
+/** This process's memory layers, once bentocache has made them: cleared when the bus may have missed deletes. */
+interface MemoryLayers {
+  clears: (() => void)[];
 }
 
 function createBento(
@@ -31,21 +39,30 @@ function createBento(
   prefix: string,
   logger: FastifyBaseLogger,
   bus: BusObserver | null,
-  memory: MemoryLayer,
+  memory: MemoryLayers,
 ) {
-  const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS });
-  const store = bentostore().useL1Layer({
-    ...l1,
-    factory: (config) => {
-      const driver = l1.factory(config);
-      memory.clear = () => driver.clear();
-      return driver;
-    },
-  });
-  if (redis && l2 && bus) store.useL2Layer(redisDriver({ connection: l2 })).useBus(redisBus(redis, bus));
+  const memoryLayer = () => {
+    const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS });
+    return {
+      ...l1,
+      factory: (config: Parameters<typeof l1.factory>[0]) => {
+        const driver = l1.factory(config);
+        memory.clears.push(() => driver.clear());
+        return driver;
+      },
+    };
+  };
+  const shared = bentostore().useL1Layer(memoryLayer());
+  const local = bentostore().useL1Layer(memoryLayer());
+  if (redis && l2 && bus) {
+    // One bus connection pair for both stores (each has its own channel).
+    const busDriver = redisBus(redis, bus);
+    shared.useL2Layer(redisDriver({ connection: l2 })).useBus(busDriver);
+    local.useBus(busDriver);
+  }
   return new BentoCache({
     default: 'shared',
-    stores: { shared: store },
+    stores: { shared, local },
     prefix: `${prefix}cache`,
     // Nothing cached here may be served after it expires unless a caller asks for grace itself.
     grace: false,
@@ -56,6 +73,9 @@ function createBento(
 
 type Bento = ReturnType<typeof createBento>;
 type Entries = ReturnType<Bento['namespace']>;
+
+/** Whether a namespace (`patients:<organizationId>`, `auth`) is kept in memory only (see MEMORY_ONLY). */
+const memoryOnly = (namespace: string) => MEMORY_ONLY.has(namespace.split(':', 1)[0]!);
 
 /** What a cache-aside read needs: the key, how long it may be served, and how to load it on a miss. */
 export interface CachedRead<T> {
@@ -120,8 +140,11 @@ export class Cache {
     private readonly bento: Bento,
     private readonly log: FastifyBaseLogger,
     private readonly bus: BusObserver | null,
-    private readonly memory: MemoryLayer,
+    private readonly memory: MemoryLayers,
   ) {
+    // Both stores now, not at their first use: each subscribes to its bus channel as it is made, and a
+    // store made on a first read could miss a delete published while that read was loading.
+    for (const store of ['shared', 'local'] as const) bento.use(store);
     if (bus) {
       bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
       bus.onResubscribed = () => this.deletesMissed();
@@ -132,7 +155,7 @@ export class Cache {
   namespace(name: string): Entries {
     let entries = this.namespaces.get(name);
     if (!entries) {
-      entries = this.bento.namespace(name);
+      entries = this.bento.use(memoryOnly(name) ? 'local' : 'shared').namespace(name);
       this.namespaces.set(name, entries);
     }
     return entries;
@@ -194,7 +217,7 @@ export class Cache {
           stats.discarded++;
           return ctx.skip() as T;
         }
-        if (this.bus) this.rememberFill(namespace, read.key);
+        if (this.bus && !memoryOnly(namespace)) this.rememberFill(namespace, read.key);
         return result;
       },
     });
@@ -317,7 +340,7 @@ export class Cache {
    */
   private deletesMissed(): void {
     this.clears++;
-    this.memory.clear?.();
+    for (const clear of this.memory.clears) clear();
     this.log.warn('the cache bus reconnected: memory copies dropped, as invalidations may have been missed');
   }
 
@@ -367,7 +390,7 @@ export const cachePlugin = fp(
     const l2 = opts.redis?.duplicate() ?? null;
     l2?.on('error', () => {});
     const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {}, onResubscribed: () => {} } : null;
-    const memory: MemoryLayer = {};
+    const memory: MemoryLayers = { clears: [] };
     const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log, bus, memory), log, bus, memory);
     // Invalidations that waited for Redis go through as soon as it is back, not at the next retry tick.
     l2?.on('ready', () => void cache.retryPending());
