@@ -5,6 +5,7 @@ import { commonErrors, ErrorBody } from '../../platform/http/errors.js';
 import { IdParams } from '../../platform/http/ids.js';
 import { pageOf } from '../../platform/http/pagination.js';
 import { LAB_RESULT_CRITICAL } from '../labs/lab-orders.service.js';
+import { AlertReadsService } from './alert-reads.service.js';
 import { AlertsService } from './alerts.service.js';
 import { AlertStatsService } from './alert-stats.service.js';
 import { EscalationPoliciesService } from './escalation-policies.service.js';
@@ -40,6 +41,7 @@ import { z } from 'zod';
 declare module 'fastify' {
   interface FastifyInstance {
     alerts: AlertsService;
+    alertReads: AlertReadsService;
     escalations: EscalationEngine;
   }
 }
@@ -84,6 +86,7 @@ export const alertsModule = fp(
       queueOutside: (work, deliveries, alerts, at) => delivery.queue(work, deliveries, alerts, at),
     };
     const alerts = new AlertsService({ ...news, uow: app.uow, now: () => app.now() });
+    const reads = new AlertReadsService({ uow: app.uow });
     const stats = new AlertStatsService({ uow: app.uow, now: () => app.now() });
     const policies = new EscalationPoliciesService({
       uow: app.uow,
@@ -92,6 +95,7 @@ export const alertsModule = fp(
     });
     const escalation = new AlertEscalation({ uow: app.uow, now: () => app.now(), news });
     app.decorate('alerts', alerts);
+    app.decorate('alertReads', reads);
     const windows = new MaintenanceWindowsService({ uow: app.uow, now: () => app.now() });
     // A critical lab result raises an alert (delivered at least once: a repeat is counted, not doubled).
     app.outbox.on(LAB_RESULT_CRITICAL, async (message) => {
@@ -153,7 +157,7 @@ export const alertsModule = fp(
           response: { 200: pageOf(Alert), ...commonErrors },
         },
       },
-      async (request) => alerts.list(request.tenant, request.query),
+      async (request) => reads.list(request.tenant, request.query),
     );
     r.get(
       '/api/v1/alerts/events',
@@ -174,7 +178,7 @@ export const alertsModule = fp(
           },
         },
       },
-      async (request) => alerts.events(request.tenant, request.query),
+      async (request) => reads.events(request.tenant, request.query),
     );
     r.get(
       '/api/v1/alerts/stats',
@@ -200,7 +204,7 @@ export const alertsModule = fp(
           response: { 200: AlertDetail, ...commonErrors, 404: ErrorBody },
         },
       },
-      async (request) => alerts.get(request.tenant, request.params.id),
+      async (request) => reads.get(request.tenant, request.params.id),
     );
     r.post(
       '/api/v1/alerts/:id/acknowledge',

@@ -1,22 +1,12 @@
 import type { Clock } from '../../platform/clock.js';
 import { systemActing, type UnitOfWork, type Work } from '../../platform/db/unit-of-work.js';
 import { AppError, databaseError } from '../../platform/http/errors.js';
-import { decodeCursor, toPage } from '../../platform/http/pagination.js';
 import type { FrozenPolicy } from './alerts.schema.js';
 import type { TenantContext } from '../../platform/tenancy/context.js';
 import type { LabResultCritical } from '../labs/lab-orders.service.js';
-import { AlertNews, type AlertNewsDependencies, EVENT_COUNTER, fromStored, toAlert } from './alert-news.js';
-import { AlertNewsRepository } from './alert-news.repository.js';
+import { AlertNews, type AlertNewsDependencies, toAlert } from './alert-news.js';
 import { type AlertRow, type AlertChanges, AlertsRepository, type Location } from './alerts.repository.js';
-import type {
-  Alert,
-  AlertDetail,
-  AlertEvent,
-  AlertEventsQuery,
-  AlertEventType,
-  AlertQuery,
-  RaiseAlert,
-} from './alerts.shapes.js';
+import type { Alert, AlertEventType, RaiseAlert } from './alerts.shapes.js';
 import { DEFAULT_POLICY, freeze, nextStepAt, priorityOf, resumeAt } from './escalation-policy.js';
 
 /** The longest a silence may last. */
@@ -39,9 +29,9 @@ interface Response {
 
 /**
  * Clinical alerts: raising (with deduplication), acknowledging, silencing, resolving, the escalation
- * steps the engine fires, who is notified and how, and the numbered event feed real-time clients
- * resynchronise from. Every change is one transaction with its timeline rows, its event, its in-app
- * notifications, its queued outside deliveries and its audit event; sockets hear of it after commit.
+ * steps the engine fires, who is notified and how (the reads are AlertReadsService's). Every change
+ * is one transaction with its timeline rows, its event, its in-app notifications, its queued outside
+ * deliveries and its audit event; sockets hear of it after commit.
  */
 export class AlertsService {
   constructor(private readonly deps: AlertsDependencies) {}
@@ -217,76 +207,6 @@ export class AlertsService {
       if (row.status === 'silenced') Object.assign(changes, { status: 'active', silencedUntil: null });
     }
     return repo.update(row.id, changes);
-  }
-
-  /** One alert with its location and timeline; audited with its patient. */
-  get(ctx: TenantContext, id: string): Promise<AlertDetail> {
-    return this.uow.read(ctx, async (work) => {
-      const repo = work.repo(AlertsRepository);
-      const row = await repo.find(id);
-      if (!row) throw notFound();
-      const location = (await repo.location(row.hospitalId, row.unitId, row.roomId))!;
-      const timeline = await work.repo(AlertNewsRepository).timelineOf(id);
-      work.audit({ action: 'alerts.read', resourceType: 'alert', resourceId: id, patientId: row.patientId });
-      return {
-        ...toAlert(row),
-        location: { hospitalName: location.hospitalName, unitName: location.unitName, roomName: location.roomName },
-        timeline: timeline.map((entry) => ({
-          id: entry.id,
-          type: entry.type,
-          actorId: entry.actorId,
-          detail: entry.detail ?? null,
-          at: entry.createdAt,
-        })),
-      };
-    });
-  }
-
-  /** Alerts, newest first (open ones unless a status is asked for). */
-  list(ctx: TenantContext, query: AlertQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const rows = await work
-        .repo(AlertsRepository)
-        .list(
-          { status: query.status, hospitalId: query.hospitalId, unitId: query.unit },
-          query.limit,
-          decodeCursor(query.cursor),
-        );
-      const page = toPage(rows, query.limit, (r) => ({ sort: r.createdAt.toISOString(), id: r.id }), toAlert);
-      for (const alert of page.data.filter((a) => a.patientId)) {
-        work.audit({ action: 'alerts.list', resourceType: 'alert', resourceId: alert.id, patientId: alert.patientId });
-      }
-      if (!page.data.some((a) => a.patientId)) work.audit({ action: 'alerts.list', resourceType: 'alert' });
-      return page;
-    });
-  }
-
-  /** Open alerts of the organization or one hospital, for the dashboard (a count: nothing to audit). */
-  countActive(ctx: TenantContext, hospitalId: string | null): Promise<number> {
-    return this.uow.read(ctx, (work) => work.repo(AlertsRepository).countOpen(hospitalId));
-  }
-
-  /**
-   * The events after `after` (or the cursor), oldest first: what a reconnecting client missed; `pruned`
-   * when some of them are older than the retention and gone (the client reloads the alerts instead).
-   */
-  events(ctx: TenantContext, query: AlertEventsQuery) {
-    return this.uow.read(ctx, async (work) => {
-      const after = query.cursor === undefined ? query.after : Number(query.cursor);
-      const news = work.repo(AlertNewsRepository);
-      const rows = await news.eventsAfter(after, query.limit);
-      // Asked on the first page only: the next pages continue from events that are kept.
-      const pruned = query.cursor === undefined && (await news.prunedAfter(after, EVENT_COUNTER));
-      const more = rows.length > query.limit;
-      const data: AlertEvent[] = rows.slice(0, query.limit).map((row) => ({
-        seq: row.seq,
-        type: row.type as AlertEventType,
-        alert: fromStored(row.alert),
-        at: row.createdAt,
-      }));
-      work.audit({ action: 'alerts.events', resourceType: 'alert' });
-      return { data, nextCursor: more ? String(data.at(-1)!.seq) : null, pruned };
-    });
   }
 
   /** Someone takes it: escalation stops until the acknowledgement times out. Idempotent. */

@@ -15,7 +15,7 @@ declare module 'fastify' {
 /** What the dashboard reads of other modules, at request time (they may register after this one). */
 interface Others {
   hospitals?: { getHospital(ctx: TenantContext, id: string): Promise<HospitalZone> };
-  alerts?: { countActive(ctx: TenantContext, hospitalId: string | null): Promise<number> };
+  alertReads?: { countActive(ctx: TenantContext, hospitalId: string | null): Promise<number> };
 }
 
 /** `GET /api/v1/dashboard/stats`: the organization's figures of the day, for managers. */
@@ -32,7 +32,7 @@ export const dashboardModule = fp(
           if (!hospitals) throw new Error('the hospitals module is not registered');
           return hospitals.getHospital(ctx, id);
         },
-        activeAlerts: async (ctx, hospitalId) => (await others().alerts?.countActive(ctx, hospitalId)) ?? 0,
+        activeAlerts: async (ctx, hospitalId) => (await others().alertReads?.countActive(ctx, hospitalId)) ?? 0,
       }),
     );
     const r = app.withTypeProvider<ZodTypeProvider>();
