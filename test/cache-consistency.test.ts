@@ -179,12 +179,33 @@ describe.skipIf(!process.env.REDIS_URL)('across instances sharing Redis', () => 
 
   it('an instance whose bus connection dropped drops its memory copies once it is back', async () => {
     const id = await insertPatient(t.app, a);
-    for (const app of [t.app, other, t.app, other]) expect((await readPatient(app, a, id)).statusCode).toBe(200);
-    // Each instance holds the record in its memory, and Redis never does (patient data stays out of it).
+    const created = await as(
+      t.app,
+      a.users.admin.token,
+    )({
+      method: 'POST',
+      url: '/api/v1/hospitals',
+      payload: { name: 'Heard' },
+    });
+    const hospital = created.json<{ id: string }>().id;
+    const readHospital = async (app: FastifyInstance) =>
+      (await as(app, a.users.nurse.token)({ method: 'GET', url: `/api/v1/hospitals/${hospital}` })).json().name;
+    for (const app of [t.app, other, t.app, other]) {
+      expect((await readPatient(app, a, id)).statusCode).toBe(200);
+      expect(await readHospital(app)).toBe('Heard');
+    }
+    // Each instance holds the patient in its memory, and Redis never does (patient data stays out of
+    // it); the hospital is in the other memory layer, and in Redis.
     expect(await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}*${id}*`)).toEqual([]);
-    // A change whose delete the other instance never heard (as while its subscriber was away).
+    const hospitalCopies = await t.redis!.keys(`${t.config.REDIS_KEY_PREFIX}*${hospital}*`);
+    expect(hospitalCopies.length).toBeGreaterThan(0);
+    // Changes whose deletes the other instance never heard (as while its subscriber was away); the
+    // hospital's copy in Redis goes, unannounced.
     await t.database.db.execute(sql`update patients set given_name = 'Unheard' where id = ${id}`);
-    expect((await readPatient(other, a, id)).json().givenName).not.toBe('Unheard'); // its memory copy
+    await t.database.db.execute(sql`update hospitals set name = 'Unheard' where id = ${hospital}`);
+    await t.redis!.del(...hospitalCopies);
+    expect((await readPatient(other, a, id)).json().givenName).not.toBe('Unheard'); // its memory copies
+    expect(await readHospital(other)).toBe('Heard');
     // Its subscriber is cut off; ioredis reconnects it, and then nothing it holds is trusted.
     const subscribers = ((await t.redis!.client('LIST')) as string)
       .split('\n')
@@ -196,6 +217,7 @@ describe.skipIf(!process.env.REDIS_URL)('across instances sharing Redis', () => 
       timeout: 15_000,
       interval: 50,
     });
+    expect(await readHospital(other)).toBe('Unheard');
   });
 
   it('a change written on one instance is read on the other immediately', async () => {

@@ -7,7 +7,10 @@ import { type BusObserver, redisBus } from './cache-bus.js';
 import { deepFreeze, RememberingJsonSerializer } from './cache-serializer.js';
 import { type Redis, whenConnected } from './redis.js';
 
-/** Entries kept in each process's memory layer; the least recently used go first. */
+/**
+ * Entries kept in each process's memory, split between its two layers (the memory-only namespaces',
+ * and the others'); in each, the least recently used go first.
+ */
 const MEMORY_MAX_ITEMS = 50_000;
 /** How often invalidations that could not reach Redis are tried again. */
 const RETRY_INTERVAL_MS = 5_000;
@@ -42,7 +45,7 @@ function createBento(
   memory: MemoryLayers,
 ) {
   const memoryLayer = () => {
-    const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS });
+    const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS / 2 });
     return {
       ...l1,
       factory: (config: Parameters<typeof l1.factory>[0]) => {

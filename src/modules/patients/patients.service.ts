@@ -40,15 +40,16 @@ const EARLIEST_ZONE_MS = 14 * 60 * 60 * 1000;
 export const formatMrn = (n: number) => `MRN-${String(n).padStart(6, '0')}`;
 
 /**
- * Patients by id are cached per organization (namespace `patients`, key `patient:<id>`), for five
- * minutes and without grace: every change through this service drops the entry after its commit,
- * on every instance, and an expired record is read again rather than served old (allergies matter).
+ * Patients by id are cached per organization (namespace `patients`, key `patient:<id>`), in each
+ * process's memory only (never in Redis: see cache.ts), for five minutes and without grace: every
+ * change through this service drops the entry after its commit, on every instance, and an expired
+ * record is read again rather than served old (allergies matter).
  */
 export const PATIENTS_CACHE = 'patients';
 const PATIENT_TTL_MS = 5 * 60_000;
 export const patientCacheKey = (id: string) => `patient:${id}`;
 
-/** A patient as cached: JSON (Redis holds it as text), dates as ISO strings. */
+/** A patient as cached: JSON (the memory layer keeps it as text), dates as ISO strings. */
 type CachedPatient = Omit<Patient, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 const toCached = (row: PatientRow): CachedPatient => {
