@@ -93,7 +93,13 @@ export const envSchema = z.object({
   REDIS_URL: redisUrl
     .optional()
     .describe('Redis URL for the shared cache layer, its invalidation bus and rate-limit counters.'),
-  REDIS_KEY_PREFIX: z.string().min(1).default('wardline:').describe('Prefix of every Redis key Wardline writes.'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .min(1)
+    .default('wardline:')
+    .describe(
+      "Prefix of every Redis key Wardline writes, and of the cache bus's channels: deployments sharing one Redis under different prefixes never see each other's keys or invalidations.",
+    ),
   REDIS_CONNECT_WAIT_MS: z.coerce
     .number()
     .int()

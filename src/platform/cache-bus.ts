@@ -14,10 +14,11 @@ const ACK_WAIT_MS = 250;
 export interface BusObserver {
   onRemoteChange: (type: string, keys: string[]) => void;
   /**
-   * The subscriber is back after losing its connection: whatever was announced meanwhile was missed
-   * (Redis does not keep messages for an absent subscriber).
+   * Redis has confirmed this instance's subscriptions, at its first connection or after it lost it.
+   * `missed`: after a lost connection, whatever was announced meanwhile was missed (Redis does not
+   * keep messages for an absent subscriber).
    */
-  onResubscribed: () => void;
+  onListening: (missed: boolean) => void;
 }
 
 interface Envelope {
@@ -64,22 +65,27 @@ class RedisBusTransport implements Transport {
   constructor(
     redis: Redis,
     private readonly observer: BusObserver,
+    /** Put before every channel's name (REDIS_KEY_PREFIX): deployments sharing a Redis never hear each other. */
+    private readonly prefix: string,
   ) {
     this.publisher = redis.duplicate();
     this.subscriber = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
     // Outages surface through the readiness check and the bus's retry queue, not as console noise.
     this.publisher.on('error', () => {});
-    // ioredis renews the subscriptions on every reconnect; every 'ready' after the first is one. So is
-    // the first, when connecting failed before it: this instance served without the bus until then.
-    let connectedBefore = false;
-    let failedBefore = false;
-    this.subscriber.on('error', () => {
-      failedBefore = true;
-    });
+    this.subscriber.on('error', () => {});
     this.subscriber.on('message', (channel: string, raw: string) => this.deliver(channel, raw));
+    // ioredis has sent the subscriptions (renewed after a reconnect, or queued while it connected) before
+    // it says 'ready': a PING answered after them says Redis has them all. Until then, deletes announced
+    // by other instances may not reach this one, so memory is dropped only once they can.
+    let listenedBefore = false;
     this.subscriber.on('ready', () => {
-      if (connectedBefore || failedBefore) this.observer.onResubscribed();
-      connectedBefore = true;
+      this.subscriber.ping().then(
+        () => {
+          this.observer.onListening(listenedBefore);
+          listenedBefore = true;
+        },
+        () => {}, // the connection dropped again: its next 'ready' asks again
+      );
     });
   }
 
@@ -87,7 +93,7 @@ class RedisBusTransport implements Transport {
     // Shared by the cache's stores (one bus each): the first id names this instance on every channel.
     if (this.id) return this;
     this.id = id;
-    this.ackChannel = `bentocache.ack:${id}`;
+    this.ackChannel = `${this.prefix}bentocache.ack:${id}`;
     void this.subscriber.subscribe(this.ackChannel).catch(() => {});
     return this;
   }
@@ -98,7 +104,7 @@ class RedisBusTransport implements Transport {
 
   async publish(channel: string, payload: Serializable): Promise<void> {
     if (!isInvalidation(payload)) {
-      await this.publisher.publish(channel, JSON.stringify({ busId: this.id, payload }));
+      await this.publisher.publish(this.prefix + channel, JSON.stringify({ busId: this.id, payload }));
       return;
     }
     const ackId = randomUUID();
@@ -107,7 +113,10 @@ class RedisBusTransport implements Transport {
     const timer = setTimeout(entry.done, ACK_WAIT_MS);
     this.waiting.set(ackId, entry);
     try {
-      const received = await this.publisher.publish(channel, JSON.stringify({ busId: this.id, ackId, payload }));
+      const received = await this.publisher.publish(
+        this.prefix + channel,
+        JSON.stringify({ busId: this.id, ackId, payload }),
+      );
       // Our own subscriber is among the receivers, and does not answer.
       entry.expected = received - (this.subscriber.status === 'ready' ? 1 : 0);
       if (entry.acked < entry.expected) await acknowledged;
@@ -118,14 +127,15 @@ class RedisBusTransport implements Transport {
   }
 
   async subscribe<T extends Serializable>(channel: string, handler: SubscribeHandler<T>): Promise<void> {
-    this.handlers.set(channel, [...(this.handlers.get(channel) ?? []), handler as SubscribeHandler<Serializable>]);
+    const named = this.prefix + channel;
+    this.handlers.set(named, [...(this.handlers.get(named) ?? []), handler as SubscribeHandler<Serializable>]);
     // Never rejects while Redis is merely down; only when the app closes before it ever came up.
-    await this.subscriber.subscribe(channel).catch(() => {});
+    await this.subscriber.subscribe(named).catch(() => {});
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    this.handlers.delete(channel);
-    await this.subscriber.unsubscribe(channel);
+    this.handlers.delete(this.prefix + channel);
+    await this.subscriber.unsubscribe(this.prefix + channel);
   }
 
   async disconnect(): Promise<void> {
@@ -153,7 +163,7 @@ class RedisBusTransport implements Transport {
     const { type, keys } = message.payload as { type?: unknown; keys?: unknown };
     if (typeof type === 'string') this.observer.onRemoteChange(type, Array.isArray(keys) ? keys.map(String) : []);
     if (typeof message.ackId === 'string' && typeof message.busId === 'string') {
-      void this.publisher.publish(`bentocache.ack:${message.busId}`, message.ackId).catch(() => {});
+      void this.publisher.publish(`${this.prefix}bentocache.ack:${message.busId}`, message.ackId).catch(() => {});
     }
   }
 
@@ -170,10 +180,10 @@ class RedisBusTransport implements Transport {
  * bentocache's bus driver on RedisBusTransport. Every store given this driver shares one transport
  * (one pair of connections); each store has its own channel on it.
  */
-export function redisBus(redis: Redis, observer: BusObserver): CreateBusDriverResult {
+export function redisBus(redis: Redis, observer: BusObserver, prefix: string): CreateBusDriverResult {
   let transport: RedisBusTransport | undefined;
   return {
     options: { retryQueue: { enabled: true, maxSize: 10_000 } },
-    factory: () => (transport ??= new RedisBusTransport(redis, observer)),
+    factory: () => (transport ??= new RedisBusTransport(redis, observer, prefix)),
   };
 }

@@ -59,7 +59,7 @@ function createBento(
   const local = bentostore().useL1Layer(memoryLayer());
   if (redis && l2 && bus) {
     // One bus connection pair for both stores (each has its own channel).
-    const busDriver = redisBus(redis, bus);
+    const busDriver = redisBus(redis, bus, prefix);
     shared.useL2Layer(redisDriver({ connection: l2 })).useBus(busDriver);
     local.useBus(busDriver);
   }
@@ -138,6 +138,10 @@ export class Cache {
   private clears = 0;
   /** Entries this instance filled recently (with Redis only): key -> when, and in which namespace. */
   private readonly recentFills = new Map<string, { at: number; namespace: string }>();
+  /** Whether the bus has listened (always, without Redis); whether the start stopped waiting for it. */
+  private listening: boolean;
+  private servedUnheard = false;
+  private heard: (() => void) | undefined;
 
   constructor(
     private readonly bento: Bento,
@@ -150,8 +154,34 @@ export class Cache {
     for (const store of ['shared', 'local'] as const) bento.use(store);
     if (bus) {
       bus.onRemoteChange = (type, keys) => this.remoteChange(type, keys);
-      bus.onResubscribed = () => this.deletesMissed();
+      bus.onListening = (missed) => this.busListens(missed);
     }
+    this.listening = !bus;
+  }
+
+  /**
+   * Waits, at most `timeoutMs`, until other instances' deletes reach this one (the bus's subscriptions
+   * confirmed by Redis). False if it gave up: this instance then serves without them, and drops its
+   * memory copies once the bus listens.
+   */
+  async untilListening(timeoutMs: number): Promise<boolean> {
+    if (this.listening) return true;
+    const heard = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.heard = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    if (!heard) this.servedUnheard = true;
+    return heard;
+  }
+
+  private busListens(missed: boolean): void {
+    const first = !this.listening;
+    this.listening = true;
+    this.heard?.();
+    if (missed || (first && this.servedUnheard)) this.deletesMissed();
   }
 
   /** A bentocache namespace (made once). For data that is not an organization's: sessions, memberships. */
@@ -344,7 +374,7 @@ export class Cache {
   private deletesMissed(): void {
     this.clears++;
     for (const clear of this.memory.clears) clear();
-    this.log.warn('the cache bus reconnected: memory copies dropped, as invalidations may have been missed');
+    this.log.warn('the cache bus listens again: memory copies dropped, as invalidations may have been missed');
   }
 
   /** Another instance deleted keys or cleared a namespace (the bus has already updated memory). */
@@ -392,7 +422,7 @@ export const cachePlugin = fp(
     // The L2 driver closes its connection on disconnect, so it gets one of its own.
     const l2 = opts.redis?.duplicate() ?? null;
     l2?.on('error', () => {});
-    const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {}, onResubscribed: () => {} } : null;
+    const bus: BusObserver | null = opts.redis ? { onRemoteChange: () => {}, onListening: () => {} } : null;
     const memory: MemoryLayers = { clears: [] };
     const cache = new Cache(createBento(opts.redis, l2, opts.keyPrefix, log, bus, memory), log, bus, memory);
     // Invalidations that waited for Redis go through as soon as it is back, not at the next retry tick.
@@ -400,8 +430,13 @@ export const cachePlugin = fp(
     app.decorate('cache', cache);
     app.addHook('onClose', () => cache.close());
     // Commands fail at once while Redis is unreachable, so give it a moment to connect at start.
+    // And for the bus to listen: an instance serving before it does could keep a copy another instance's
+    // delete never reached.
     if (opts.redis && l2) {
-      const connected = await Promise.all([opts.redis, l2].map((client) => whenConnected(client, opts.connectWaitMs)));
+      const connected = await Promise.all([
+        ...[opts.redis, l2].map((client) => whenConnected(client, opts.connectWaitMs)),
+        cache.untilListening(opts.connectWaitMs),
+      ]);
       if (!connected.every(Boolean)) log.warn('Redis is unreachable; the cache runs on memory and the database');
     }
   },
