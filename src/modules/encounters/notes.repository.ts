@@ -47,21 +47,27 @@ export class NotesRepository extends TenantRepository {
       );
   }
 
-  /** A new note, as version 1 by its author. */
-  async insert(values: {
-    encounterId: string;
-    patientId: string;
-    authorId: string;
-    body: string;
-    at: Date;
-  }): Promise<NoteRow> {
-    const { body, at, ...rest } = values;
-    const [note] = await this.db
-      .insert(notes)
-      .values(this.owned({ ...rest, currentVersion: 1, createdAt: at, updatedAt: at }))
-      .returning();
-    await this.insertVersion({ noteId: note!.id, version: 1, body, authorId: rest.authorId, reason: null, at });
-    return { ...note!, version: 1, body };
+  /**
+   * A new note (its row as the service made it, version 1): the note and its first version, sent in
+   * order without waiting for an answer; the promise settles when both are answered (for
+   * `work.answerAtCommit`).
+   */
+  insert(row: NoteRow): Promise<unknown> {
+    const { body, version, ...note } = row;
+    return Promise.all([
+      this.db.insert(notes).values(this.owned({ ...note, currentVersion: version })),
+      this.db.insert(noteVersions).values(
+        this.owned({
+          noteId: row.id,
+          version,
+          body,
+          authorId: row.authorId,
+          reason: null,
+          createdAt: row.createdAt,
+          updatedAt: row.createdAt,
+        }),
+      ),
+    ]);
   }
 
   async insertVersion(values: {

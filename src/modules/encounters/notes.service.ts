@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../platform/clock.js';
 import type { UnitOfWork, Work } from '../../platform/db/unit-of-work.js';
 import { AppError } from '../../platform/http/errors.js';
@@ -51,13 +52,21 @@ export class NotesService {
   create(ctx: TenantContext, encounterId: string, body: string): Promise<Note> {
     return this.uow.write(ctx, async (work) => {
       const encounter = await openEncounterFor(work, encounterId, 'notes');
-      const row = await work.repo(NotesRepository).insert({
+      // The row is made here (its id too), so nothing waits for the inserts: they go with the COMMIT.
+      const at = this.now();
+      const row: NoteRow = {
+        id: randomUUID(),
         encounterId,
         patientId: encounter.patientId,
         authorId: ctx.user.id,
+        version: 1,
         body,
-        at: this.now(),
-      });
+        createdAt: at,
+        updatedAt: at,
+        signedAt: null,
+        signedBy: null,
+      };
+      work.answerAtCommit(work.repo(NotesRepository).insert(row));
       work.audit({ action: 'notes.create', resourceType: 'note', resourceId: row.id, patientId: row.patientId });
       return toNote(row);
     });

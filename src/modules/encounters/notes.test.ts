@@ -1,5 +1,7 @@
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../platform/permissions.js';
+import { noteVersions } from './encounters.schema.js';
 import { insertPatient } from '../../../test/helpers/encounters-fixtures.js';
 import { as, buildTestApp, type Tenant, createTenant, type TestApp } from '../../../test/helpers/test-app.js';
 
@@ -34,6 +36,27 @@ describe('clinical notes', () => {
     const note = await write('nurse', 'BP taken.\nPatient resting.');
     expect(note).toMatchObject({ version: 1, body: 'BP taken.\nPatient resting.', authorId: a.users.nurse.id });
     expect(note).toMatchObject({ encounterId, patientId, signedAt: null });
+    // The answer is the note as the service made it, its inserts sent with the COMMIT: what is stored.
+    const read = await call('nurse')({ method: 'GET', url: `/api/v1/notes/${note.id}` });
+    expect(read.json()).toEqual(note);
+  });
+
+  it('refuses a note on an encounter of another organization, and stores nothing of it', async () => {
+    const other = await createTenant(t.app);
+    const res = await as(
+      t.app,
+      other.users.doctor.token,
+    )({
+      method: 'POST',
+      url: `/api/v1/encounters/${encounterId}/notes`,
+      payload: { body: 'Not yours.' },
+    });
+    expect(res.statusCode).toBe(404);
+    const stored = await t.database.db
+      .select({ n: count() })
+      .from(noteVersions)
+      .where(eq(noteVersions.body, 'Not yours.'));
+    expect(stored).toEqual([{ n: 0 }]);
   });
 
   it('amends by adding a version and keeps the original', async () => {
