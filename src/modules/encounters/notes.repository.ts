@@ -54,19 +54,27 @@ export class NotesRepository extends TenantRepository {
    */
   insert(row: NoteRow): Promise<unknown> {
     const { body, version, ...note } = row;
+    // `execute()` sends each now, in this order (a drizzle query left to `Promise.all` would be sent a
+    // microtask later, after anything the caller sends meanwhile).
     return Promise.all([
-      this.db.insert(notes).values(this.owned({ ...note, currentVersion: version })),
-      this.db.insert(noteVersions).values(
-        this.owned({
-          noteId: row.id,
-          version,
-          body,
-          authorId: row.authorId,
-          reason: null,
-          createdAt: row.createdAt,
-          updatedAt: row.createdAt,
-        }),
-      ),
+      this.db
+        .insert(notes)
+        .values(this.owned({ ...note, currentVersion: version }))
+        .execute(),
+      this.db
+        .insert(noteVersions)
+        .values(
+          this.owned({
+            noteId: row.id,
+            version,
+            body,
+            authorId: row.authorId,
+            reason: null,
+            createdAt: row.createdAt,
+            updatedAt: row.createdAt,
+          }),
+        )
+        .execute(),
     ]);
   }
 

@@ -1,9 +1,18 @@
-import { count, eq } from 'drizzle-orm';
+import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../platform/permissions.js';
-import { noteVersions } from './encounters.schema.js';
+import { auditEvents } from '../../platform/audit/audit.schema.js';
+import { databaseError } from '../../platform/http/errors.js';
+import { notes, noteVersions } from './encounters.schema.js';
 import { insertPatient } from '../../../test/helpers/encounters-fixtures.js';
-import { as, buildTestApp, type Tenant, createTenant, type TestApp } from '../../../test/helpers/test-app.js';
+import {
+  as,
+  buildTestApp,
+  type Tenant,
+  createTenant,
+  tenantContext,
+  type TestApp,
+} from '../../../test/helpers/test-app.js';
 
 let t: TestApp;
 let a: Tenant;
@@ -57,6 +66,30 @@ describe('clinical notes', () => {
       .from(noteVersions)
       .where(eq(noteVersions.body, 'Not yours.'));
     expect(stored).toEqual([{ n: 0 }]);
+  });
+
+  it('fails a note whose row the database refuses with that refusal, storing none of it and no event', async () => {
+    // An author who is no user: the note's INSERT, sent without waiting, is refused at COMMIT (23503).
+    const ctx = tenantContext(a, 'nurse', 'unknown-author');
+    const stranger = { ...ctx, user: { ...ctx.user, id: 'no-such-user' } };
+    const failure = await t.app.encounters.notes
+      .create(stranger, encounterId, 'Refused.')
+      .catch((error: unknown) => error);
+    expect(databaseError(failure)).toEqual({ code: '23503', constraint: 'notes_author_id_users_id_fk' });
+    const [notesStored] = await t.database.db
+      .select({ n: count() })
+      .from(notes)
+      .where(eq(notes.authorId, 'no-such-user'));
+    const [versionsStored] = await t.database.db
+      .select({ n: count() })
+      .from(noteVersions)
+      .where(eq(noteVersions.body, 'Refused.'));
+    expect([notesStored!.n, versionsStored!.n]).toEqual([0, 0]);
+    const events = await t.database.db
+      .select({ n: count() })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'notes.create'), eq(auditEvents.requestId, 'unknown-author')));
+    expect(events).toEqual([{ n: 0 }]);
   });
 
   it('amends by adding a version and keeps the original', async () => {
