@@ -1,17 +1,12 @@
-import { BentoCache, bentostore } from 'bentocache';
-import { memoryDriver } from 'bentocache/drivers/memory';
-import { redisDriver } from 'bentocache/drivers/redis';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { type BusObserver, redisBus } from './cache-bus.js';
-import { deepFreeze, RememberingJsonSerializer } from './cache-serializer.js';
+import type { BusObserver } from './cache-bus.js';
+import { deepFreeze } from './cache-serializer.js';
+import { type Bento, createBento, MEMORY_MAX_ITEMS, type MemoryLayers, memoryOnly } from './cache-stores.js';
 import { type Redis, whenConnected } from './redis.js';
 
-/**
- * Entries kept in each process's memory, split between its two layers (the memory-only namespaces',
- * and the others'); in each, the least recently used go first.
- */
-const MEMORY_MAX_ITEMS = 50_000;
+type Entries = ReturnType<Bento['namespace']>;
+
 /** How often invalidations that could not reach Redis are tried again. */
 const RETRY_INTERVAL_MS = 5_000;
 /**
@@ -22,63 +17,6 @@ const RETRY_INTERVAL_MS = 5_000;
 const REFILL_GUARD_MS = 10_000;
 /** Buckets of the invalidation counters (see `generation`): a key's changes are counted in one of them. */
 const GENERATION_BUCKETS = 4096;
-
-/**
- * Namespaces (the part of a namespace's name before any `:`) kept in each process's memory only,
- * never written to Redis: patient records are protected health information, and a copy in Redis
- * would be one more place that holds them (its snapshots, its replicas, a connection that may not
- * be encrypted). Their deletes still reach every instance over the bus.
- */
-const MEMORY_ONLY = new Set(['patients']);
-
-/** This process's memory layers, once bentocache has made them: cleared when the bus may have missed deletes. */
-interface MemoryLayers {
-  clears: (() => void)[];
-}
-
-function createBento(
-  redis: Redis | null,
-  l2: Redis | null,
-  prefix: string,
-  logger: FastifyBaseLogger,
-  bus: BusObserver | null,
-  memory: MemoryLayers,
-) {
-  const memoryLayer = () => {
-    const l1 = memoryDriver({ maxItems: MEMORY_MAX_ITEMS / 2 });
-    return {
-      ...l1,
-      factory: (config: Parameters<typeof l1.factory>[0]) => {
-        const driver = l1.factory(config);
-        memory.clears.push(() => driver.clear());
-        return driver;
-      },
-    };
-  };
-  const shared = bentostore().useL1Layer(memoryLayer());
-  const local = bentostore().useL1Layer(memoryLayer());
-  if (redis && l2 && bus) {
-    // One bus connection pair for both stores (each has its own channel).
-    const busDriver = redisBus(redis, bus, prefix);
-    shared.useL2Layer(redisDriver({ connection: l2 })).useBus(busDriver);
-    local.useBus(busDriver);
-  }
-  return new BentoCache({
-    default: 'shared',
-    stores: { shared, local },
-    prefix: `${prefix}cache`,
-    // Nothing cached here may be served after it expires unless a caller asks for grace itself.
-    grace: false,
-    serializer: new RememberingJsonSerializer(),
-    logger,
-  });
-}
-
-type Bento = ReturnType<typeof createBento>;
-type Entries = ReturnType<Bento['namespace']>;
-
-/** Whether a namespace (`patients:<organizationId>`, `auth`) is kept in memory only (see MEMORY_ONLY). */
-const memoryOnly = (namespace: string) => MEMORY_ONLY.has(namespace.split(':', 1)[0]!);
 
 /** What a cache-aside read needs: the key, how long it may be served, and how to load it on a miss. */
 export interface CachedRead<T> {

@@ -41,7 +41,7 @@ export const formatMrn = (n: number) => `MRN-${String(n).padStart(6, '0')}`;
 
 /**
  * Patients by id are cached per organization (namespace `patients`, key `patient:<id>`), in each
- * process's memory only (never in Redis: see cache.ts), for five minutes and without grace: every
+ * process's memory only (never in Redis: see cache-stores.ts), for five minutes and without grace: every
  * change through this service drops the entry after its commit, on every instance, and an expired
  * record is read again rather than served old (allergies matter).
  */
