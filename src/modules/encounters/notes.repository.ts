@@ -61,33 +61,24 @@ export class NotesRepository extends TenantRepository {
         .insert(notes)
         .values(this.owned({ ...note, currentVersion: version }))
         .execute(),
-      this.db
-        .insert(noteVersions)
-        .values(
-          this.owned({
-            noteId: row.id,
-            version,
-            body,
-            authorId: row.authorId,
-            reason: null,
-            createdAt: row.createdAt,
-            updatedAt: row.createdAt,
-          }),
-        )
-        .execute(),
+      this.insertVersion({ noteId: row.id, version, body, authorId: row.authorId, reason: null, at: row.createdAt }),
     ]);
   }
 
-  async insertVersion(values: {
+  /** A version of a note, sent at once (`execute()`): awaited, or given to `work.answerAtCommit`. */
+  insertVersion(values: {
     noteId: string;
     version: number;
     body: string;
     authorId: string;
     reason: string | null;
     at: Date;
-  }): Promise<void> {
+  }): Promise<unknown> {
     const { at, ...rest } = values;
-    await this.db.insert(noteVersions).values(this.owned({ ...rest, createdAt: at, updatedAt: at }));
+    return this.db
+      .insert(noteVersions)
+      .values(this.owned({ ...rest, createdAt: at, updatedAt: at }))
+      .execute();
   }
 
   /** One note; `lock` holds its row (FOR UPDATE) so amendments and signing take turns. */
